@@ -1,0 +1,353 @@
+"""The people API: tokens, your profile, other people, follows."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models import F, QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
+from rest_framework.views import APIView
+
+from feed.api import (
+    PAGE_PARAMETERS,
+    AvatarUrlField,
+    PostOutputSerializer,
+    PostPageSerializer,
+    keyset_page,
+    page_of,
+    page_params,
+    page_response,
+    viewer_of,
+)
+from feed.selectors import cards_for, profile_posts
+
+from . import selectors, services
+from .models import User
+
+# Pillow formats a browser shows everywhere; anything else is refused as an avatar.
+AVATAR_CONTENT_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
+
+
+def human_size(size: int) -> str:
+    """A byte count as people say it: 2 MB, 512 KB."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.3g} MB"
+    return f"{size / 1024:.3g} KB"
+
+
+def user_or_404(handle: str) -> User:
+    """The active user with this handle; 404 with a readable message otherwise."""
+    user = selectors.user_by_handle(handle=handle)
+    if user is None:
+        raise NotFound(f"No one on Riff has the handle @{handle.lstrip('@')}.")
+    return user
+
+
+class TokenApi(APIView):
+    """Trade a login and password for an API token, or revoke your token."""
+
+    throttle_classes = [AnonRateThrottle, UserRateThrottle, ScopedRateThrottle]
+    throttle_scope = "token"
+
+    class InputSerializer(serializers.Serializer):
+        """Credentials: an email address or a handle, and the password."""
+
+        login = serializers.CharField(help_text="Email address or handle.")
+        password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+
+        class Meta:
+            ref_name = "TokenCreate"
+
+    class OutputSerializer(serializers.Serializer):
+        """The token to send as `Authorization: Token <token>`."""
+
+        token = serializers.CharField()
+
+        class Meta:
+            ref_name = "Token"
+
+    def get_permissions(self) -> list[BasePermission]:
+        """Anyone may ask for a token; only its holder may revoke it."""
+        if self.request.method == "POST":
+            return [AllowAny()]
+        return [IsAuthenticated()]
+
+    @extend_schema(
+        operation_id="token_create",
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            400: OpenApiResponse(description="Wrong login or password."),
+            429: OpenApiResponse(description="Too many attempts; wait a minute."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """Your API token (the same one until you revoke it)."""
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(
+            request._request,
+            username=serializer.validated_data["login"].strip().removeprefix("@"),
+            password=serializer.validated_data["password"],
+        )
+        if user is None:
+            raise serializers.ValidationError(
+                {"detail": "That email or handle and password don't match an account."}
+            )
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response(self.OutputSerializer({"token": token.key}).data)
+
+    @extend_schema(operation_id="token_destroy", request=None, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        """Revoke your token: it stops working at once."""
+        Token.objects.filter(user=cast(User, request.user)).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeApi(APIView):
+    """Your own profile."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        """What you may change; send the avatar as multipart/form-data."""
+
+        display_name = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=50,
+            error_messages={"max_length": "A display name can be at most 50 characters."},
+        )
+        bio = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=300,
+            error_messages={"max_length": "A bio can be at most 300 characters."},
+        )
+        avatar = serializers.ImageField(
+            required=False,
+            help_text="JPEG, PNG, GIF or WebP, at most AVATAR_MAX_BYTES.",
+            error_messages={
+                "invalid_image": "That file isn't a picture we can read.",
+                "empty": "That picture is empty.",
+            },
+        )
+
+        class Meta:
+            ref_name = "MeUpdate"
+
+        def validate_avatar(self, avatar: UploadedFile) -> UploadedFile:
+            """Refuse pictures that are too big or in a format browsers may not show."""
+            limit = settings.AVATAR_MAX_BYTES
+            if avatar.size is not None and avatar.size > limit:
+                raise serializers.ValidationError(
+                    f"That picture is too big: the limit is {human_size(limit)}."
+                )
+            if getattr(avatar, "content_type", None) not in AVATAR_CONTENT_TYPES:
+                raise serializers.ValidationError("Use a JPEG, PNG, GIF or WebP picture.")
+            return avatar
+
+    class OutputSerializer(serializers.Serializer):
+        """Your profile, with what only you see (your email)."""
+
+        handle = serializers.CharField(source="username")
+        email = serializers.EmailField()
+        display_name = serializers.CharField(source="profile.display_name")
+        bio = serializers.CharField(source="profile.bio")
+        avatar_url = AvatarUrlField()
+        follower_count = serializers.IntegerField(source="profile.follower_count")
+        following_count = serializers.IntegerField(source="profile.following_count")
+        post_count = serializers.IntegerField(source="profile.post_count")
+
+        class Meta:
+            ref_name = "Me"
+
+    def _show(self, request: Request, user: User) -> Response:
+        return Response(self.OutputSerializer(user, context={"request": request}).data)
+
+    @extend_schema(operation_id="me_retrieve", responses={200: OutputSerializer})
+    def get(self, request: Request) -> Response:
+        """Your profile."""
+        return self._show(request, cast(User, request.user))
+
+    @extend_schema(
+        operation_id="me_update",
+        request={
+            "application/json": InputSerializer,
+            "multipart/form-data": InputSerializer,
+            "application/x-www-form-urlencoded": InputSerializer,
+        },
+        responses={200: OutputSerializer, 400: OpenApiResponse(description="Invalid field.")},
+    )
+    def patch(self, request: Request) -> Response:
+        """Change your display name, bio or avatar."""
+        serializer = self.InputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        user = cast(User, request.user)
+        user.profile = services.profile_update(user=user, **serializer.validated_data)
+        return self._show(request, user)
+
+
+class UserDetailApi(APIView):
+    """Someone's public profile."""
+
+    class OutputSerializer(serializers.Serializer):
+        """A person as their profile shows them."""
+
+        handle = serializers.CharField(source="username")
+        display_name = serializers.CharField(source="profile.display_name")
+        bio = serializers.CharField(source="profile.bio")
+        avatar_url = AvatarUrlField()
+        follower_count = serializers.IntegerField(source="profile.follower_count")
+        following_count = serializers.IntegerField(source="profile.following_count")
+        post_count = serializers.IntegerField(source="profile.post_count")
+        is_following = serializers.BooleanField(help_text="Whether the viewer follows them.")
+
+        class Meta:
+            ref_name = "UserProfile"
+
+    @extend_schema(
+        operation_id="user_retrieve",
+        responses={200: OutputSerializer, 404: OpenApiResponse(description="No such handle.")},
+    )
+    def get(self, request: Request, handle: str) -> Response:
+        """The person with this handle."""
+        user = user_or_404(handle)
+        user.is_following = selectors.is_following(  # type: ignore[attr-defined]
+            follower=viewer_of(request), followee=user
+        )
+        return Response(self.OutputSerializer(user, context={"request": request}).data)
+
+
+class UserFollowApi(APIView):
+    """Follow someone, or stop following them."""
+
+    class OutputSerializer(serializers.Serializer):
+        """Whether you follow them now, and their follower count."""
+
+        following = serializers.BooleanField()
+        follower_count = serializers.IntegerField()
+
+        class Meta:
+            ref_name = "FollowState"
+
+    def _state(self, handle: str, *, following: bool, status_code: int = 200) -> Response:
+        user = user_or_404(handle)  # re-read: the counter changed in the database
+        data = {"following": following, "follower_count": user.profile.follower_count}
+        return Response(self.OutputSerializer(data).data, status=status_code)
+
+    @extend_schema(
+        operation_id="user_follow",
+        request=None,
+        responses={
+            200: OpenApiResponse(OutputSerializer, description="Already following."),
+            201: OpenApiResponse(OutputSerializer, description="Now following."),
+            400: OpenApiResponse(description="You can't follow yourself."),
+            404: OpenApiResponse(description="No such handle."),
+        },
+    )
+    def post(self, request: Request, handle: str) -> Response:
+        """Follow this person (following twice changes nothing)."""
+        followee = user_or_404(handle)
+        if followee.pk == request.user.pk:
+            raise serializers.ValidationError({"detail": "You can't follow yourself."})
+        created = services.follow_create(follower=cast(User, request.user), followee=followee)
+        return self._state(handle, following=True, status_code=201 if created else 200)
+
+    @extend_schema(
+        operation_id="user_unfollow",
+        responses={200: OutputSerializer, 404: OpenApiResponse(description="No such handle.")},
+    )
+    def delete(self, request: Request, handle: str) -> Response:
+        """Stop following this person (when you didn't, nothing changes)."""
+        followee = user_or_404(handle)
+        services.follow_delete(follower=cast(User, request.user), followee=followee)
+        return self._state(handle, following=False)
+
+
+class PersonSerializer(serializers.Serializer):
+    """A person in a follower or following list."""
+
+    handle = serializers.CharField(source="username")
+    display_name = serializers.CharField(source="profile.display_name")
+    avatar_url = AvatarUrlField()
+    is_following = serializers.BooleanField(help_text="Whether the viewer follows them.")
+
+    class Meta:
+        ref_name = "Person"
+
+
+PersonPageSerializer = page_of(PersonSerializer, "PersonPage")
+
+
+def people_page(request: Request, people: QuerySet[User]) -> Response:
+    """One page of a follow list, newest follow first, with the viewer's follow state."""
+    cursor, size = page_params(request)
+    # `followed_at` (when the follow was made) orders the list; the user's pk breaks ties.
+    users, next_cursor = keyset_page(people, cursor=cursor, size=size, key="followed_at")
+    followed = selectors.following_ids(user=viewer_of(request), among=[u.pk for u in users])
+    for user in users:
+        user.is_following = user.pk in followed  # type: ignore[attr-defined]
+    return page_response(request, PersonSerializer, users, next_cursor)
+
+
+class UserFollowersApi(APIView):
+    """The people who follow someone."""
+
+    @extend_schema(
+        operation_id="user_followers",
+        parameters=PAGE_PARAMETERS,
+        responses={200: PersonPageSerializer, 404: OpenApiResponse(description="No such handle.")},
+    )
+    def get(self, request: Request, handle: str) -> Response:
+        """One page of followers, most recent first."""
+        user = user_or_404(handle)
+        people = selectors.followers_of(user=user).annotate(followed_at=F("following_set__created"))
+        return people_page(request, people)
+
+
+class UserFollowingApi(APIView):
+    """The people someone follows."""
+
+    @extend_schema(
+        operation_id="user_following",
+        parameters=PAGE_PARAMETERS,
+        responses={200: PersonPageSerializer, 404: OpenApiResponse(description="No such handle.")},
+    )
+    def get(self, request: Request, handle: str) -> Response:
+        """One page of the people they follow, most recent first."""
+        user = user_or_404(handle)
+        people = selectors.followed_by(user=user).annotate(followed_at=F("follower_set__created"))
+        return people_page(request, people)
+
+
+class UserPostsApi(APIView):
+    """Someone's posts that the viewer may see, newest first."""
+
+    @extend_schema(
+        operation_id="user_posts",
+        parameters=PAGE_PARAMETERS,
+        responses={200: PostPageSerializer, 404: OpenApiResponse(description="No such handle.")},
+    )
+    def get(self, request: Request, handle: str) -> Response:
+        """One page of their posts."""
+        owner = user_or_404(handle)
+        viewer = viewer_of(request)
+        cursor, size = page_params(request)
+        posts, next_cursor = keyset_page(
+            profile_posts(viewer=viewer, owner=owner), cursor=cursor, size=size
+        )
+        cards = cards_for(viewer=viewer, posts=posts)
+        return page_response(request, PostOutputSerializer, cards, next_cursor)

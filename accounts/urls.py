@@ -1,0 +1,23 @@
+"""Profile pages and the people API."""
+
+from django.urls import path
+
+from accounts import api, views
+
+urlpatterns = [
+    path("@<str:handle>/", views.profile, name="profile"),
+    path("@<str:handle>/followers/", views.followers, name="followers"),
+    path("@<str:handle>/following/", views.following, name="following"),
+    path("@<str:handle>/follow/", views.follow, name="follow"),
+    path("settings/profile/", views.profile_edit, name="profile_edit"),
+]
+
+api_urlpatterns = [
+    path("auth/token/", api.TokenApi.as_view(), name="token"),
+    path("me/", api.MeApi.as_view(), name="me"),
+    path("users/<str:handle>/", api.UserDetailApi.as_view(), name="user-detail"),
+    path("users/<str:handle>/follow/", api.UserFollowApi.as_view(), name="user-follow"),
+    path("users/<str:handle>/followers/", api.UserFollowersApi.as_view(), name="user-followers"),
+    path("users/<str:handle>/following/", api.UserFollowingApi.as_view(), name="user-following"),
+    path("users/<str:handle>/posts/", api.UserPostsApi.as_view(), name="user-posts"),
+]

@@ -1,0 +1,206 @@
+"""Profile pages, follow lists, following and profile editing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+from django_htmx.middleware import HtmxDetails
+
+from feed import selectors as feed_selectors
+
+from . import selectors, services
+from .forms import ProfileForm
+from .models import User
+
+View = Callable[..., HttpResponse]
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request that went through django-htmx's middleware."""
+
+    htmx: HtmxDetails
+
+
+GRID_PAGE_SIZE = 30
+LIST_PAGE_SIZE = 50
+
+
+def login_required_htmx(view: View) -> View:
+    """Like login_required, but htmx requests get an HX-Redirect to the login page."""
+
+    @wraps(view)
+    def wrapped(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        if request.htmx:
+            back = request.htmx.current_url_abs_path or "/"
+            login = reverse(settings.LOGIN_URL)
+            return HttpResponseClientRedirect(f"{login}?{urlencode({'next': back})}")
+        return redirect_to_login(request.get_full_path())
+
+    return wrapped
+
+
+def user_or_404(handle: str) -> User:
+    """The active user with this handle, or a 404."""
+    user = selectors.user_by_handle(handle=handle)
+    if user is None:
+        raise Http404("No one has that handle.")
+    return user
+
+
+@require_GET
+def profile(request: HtmxHttpRequest, handle: str) -> HttpResponse:
+    """Someone's profile: who they are, their counts and the posts the viewer may see."""
+    owner = user_or_404(handle)
+    posts = feed_selectors.profile_posts(viewer=request.user, owner=owner)  # type: ignore[arg-type]
+    page = Paginator(posts, GRID_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "owner": owner,
+        "profile": owner.profile,
+        "page": page,
+        "following": selectors.is_following(follower=request.user, followee=owner),  # type: ignore[arg-type]
+        "is_self": request.user.pk == owner.pk,
+    }
+    return render(request, "accounts/profile.html", context)
+
+
+def _follow_list(
+    request: HtmxHttpRequest, owner: User, people: QuerySet[User], kind: str
+) -> HttpResponse:
+    page = Paginator(people, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    followed = selectors.following_ids(
+        user=request.user,  # type: ignore[arg-type]
+        among=[person.pk for person in page.object_list],
+    )
+    rows = [(person, person.pk in followed) for person in page.object_list]
+    context = {"owner": owner, "page": page, "rows": rows, "kind": kind}
+    return render(request, "accounts/follow_list.html", context)
+
+
+@require_GET
+def followers(request: HtmxHttpRequest, handle: str) -> HttpResponse:
+    """People who follow this person."""
+    owner = user_or_404(handle)
+    return _follow_list(request, owner, selectors.followers_of(user=owner), "followers")
+
+
+@require_GET
+def following(request: HtmxHttpRequest, handle: str) -> HttpResponse:
+    """People this person follows."""
+    owner = user_or_404(handle)
+    return _follow_list(request, owner, selectors.followed_by(user=owner), "following")
+
+
+@require_POST
+@login_required_htmx
+def follow(request: HtmxHttpRequest, handle: str) -> HttpResponse:
+    """Follow or unfollow someone (`action` = follow|unfollow; toggles when absent)."""
+    target = user_or_404(handle)
+    viewer: User = request.user  # type: ignore[assignment]
+    action = request.POST.get("action", "toggle")
+    if action not in {"follow", "unfollow", "toggle"}:
+        return _bad_request(request, "Unknown action: use follow or unfollow.")
+    if action == "toggle":
+        action = (
+            "unfollow" if selectors.is_following(follower=viewer, followee=target) else "follow"
+        )
+    try:
+        if action == "follow":
+            services.follow_create(follower=viewer, followee=target)
+        else:
+            services.follow_delete(follower=viewer, followee=target)
+    except ValidationError as exc:
+        return _bad_request(request, " ".join(exc.messages))
+    if not request.htmx:
+        return _redirect_back(request, target.get_absolute_url())
+    target = user_or_404(handle)  # fresh counts
+    is_following = action == "follow"
+    response = render(
+        request,
+        "accounts/_follow_button.html",
+        {
+            "target": target,
+            "following": is_following,
+            "show_counts": bool(request.POST.get("counts")),
+            "oob_counts": bool(request.POST.get("counts")),
+            "compact": bool(request.POST.get("compact")),
+        },
+    )
+    # Other buttons for the same person on the page (several clips by one author) follow suit.
+    return trigger_client_event(
+        response, "riff:follow", {"user": target.pk, "following": is_following}
+    )
+
+
+class _AvatarInput(forms.FileInput):
+    """A plain file input: the service replaces avatars but does not clear them."""
+
+    def __init__(self) -> None:
+        super().__init__(attrs={"accept": "image/*"})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required_htmx
+def profile_edit(request: HtmxHttpRequest) -> HttpResponse:
+    """Change your display name, bio and avatar."""
+    user: User = request.user  # type: ignore[assignment]
+    profile_obj = services.profile_ensure(user=user)
+    if request.method == "POST":
+        form = ProfileForm(request.POST, request.FILES, instance=profile_obj)
+        form.fields["avatar"].widget = _AvatarInput()
+        if form.is_valid():
+            avatar = form.cleaned_data.get("avatar")
+            try:
+                services.profile_update(
+                    user=user,
+                    display_name=form.cleaned_data["display_name"],
+                    bio=form.cleaned_data["bio"],
+                    avatar=avatar if isinstance(avatar, UploadedFile) else None,
+                )
+            except ValidationError as exc:
+                form.add_error(None, " ".join(exc.messages))
+            else:
+                messages.success(request, "Profile saved.")
+                return redirect(user)
+        profile_obj.refresh_from_db()
+        return render(
+            request,
+            "accounts/profile_edit.html",
+            {"form": form, "profile": profile_obj},
+            status=400,
+        )
+    form = ProfileForm(instance=profile_obj)
+    form.fields["avatar"].widget = _AvatarInput()
+    return render(request, "accounts/profile_edit.html", {"form": form, "profile": profile_obj})
+
+
+def _bad_request(request: HtmxHttpRequest, message: str) -> HttpResponse:
+    if request.htmx:
+        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+    return render(request, "400.html", {"message": message}, status=400)
+
+
+def _redirect_back(request: HtmxHttpRequest, fallback: str) -> HttpResponseRedirect:
+    for candidate in (request.POST.get("next"), request.headers.get("Referer")):
+        if candidate and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return HttpResponseRedirect(candidate)
+    return HttpResponseRedirect(fallback)

@@ -1,0 +1,33 @@
+"""Top-level URL map: pages, the API, accounts, admin, health and media."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts import urls as accounts_urls
+from config import health, media
+from feed import urls as feed_urls
+from ranking import urls as ranking_urls
+
+api_v1 = [
+    *accounts_urls.api_urlpatterns,
+    *feed_urls.api_urlpatterns,
+    *ranking_urls.api_urlpatterns,
+]
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("", include((accounts_urls.urlpatterns, "accounts"), namespace="accounts")),
+    path("", include((feed_urls.urlpatterns, "feed"), namespace="feed")),
+]
+
+if settings.SERVE_MEDIA:
+    media_prefix = settings.MEDIA_URL.lstrip("/")
+    urlpatterns.append(re_path(rf"^{media_prefix}(?P<path>.+)$", media.serve_media, name="media"))

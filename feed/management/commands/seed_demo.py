@@ -1,0 +1,144 @@
+"""Make demo people, clips, follows, likes and comments so a new instance has a living feed."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+from django.core.files.base import ContentFile
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image, ImageDraw
+
+from accounts.models import User
+from accounts.services import follow_create, profile_update
+from feed.media import demo_clip_frames, encode_mp4, poster_jpeg
+from feed.models import Post
+from feed.services import comment_create, like_create, post_create
+
+PEOPLE = [
+    ("mira", "Mira Okafor", "Sunsets, seas and soft light.", (255, 138, 101)),
+    ("jonas", "Jonas Berg", "I prompt, therefore I am.", (120, 200, 255)),
+    ("lena", "Lena Park", "Tiny worlds in motion.", (170, 230, 140)),
+    ("tomas", "Tomás Reyes", "Night owl. Neon everything.", (250, 240, 170)),
+    ("aiko", "Aiko Tanaka", "Candy-coloured physics experiments.", (150, 90, 200)),
+]
+CLIPS = [
+    ("mira", "golden hour over a calm sea, a glowing sun drifting down", "golden hour ✨"),
+    ("jonas", "a bright ball bouncing across a blue ocean horizon", "boing"),
+    ("lena", "a red berry bouncing in a green meadow, macro lens", "tiny bounce in the grass"),
+    ("tomas", "a lantern floating through a starry night sky", "night walk"),
+    ("aiko", "a candy planet orbiting in a pastel sky", "sugar orbit"),
+    ("mira", "the sun sinking behind the desert dunes, warm haze", "desert light"),
+    ("jonas", "a beach ball rolling over rolling waves, cinematic", "summer again"),
+    ("lena", "a ladybug ball rolling over a meadow at noon", "meadow friends"),
+    ("tomas", "a moon bouncing between city rooftops at midnight", "moonbounce"),
+    ("aiko", "a glossy sphere dancing in a cotton-candy sky", "dance dance"),
+    ("mira", "a bright sun skipping over a dusky sea", "remix of my own sunset"),
+    ("jonas", "a sphere drifting through deep blue water", "deep blue"),
+]
+COMMENTS = [
+    "this is so smooth",
+    "how many steps did you use?",
+    "the colours!!",
+    "remixing this tonight",
+    "love the motion here",
+    "looped it ten times",
+]
+
+
+def avatar_png(handle: str, colour: tuple[int, int, int]) -> bytes:
+    """A round monogram avatar."""
+    image = Image.new("RGB", (128, 128), colour)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((14, 14, 114, 114), fill=tuple(max(0, c - 70) for c in colour))
+    draw.text((52, 50), handle[0].upper(), fill=(255, 255, 255), font_size=32)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+class Command(BaseCommand):
+    """seed_demo: a living feed for a new instance."""
+
+    help = "Create demo users, clips, follows, likes and comments (skipped if already there)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        """--password lets people log in as the demo users; --reset makes them anew."""
+        parser.add_argument("--password", help="Give every demo user this password.")
+        parser.add_argument(
+            "--reset", action="store_true", help="Delete the demo users and make them again."
+        )
+        parser.add_argument("--seconds", type=float, default=3.0, help="Length of each clip.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        """Seed, unless the demo people are already there."""
+        handles = [handle for handle, *_ in PEOPLE]
+        existing = User.objects.filter(username__in=handles)
+        if options["reset"]:
+            for user in existing:
+                for post in Post.objects.filter(owner=user):
+                    for field in (post.video, post.poster):
+                        if field and field.name:
+                            field.storage.delete(field.name)
+            existing.delete()
+        elif existing.exists():
+            self.stdout.write("Demo users already exist; use --reset to make them again.")
+            return
+        with transaction.atomic():
+            people = self._people(options.get("password"))
+            posts = self._posts(people, seconds=options["seconds"])
+            self._engagement(people, posts)
+        self.stdout.write(
+            self.style.SUCCESS(f"Made {len(people)} demo users and {len(posts)} demo clips.")
+        )
+
+    def _people(self, password: str | None) -> dict[str, User]:
+        people = {}
+        for handle, name, bio, colour in PEOPLE:
+            user = User.objects.create_user(
+                username=handle, email=f"{handle}@demo.riff.invalid", password=password
+            )
+            avatar = ContentFile(avatar_png(handle, colour), name=f"{handle}.png")
+            profile_update(user=user, display_name=name, bio=bio, avatar=avatar)
+            people[handle] = user
+        return people
+
+    def _posts(self, people: dict[str, User], seconds: float) -> list[Post]:
+        posts: list[Post] = []
+        now = timezone.now()
+        for n, (handle, prompt, caption) in enumerate(CLIPS):
+            frames: np.ndarray = demo_clip_frames(seed=n, seconds=seconds)
+            remix_of = posts[0] if caption.startswith("remix") else None
+            post = post_create(
+                owner=people[handle],
+                video=ContentFile(encode_mp4(frames, fps=24), name="clip.mp4"),
+                poster=ContentFile(poster_jpeg(frames[0]), name="poster.jpg"),
+                prompt=prompt,
+                caption=caption,
+                model_name="riff-demo",
+                visibility=Post.Visibility.FOLLOWERS if n == 7 else Post.Visibility.PUBLIC,
+                remix_of=remix_of,
+            )
+            # Spread the clips over the last two days so the feed reads like a real one.
+            created = now - timedelta(hours=4 * (len(CLIPS) - n))
+            Post.objects.filter(pk=post.pk).update(created=created)
+            posts.append(post)
+        return posts
+
+    def _engagement(self, people: dict[str, User], posts: list[Post]) -> None:
+        users = list(people.values())
+        for i, follower in enumerate(users):
+            for followee in users[i + 1 :] + users[: i % 2]:
+                if followee != follower:
+                    follow_create(follower=follower, followee=followee)
+        for n, post in enumerate(posts):
+            for k, user in enumerate(users):
+                if user.pk != post.owner_id and (n + k) % 3 != 0:
+                    like_create(user=user, post=post)
+            commenter = users[(n + 1) % len(users)]
+            if commenter.pk != post.owner_id:
+                comment_create(author=commenter, post=post, body=COMMENTS[n % len(COMMENTS)])

@@ -1,0 +1,104 @@
+"""Posts and what people do with them: likes and comments."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.core.validators import MaxLengthValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+
+def _media_name(instance: Post, ext: str) -> str:
+    return f"posts/{instance.owner_id}/{secrets.token_hex(10)}.{ext}"
+
+
+def video_upload_to(instance: Post, filename: str) -> str:
+    """Videos get random names: the URL of a private clip must not be guessable."""
+    return _media_name(instance, "mp4")
+
+
+def poster_upload_to(instance: Post, filename: str) -> str:
+    """Poster frames sit beside their video under a random name."""
+    return _media_name(instance, "jpg")
+
+
+class Post(models.Model):
+    """A published clip."""
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Everyone"
+        FOLLOWERS = "followers", "Followers"
+        PRIVATE = "private", "Only me"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts"
+    )
+    video = models.FileField(upload_to=video_upload_to)
+    poster = models.ImageField(upload_to=poster_upload_to, blank=True)
+    caption = models.TextField(max_length=500, blank=True, validators=[MaxLengthValidator(500)])
+    prompt = models.TextField(max_length=2000, validators=[MaxLengthValidator(2000)])
+    model_name = models.CharField(max_length=100)
+    visibility = models.CharField(
+        max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+    remix_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="remixes"
+    )
+    allow_remix = models.BooleanField(default=True)
+    allow_download = models.BooleanField(default=False)
+    duration_s = models.FloatField(default=0)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    like_count = models.PositiveIntegerField(default=0)
+    comment_count = models.PositiveIntegerField(default=0)
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["-created", "-id"], name="post_recent"),
+            models.Index(fields=["owner", "-created"], name="post_owner_recent"),
+            models.Index(fields=["visibility", "-created", "-id"], name="post_vis_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} by {self.owner_id}: {self.caption[:40] or self.prompt[:40]}"
+
+    def get_absolute_url(self) -> str:
+        """The post page."""
+        return reverse("feed:post_detail", kwargs={"pk": self.pk})
+
+
+class Like(models.Model):
+    """A person likes a post (once)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="likes"
+    )
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="likes")
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "post"], name="like_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} likes {self.post_id}"
+
+
+class Comment(models.Model):
+    """A comment under a post."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments"
+    )
+    body = models.TextField(max_length=500, validators=[MaxLengthValidator(500)])
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["post", "created"], name="comment_post_time")]
+
+    def __str__(self) -> str:
+        return f"{self.author_id} on {self.post_id}: {self.body[:40]}"

@@ -1,0 +1,149 @@
+"""Writes for the feed: posts, likes and comments."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from accounts.models import Profile, User
+from ranking.models import EngagementEvent
+from ranking.services import event_record
+
+from .media import probe
+from .models import Comment, Like, Post
+
+
+@transaction.atomic
+def post_create(
+    *,
+    owner: User,
+    video: File,
+    poster: File | None,
+    prompt: str,
+    model_name: str,
+    caption: str = "",
+    visibility: str = Post.Visibility.PUBLIC,
+    remix_of: Post | None = None,
+    allow_remix: bool = True,
+    allow_download: bool = False,
+) -> Post:
+    """Publish a clip: store its video and poster and record what the video is."""
+    video.seek(0)
+    info = probe(video)
+    post = Post(
+        owner=owner,
+        prompt=prompt,
+        model_name=model_name,
+        caption=caption.strip(),
+        visibility=visibility,
+        remix_of=remix_of,
+        allow_remix=allow_remix,
+        allow_download=allow_download,
+        duration_s=info.duration_s,
+        width=info.width,
+        height=info.height,
+    )
+    video.seek(0)
+    post.video.save("clip.mp4", video, save=False)
+    if poster is not None:
+        post.poster.save("poster.jpg", poster, save=False)
+    post.full_clean()
+    post.save()
+    Profile.objects.filter(user=owner).update(post_count=F("post_count") + 1)
+    return post
+
+
+@transaction.atomic
+def post_update(
+    *,
+    post: Post,
+    actor: User,
+    caption: str | None = None,
+    visibility: str | None = None,
+    allow_remix: bool | None = None,
+    allow_download: bool | None = None,
+) -> Post:
+    """Change a post's caption or settings; only its owner may."""
+    if post.owner_id != actor.pk:
+        raise PermissionDenied("Only the owner can edit this post.")
+    changes = {
+        "caption": caption.strip() if caption is not None else None,
+        "visibility": visibility,
+        "allow_remix": allow_remix,
+        "allow_download": allow_download,
+    }
+    fields = [name for name, value in changes.items() if value is not None]
+    for name in fields:
+        setattr(post, name, changes[name])
+    post.full_clean()
+    if fields:
+        post.save(update_fields=fields)
+    return post
+
+
+@transaction.atomic
+def post_delete(*, post: Post, actor: User) -> None:
+    """Delete a post and its files; only its owner may."""
+    if post.owner_id != actor.pk:
+        raise PermissionDenied("Only the owner can delete this post.")
+    video, poster = post.video, post.poster
+    owner_id = post.owner_id
+    post.delete()
+    Profile.objects.filter(user_id=owner_id).update(post_count=F("post_count") - 1)
+
+    def remove_files() -> None:
+        # Files go only once the rows are gone for good, never before a rollback.
+        for field in (video, poster):
+            if field and field.name:
+                field.storage.delete(field.name)
+
+    transaction.on_commit(remove_files)
+
+
+def like_create(*, user: User, post: Post) -> bool:
+    """Like a post; returns False when it was already liked."""
+    try:
+        with transaction.atomic():
+            Like.objects.create(user=user, post=post)
+            Post.objects.filter(pk=post.pk).update(like_count=F("like_count") + 1)
+            event_record(viewer=user, post_id=post.pk, kind=EngagementEvent.Kind.LIKE)
+    except IntegrityError:
+        return False
+    return True
+
+
+@transaction.atomic
+def like_delete(*, user: User, post: Post) -> bool:
+    """Take a like back; returns False when there was none."""
+    deleted, _ = Like.objects.filter(user=user, post=post).delete()
+    if not deleted:
+        return False
+    Post.objects.filter(pk=post.pk).update(like_count=F("like_count") - 1)
+    event_record(viewer=user, post_id=post.pk, kind=EngagementEvent.Kind.UNLIKE)
+    return True
+
+
+@transaction.atomic
+def comment_create(*, author: User, post: Post, body: str) -> Comment:
+    """Add a comment under a post."""
+    body = body.strip()
+    if not body:
+        raise ValidationError({"body": "A comment can't be empty."})
+    comment = Comment(author=author, post=post, body=body)
+    comment.full_clean()
+    comment.save()
+    Post.objects.filter(pk=post.pk).update(comment_count=F("comment_count") + 1)
+    event_record(viewer=author, post_id=post.pk, kind=EngagementEvent.Kind.COMMENT)
+    return comment
+
+
+@transaction.atomic
+def comment_delete(*, comment: Comment, actor: User) -> None:
+    """Delete a comment; its author or the post's owner may."""
+    if actor.pk not in (comment.author_id, comment.post.owner_id):
+        raise PermissionDenied("Only the comment's author or the post's owner can delete it.")
+    post_id = comment.post_id
+    comment.delete()
+    Post.objects.filter(pk=post_id).update(comment_count=F("comment_count") - 1)

@@ -1,0 +1,26 @@
+"""Feed pages and the feed API."""
+
+from django.urls import path
+
+from feed import api, views
+
+urlpatterns = [
+    path("", views.for_you, name="for_you"),
+    path("following/", views.following, name="following"),
+    path("feed/<str:feed>/more/", views.feed_more, name="feed_more"),
+    path("p/<int:pk>/", views.post_detail, name="post_detail"),
+    path("p/<int:pk>/like/", views.post_like, name="post_like"),
+    path("p/<int:pk>/comments/", views.comment_create, name="comment_create"),
+    path("p/<int:pk>/edit/", views.post_edit, name="post_edit"),
+    path("p/<int:pk>/delete/", views.post_delete, name="post_delete"),
+    path("c/<int:pk>/delete/", views.comment_delete, name="comment_delete"),
+]
+
+api_urlpatterns = [
+    path("feed/<str:feed>/", api.FeedApi.as_view(), name="feed"),
+    path("posts/", api.PostListApi.as_view(), name="post-list"),
+    path("posts/<int:pk>/", api.PostDetailApi.as_view(), name="post-detail"),
+    path("posts/<int:pk>/like/", api.PostLikeApi.as_view(), name="post-like"),
+    path("posts/<int:pk>/comments/", api.CommentListCreateApi.as_view(), name="post-comments"),
+    path("comments/<int:pk>/", api.CommentDetailApi.as_view(), name="comment-detail"),
+]

@@ -1,0 +1,309 @@
+"""Feed pages: For You, Following, post pages, likes, comments, editing and deleting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
+from django_htmx.middleware import HtmxDetails
+
+from ranking.selectors import InvalidCursor
+
+from . import selectors, services
+from .models import Comment, Post
+from .selectors import Feed
+
+View = Callable[..., HttpResponse]
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request that went through django-htmx's middleware."""
+
+    htmx: HtmxDetails
+
+
+def login_required_htmx(view: View) -> View:
+    """Like login_required, but htmx requests get an HX-Redirect to the login page."""
+
+    @wraps(view)
+    def wrapped(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        if request.htmx:
+            # After signing in, come back to the page the fragment was on, not the fragment.
+            back = request.htmx.current_url_abs_path or "/"
+            login = reverse(settings.LOGIN_URL)
+            return HttpResponseClientRedirect(f"{login}?{urlencode({'next': back})}")
+        return redirect_to_login(request.get_full_path())
+
+    return wrapped
+
+
+def bad_request(request: HtmxHttpRequest, message: str) -> HttpResponse:
+    """A 400 that says what was wrong: a bare message for htmx, the 400 page otherwise."""
+    if request.htmx:
+        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+    return render(request, "400.html", {"message": message}, status=400)
+
+
+def redirect_back(request: HtmxHttpRequest, fallback: str) -> HttpResponseRedirect:
+    """Redirect to ?next= or the referring page when it is ours, else to `fallback`."""
+    for candidate in (request.POST.get("next"), request.headers.get("Referer")):
+        if candidate and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return HttpResponseRedirect(candidate)
+    return HttpResponseRedirect(fallback)
+
+
+def visible_post_or_404(request: HtmxHttpRequest, pk: int) -> Post:
+    """The post if this viewer may see it; 404 otherwise, so private posts don't leak."""
+    post = selectors.post_visible(viewer=request.user, pk=pk)  # type: ignore[arg-type]
+    if post is None:
+        raise Http404("No such post.")
+    return post
+
+
+def owned_post_or_403(request: HtmxHttpRequest, pk: int) -> Post:
+    """The viewer's own post; 404 when invisible, 403 when someone else's."""
+    post = visible_post_or_404(request, pk)
+    if post.owner_id != request.user.pk:
+        raise PermissionDenied("Only the owner can change this post.")
+    return post
+
+
+def error_text(exc: ValidationError) -> str:
+    """All the messages of a ValidationError as one sentence."""
+    return " ".join(exc.messages) or "That didn't work."
+
+
+class CommentForm(forms.Form):
+    """A comment's text."""
+
+    body = forms.CharField(
+        label="Add a comment",
+        max_length=500,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 1, "placeholder": "Add a comment…", "maxlength": 500}),
+        error_messages={"required": "A comment can't be empty."},
+    )
+
+
+class PostEditForm(forms.Form):
+    """What an owner can change about a published post."""
+
+    caption = forms.CharField(
+        max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    visibility = forms.ChoiceField(choices=Post.Visibility.choices, label="Who can see it")
+    allow_remix = forms.BooleanField(required=False, label="Allow others to remix")
+    allow_download = forms.BooleanField(required=False, label="Allow downloads")
+
+
+# --- Feed pages.
+
+
+def _next_url(feed: str, cursor: str | None, shown: int) -> str | None:
+    if not cursor:
+        return None
+    return f"{reverse('feed:feed_more', kwargs={'feed': feed})}?cursor={cursor}&offset={shown}"
+
+
+def _feed_page(request: HtmxHttpRequest, feed: str) -> HttpResponse:
+    page = selectors.feed_page(
+        viewer=request.user,  # type: ignore[arg-type]
+        feed=feed,
+        cursor=None,
+        size=settings.FEED_PAGE_SIZE,
+    )
+    context = {
+        "feed": feed,
+        "cards": page.cards,
+        "offset": 0,
+        "next_url": _next_url(feed, page.next_cursor, len(page.cards)),
+    }
+    return render(request, "feed/feed.html", context)
+
+
+@require_GET
+def for_you(request: HtmxHttpRequest) -> HttpResponse:
+    """The For You feed; signed-out viewers see public posts."""
+    return _feed_page(request, Feed.FOR_YOU)
+
+
+@require_GET
+@login_required_htmx
+def following(request: HtmxHttpRequest) -> HttpResponse:
+    """Posts of the people the viewer follows."""
+    return _feed_page(request, Feed.FOLLOWING)
+
+
+@require_GET
+def feed_more(request: HtmxHttpRequest, feed: str) -> HttpResponse:
+    """The next page of a feed as a fragment, for infinite scroll."""
+    if feed not in Feed.ALL:
+        raise Http404("No such feed.")
+    if feed == Feed.FOLLOWING and not request.user.is_authenticated:
+        return login_required_htmx(following)(request)
+    cursor = request.GET.get("cursor") or None
+    try:
+        offset = max(0, int(request.GET.get("offset", "0")))
+        page = selectors.feed_page(
+            viewer=request.user,  # type: ignore[arg-type]
+            feed=feed,
+            cursor=cursor,
+            size=settings.FEED_PAGE_SIZE,
+        )
+    except InvalidCursor as exc:
+        return bad_request(request, str(exc))
+    except ValueError:
+        return bad_request(request, "That page offset is not a number.")
+    context = {
+        "feed": feed,
+        "cards": page.cards,
+        "offset": offset,
+        "next_url": _next_url(feed, page.next_cursor, offset + len(page.cards)),
+    }
+    return render(request, "feed/_feed_page.html", context)
+
+
+# --- Posts.
+
+
+@require_GET
+def post_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """A post on its own page, with its comments."""
+    post = visible_post_or_404(request, pk)
+    card = selectors.cards_for(viewer=request.user, posts=[post])[0]  # type: ignore[arg-type]
+    context = {
+        "card": card,
+        "post": post,
+        "comments": selectors.post_comments(post=post),
+        "form": CommentForm(),
+    }
+    return render(request, "feed/post_detail.html", context)
+
+
+@require_POST
+@login_required_htmx
+def post_like(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Like or unlike a post (`action` = like|unlike; toggles when absent)."""
+    post = visible_post_or_404(request, pk)
+    user = request.user
+    action = request.POST.get("action", "toggle")
+    if action not in {"like", "unlike", "toggle"}:
+        return bad_request(request, "Unknown action: use like or unlike.")
+    if action == "toggle":
+        liked = selectors.cards_for(viewer=user, posts=[post])[0].liked  # type: ignore[arg-type]
+        action = "unlike" if liked else "like"
+    if action == "like":
+        services.like_create(user=user, post=post)  # type: ignore[arg-type]
+    else:
+        services.like_delete(user=user, post=post)  # type: ignore[arg-type]
+    if not request.htmx:
+        return redirect_back(request, post.get_absolute_url())
+    post.refresh_from_db(fields=["like_count"])
+    card = selectors.cards_for(viewer=user, posts=[post])[0]  # type: ignore[arg-type]
+    return render(request, "feed/_like_button.html", {"card": card})
+
+
+@require_POST
+@login_required_htmx
+def comment_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Add a comment; htmx gets the new comment plus the updated count."""
+    post = visible_post_or_404(request, pk)
+    form = CommentForm(request.POST)
+    comment: Comment | None = None
+    if form.is_valid():
+        try:
+            comment = services.comment_create(
+                author=request.user,  # type: ignore[arg-type]
+                post=post,
+                body=form.cleaned_data["body"],
+            )
+        except ValidationError as exc:
+            form.add_error("body", error_text(exc))
+    if comment is None:
+        message = " ".join(str(e) for errors in form.errors.values() for e in errors)
+        if request.htmx:
+            response = render(
+                request, "feed/_comment_errors.html", {"message": message}, status=400
+            )
+            return reswap(retarget(response, "#comment-errors"), "innerHTML")
+        context = {
+            "card": selectors.cards_for(viewer=request.user, posts=[post])[0],  # type: ignore[arg-type]
+            "post": post,
+            "comments": selectors.post_comments(post=post),
+            "form": form,
+        }
+        return render(request, "feed/post_detail.html", context, status=400)
+    if not request.htmx:
+        return redirect(f"{post.get_absolute_url()}#comment-{comment.pk}")
+    post.refresh_from_db(fields=["comment_count"])
+    context = {"comment": comment, "post": post, "oob": True}
+    return render(request, "feed/_comment_created.html", context)
+
+
+@require_POST
+@login_required_htmx
+def comment_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Delete a comment: its author's own, or any comment on the viewer's post."""
+    comment = get_object_or_404(Comment.objects.select_related("post"), pk=pk)
+    post = visible_post_or_404(request, comment.post_id)
+    services.comment_delete(comment=comment, actor=request.user)  # type: ignore[arg-type]
+    if not request.htmx:
+        messages.success(request, "Comment deleted.")
+        return redirect(f"{post.get_absolute_url()}#comments")
+    post.refresh_from_db(fields=["comment_count"])
+    return render(request, "feed/_comment_count.html", {"post": post, "oob": True})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required_htmx
+def post_edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """The owner changes a post's caption, visibility and remix/download settings."""
+    post = owned_post_or_403(request, pk)
+    if request.method == "POST":
+        form = PostEditForm(request.POST)
+        if form.is_valid():
+            try:
+                services.post_update(post=post, actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+            except ValidationError as exc:
+                form.add_error(None, error_text(exc))
+            else:
+                messages.success(request, "Post updated.")
+                return redirect(post)
+        return render(request, "feed/post_edit.html", {"post": post, "form": form}, status=400)
+    form = PostEditForm(
+        initial={
+            "caption": post.caption,
+            "visibility": post.visibility,
+            "allow_remix": post.allow_remix,
+            "allow_download": post.allow_download,
+        }
+    )
+    return render(request, "feed/post_edit.html", {"post": post, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required_htmx
+def post_delete(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """The owner confirms, then deletes a post."""
+    post = owned_post_or_403(request, pk)
+    if request.method == "POST":
+        services.post_delete(post=post, actor=request.user)  # type: ignore[arg-type]
+        messages.success(request, "Post deleted.")
+        return redirect(request.user)  # type: ignore[arg-type]
+    return render(request, "feed/post_delete.html", {"post": post})

@@ -1,0 +1,512 @@
+/* Riff feed player: autoplay what is on screen, keyboard and sound controls,
+   engagement events, and small htmx glue. Vanilla JS, no build step. */
+(function () {
+  "use strict";
+
+  var SOUND_KEY = "riff:sound";
+  var VISIBLE = 0.6;
+  var SKIP_SECONDS = 2;
+  var FLUSH_MS = 5000;
+  var MAX_BATCH = 50;
+
+  var reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+  var state = new WeakMap(); // article -> per-clip playback bookkeeping
+  var queue = [];
+  var active = null;
+  var observer = null;
+  var soundOn = readSound();
+
+  // ---------- small helpers ----------
+
+  function readSound() {
+    try {
+      return window.localStorage.getItem(SOUND_KEY) === "on";
+    } catch (e) {
+      return false;
+    }
+  }
+
+  function writeSound(on) {
+    try {
+      window.localStorage.setItem(SOUND_KEY, on ? "on" : "off");
+    } catch (e) {
+      /* private mode: the choice lasts for this page only */
+    }
+  }
+
+  function cookie(name) {
+    var parts = document.cookie ? document.cookie.split(";") : [];
+    for (var i = 0; i < parts.length; i++) {
+      var kv = parts[i].trim();
+      if (kv.indexOf(name + "=") === 0) return decodeURIComponent(kv.slice(name.length + 1));
+    }
+    return "";
+  }
+
+  function csrfToken() {
+    var token = cookie("csrftoken");
+    if (token) return token;
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+    } catch (e) {
+      return "";
+    }
+  }
+
+  function uuid() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") {
+      return window.crypto.randomUUID();
+    }
+    var b = new Uint8Array(16);
+    window.crypto.getRandomValues(b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) {
+      return (x + 0x100).toString(16).slice(1);
+    }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" +
+      h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  function toast(text) {
+    var box = document.querySelector(".toasts");
+    if (!box) {
+      box = document.createElement("div");
+      box.className = "toasts";
+      box.setAttribute("role", "status");
+      box.setAttribute("aria-live", "polite");
+      document.body.appendChild(box);
+    }
+    var p = document.createElement("p");
+    p.className = "toast";
+    p.textContent = text;
+    box.appendChild(p);
+    window.setTimeout(function () {
+      p.remove();
+    }, 6000);
+  }
+
+  // ---------- engagement events ----------
+
+  function record(article, kind, value) {
+    var post = parseInt(article.getAttribute("data-post-id"), 10);
+    if (!post) return;
+    queue.push({
+      post: post,
+      kind: kind,
+      value: typeof value === "number" ? Math.round(value * 1000) / 1000 : 1,
+      client_id: uuid(),
+    });
+  }
+
+  function flush() {
+    if (!queue.length) return;
+    var url = document.body.getAttribute("data-events-url") || "/api/v1/events/";
+    while (queue.length) {
+      var batch = queue.splice(0, MAX_BATCH);
+      try {
+        window.fetch(url, {
+          method: "POST",
+          keepalive: true,
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+          body: JSON.stringify({ events: batch }),
+        }).catch(function () {
+          /* events are best effort */
+        });
+      } catch (e) {
+        /* a keepalive quota error must not break playback */
+      }
+    }
+  }
+
+  // ---------- playback ----------
+
+  function clipState(article) {
+    var s = state.get(article);
+    if (!s) {
+      s = { seen: false, since: 0, playingSince: 0, watched: 0, lastTime: 0, userPaused: false };
+      state.set(article, s);
+    }
+    return s;
+  }
+
+  function videoOf(article) {
+    return article.querySelector("video");
+  }
+
+  function applySound() {
+    document.querySelectorAll(".feed video").forEach(function (v) {
+      v.muted = !soundOn;
+    });
+    document.querySelectorAll(".sound-btn").forEach(function (b) {
+      b.setAttribute("aria-pressed", soundOn ? "true" : "false");
+      b.setAttribute("aria-label", soundOn ? "Sound on" : "Sound off");
+      b.title = soundOn ? "Mute (m)" : "Unmute (m)";
+    });
+  }
+
+  function setSound(on) {
+    soundOn = on;
+    writeSound(on);
+    applySound();
+    if (active && on) {
+      var v = videoOf(active);
+      if (v.paused && !clipState(active).userPaused) play(active);
+    }
+  }
+
+  function showPlayButton(article, show) {
+    var b = article.querySelector(".play-btn");
+    if (b) b.hidden = !show;
+  }
+
+  function play(article) {
+    var v = videoOf(article);
+    if (!v) return;
+    v.muted = !soundOn;
+    var p = v.play();
+    if (p && typeof p.catch === "function") {
+      p.catch(function (err) {
+        if (err && err.name === "NotAllowedError" && !v.muted) {
+          // Sound needs a gesture first: play muted until the viewer taps.
+          v.muted = true;
+          soundOn = false;
+          applySound();
+          v.play().catch(function () {
+            showPlayButton(article, true);
+          });
+        } else if (err && err.name === "NotAllowedError") {
+          showPlayButton(article, true);
+        }
+      });
+    }
+  }
+
+  function stopWatch(s) {
+    if (s.playingSince) {
+      s.watched += (performance.now() - s.playingSince) / 1000;
+      s.playingSince = 0;
+    }
+  }
+
+  function activate(article) {
+    if (active === article) return;
+    if (active) deactivate(active);
+    active = article;
+    var s = clipState(article);
+    s.since = performance.now();
+    s.watched = 0;
+    s.userPaused = false;
+    if (!s.seen) {
+      s.seen = true;
+      record(article, "impression", 1);
+    }
+    if (reducedMotion) {
+      showPlayButton(article, true);
+    } else {
+      play(article);
+    }
+  }
+
+  function deactivate(article) {
+    var s = clipState(article);
+    var v = videoOf(article);
+    if (v && !v.paused) v.pause();
+    stopWatch(s);
+    reportView(article, s);
+    if (active === article) active = null;
+  }
+
+  function reportView(article, s) {
+    if (!s.since) return;
+    var onScreen = (performance.now() - s.since) / 1000;
+    if (s.watched > 0) record(article, "view", s.watched);
+    if (onScreen < SKIP_SECONDS) record(article, "skip", s.watched);
+    s.since = 0;
+    s.watched = 0;
+  }
+
+  function togglePlay(article) {
+    var v = videoOf(article);
+    if (!v) return;
+    var s = clipState(article);
+    if (v.paused) {
+      s.userPaused = false;
+      play(article);
+    } else {
+      s.userPaused = true;
+      v.pause();
+    }
+  }
+
+  function wire(article) {
+    if (article.hasAttribute("data-wired")) return;
+    article.setAttribute("data-wired", "");
+    var v = videoOf(article);
+    if (!v) return;
+    var s = clipState(article);
+    v.muted = !soundOn;
+    v.addEventListener("playing", function () {
+      if (!s.playingSince) s.playingSince = performance.now();
+      showPlayButton(article, false);
+    });
+    v.addEventListener("pause", function () {
+      stopWatch(s);
+      if (active === article) showPlayButton(article, true);
+    });
+    v.addEventListener("timeupdate", function () {
+      s.lastTime = v.currentTime;
+    });
+    v.addEventListener("seeking", function () {
+      // A looping video never fires "ended": it seeks back to the start, one completed watch.
+      if (v.currentTime < 0.2 && s.lastTime > 0) record(article, "complete", 1);
+      s.lastTime = 0;
+    });
+    v.addEventListener("click", function () {
+      setSound(!soundOn);
+    });
+    if (observer) observer.observe(article);
+  }
+
+  function wireAll(root) {
+    (root || document).querySelectorAll("article.clip").forEach(wire);
+    applySound();
+  }
+
+  function onIntersect(entries) {
+    entries.forEach(function (entry) {
+      var article = entry.target;
+      if (entry.isIntersecting && entry.intersectionRatio >= VISIBLE) {
+        activate(article);
+      } else if (active === article) {
+        deactivate(article);
+      } else {
+        var v = videoOf(article);
+        if (v && !v.paused) v.pause();
+      }
+    });
+  }
+
+  function clips() {
+    return Array.prototype.slice.call(document.querySelectorAll(".feed article.clip"));
+  }
+
+  function currentClip() {
+    if (active) return active;
+    var all = clips();
+    var mid = window.innerHeight / 2;
+    for (var i = 0; i < all.length; i++) {
+      var r = all[i].getBoundingClientRect();
+      if (r.top <= mid && r.bottom >= mid) return all[i];
+    }
+    return all[0] || null;
+  }
+
+  function go(delta) {
+    var all = clips();
+    var cur = currentClip();
+    var i = all.indexOf(cur);
+    var next = all[Math.max(0, Math.min(all.length - 1, i + delta))];
+    if (!next || next === cur) return;
+    next.scrollIntoView({ behavior: reducedMotion ? "auto" : "smooth", block: "start" });
+    next.focus({ preventScroll: true });
+  }
+
+  function isTyping(el) {
+    if (!el) return false;
+    var tag = el.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable;
+  }
+
+  function onKey(e) {
+    if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || isTyping(e.target)) return;
+    if (!document.querySelector(".feed article.clip")) return;
+    var key = e.key;
+    if (key === "ArrowDown" || key === "j" || key === "J") {
+      e.preventDefault();
+      go(1);
+    } else if (key === "ArrowUp" || key === "k" || key === "K") {
+      e.preventDefault();
+      go(-1);
+    } else if (key === " " || key === "Spacebar") {
+      var t = e.target;
+      if (t && (t.tagName === "BUTTON" || t.tagName === "A" || t.tagName === "SUMMARY")) return;
+      e.preventDefault();
+      var cur = currentClip();
+      if (cur) togglePlay(cur);
+    } else if (key === "m" || key === "M") {
+      e.preventDefault();
+      setSound(!soundOn);
+    }
+  }
+
+  // ---------- buttons ----------
+
+  function share(button) {
+    var url = window.location.origin + button.getAttribute("data-share-path");
+    var title = button.getAttribute("data-share-title") || "A clip on Riff";
+    var article = button.closest("article.clip");
+    var postId = button.getAttribute("data-post-id");
+    var target = article || (postId ? { getAttribute: function () { return postId; } } : null);
+    if (target) record(target, "share", 1);
+    flush();
+    if (navigator.share) {
+      navigator.share({ title: title, url: url }).catch(function () {
+        /* the viewer closed the share sheet */
+      });
+    } else if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(url).then(
+        function () {
+          toast("Link copied");
+        },
+        function () {
+          toast(url);
+        }
+      );
+    } else {
+      toast(url);
+    }
+  }
+
+  function onClick(e) {
+    var button = e.target.closest("[data-action]");
+    if (button) {
+      var action = button.getAttribute("data-action");
+      if (action === "sound") {
+        setSound(!soundOn);
+      } else if (action === "play") {
+        var article = button.closest("article.clip");
+        if (article) togglePlay(article);
+      } else if (action === "share") {
+        share(button);
+      }
+    }
+    // Clicking outside an open menu closes it.
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      if (!menu.contains(e.target)) menu.removeAttribute("open");
+    });
+  }
+
+  // ---------- htmx glue ----------
+
+  function htmxGlue() {
+    document.body.addEventListener("htmx:beforeSwap", function (e) {
+      var xhr = e.detail.xhr;
+      if (xhr.status === 400 && xhr.getResponseHeader("HX-Retarget")) {
+        // Validation messages aimed at a form's error box: show them.
+        e.detail.shouldSwap = true;
+        e.detail.isError = false;
+      } else if (xhr.status >= 400) {
+        var type = xhr.getResponseHeader("Content-Type") || "";
+        var text = type.indexOf("text/plain") === 0 ? xhr.responseText : "";
+        toast(text || "That didn't work. Try again.");
+      }
+    });
+    document.body.addEventListener("htmx:sendError", function () {
+      toast("You seem to be offline.");
+    });
+    document.body.addEventListener("htmx:beforeRequest", function (e) {
+      if (e.detail.elt.classList.contains("feed-sentinel")) {
+        var feed = e.detail.elt.closest(".feed");
+        if (feed) feed.setAttribute("aria-busy", "true");
+      }
+    });
+    document.body.addEventListener("htmx:afterSettle", function () {
+      var feed = document.querySelector(".feed[aria-busy='true']");
+      if (feed) feed.setAttribute("aria-busy", "false");
+      wireAll(document);
+    });
+    document.body.addEventListener("htmx:afterRequest", function (e) {
+      var form = e.detail.elt;
+      if (form.matches && form.matches(".comment-form") && e.detail.successful) {
+        form.reset();
+        var list = document.getElementById("comment-list");
+        var last = list && list.lastElementChild;
+        if (last) last.scrollIntoView({ block: "nearest" });
+      }
+    });
+    // Other follow buttons for the same person follow the one that was pressed.
+    document.body.addEventListener("riff:follow", function (e) {
+      var d = e.detail || {};
+      document.querySelectorAll('.follow-form[data-follow-user="' + d.user + '"]').forEach(
+        function (form) {
+          var input = form.querySelector('input[name="action"]');
+          var btn = form.querySelector(".follow-btn");
+          var label = form.querySelector(".follow-label");
+          if (input) input.value = d.following ? "unfollow" : "follow";
+          if (btn) btn.setAttribute("aria-pressed", d.following ? "true" : "false");
+          if (label) label.textContent = d.following ? "Following" : "Follow";
+        }
+      );
+    });
+    // Enter posts a comment; Shift+Enter makes a new line.
+    document.body.addEventListener("keydown", function (e) {
+      var t = e.target;
+      if (e.key === "Enter" && !e.shiftKey && t.matches && t.matches(".comment-form textarea")) {
+        e.preventDefault();
+        if (t.value.trim()) t.form.requestSubmit();
+      }
+    });
+  }
+
+  // ---------- start ----------
+
+  function start() {
+    if ("IntersectionObserver" in window) {
+      observer = new IntersectionObserver(onIntersect, { threshold: [0, 0.25, VISIBLE, 0.9, 1] });
+    }
+    var feed = document.querySelector(".feed");
+    if (feed && "MutationObserver" in window) {
+      // Pages swapped in by infinite scroll are observed as soon as they land.
+      new MutationObserver(function () {
+        wireAll(feed);
+      }).observe(feed, { childList: true, subtree: true });
+    }
+    wireAll(document);
+    htmxGlue();
+    document.addEventListener("keydown", onKey);
+    document.addEventListener("click", onClick);
+    document.addEventListener("visibilitychange", function () {
+      if (!active) return;
+      var s = clipState(active);
+      var v = videoOf(active);
+      if (document.visibilityState === "hidden") {
+        stopWatch(s);
+        reportView(active, s);
+        flush();
+        if (v && !v.paused) v.pause();
+      } else {
+        s.since = performance.now();
+        s.watched = 0;
+        if (!s.userPaused && !reducedMotion) play(active);
+      }
+    });
+    window.addEventListener("pagehide", function () {
+      if (active) {
+        var s = clipState(active);
+        stopWatch(s);
+        reportView(active, s);
+      }
+      flush();
+    });
+    window.setInterval(flush, FLUSH_MS);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+
+  // For tests and debugging: what is queued and the clip that is playing.
+  window.riffPlayer = {
+    queue: function () {
+      return queue.slice();
+    },
+    flush: flush,
+    active: function () {
+      return active;
+    },
+  };
+})();

@@ -1,0 +1,117 @@
+"""Browser-test fixtures: one headless Debian Chromium per session, pages on the live server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.base import ContentFile
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from accounts.models import User
+from feed import services as feed_services
+from feed.models import Post
+
+# Playwright's sync API runs an event loop in this thread; the ORM must still be usable here.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+MOBILE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1440, "height": 900}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless; never a downloaded one."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(browser: Browser, live_server: Any) -> Iterator[BrowserContext]:
+    """A fresh browser profile at phone size, pointed at the live server."""
+    context = browser.new_context(
+        viewport=MOBILE,
+        device_scale_factor=2,
+        base_url=live_server.url,
+        is_mobile=False,
+        has_touch=False,
+    )
+    context.set_default_timeout(15_000)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    """A tab in that profile; console errors are kept on `page.console_errors`."""
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.console_errors = errors  # type: ignore[attr-defined]
+    return page
+
+
+@pytest.fixture
+def screenshot_dir() -> Path:
+    """Where screenshots go (test-artifacts/ is gitignored)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+@pytest.fixture(scope="session")
+def clip_bytes() -> Callable[[int], tuple[bytes, bytes]]:
+    """Real 2 s portrait H.264 clips and posters, encoded once per seed."""
+    from feed.media import demo_clip_frames, encode_mp4, poster_jpeg
+
+    cache: dict[int, tuple[bytes, bytes]] = {}
+
+    def make(seed: int) -> tuple[bytes, bytes]:
+        if seed not in cache:
+            frames = demo_clip_frames(seed=seed, width=180, height=320, seconds=2.0, fps=12)
+            cache[seed] = (encode_mp4(frames, fps=12), poster_jpeg(frames[0]))
+        return cache[seed]
+
+    return make
+
+
+@pytest.fixture
+def make_post(
+    transactional_db: None, clip_bytes: Callable[[int], tuple[bytes, bytes]]
+) -> Callable[..., Post]:
+    """Publish a real clip through feed.services.post_create."""
+    counter = {"n": 0}
+
+    def make(owner: User, **kwargs: Any) -> Post:
+        counter["n"] += 1
+        video, poster = clip_bytes(counter["n"] % 4)
+        defaults: dict[str, Any] = {
+            "prompt": f"a neon koi fish swimming through a rainy city street, take {counter['n']}",
+            "model_name": "riff-demo",
+            "caption": f"Rainy koi #{counter['n']}",
+        }
+        defaults.update(kwargs)
+        return feed_services.post_create(
+            owner=owner,
+            video=ContentFile(video, name="c.mp4"),
+            poster=ContentFile(poster, name="p.jpg"),
+            **defaults,
+        )
+
+    return make

@@ -1,0 +1,178 @@
+"""The main journey at phone size: sign up, watch, like, comment, follow, profile, log out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from accounts.models import Follow, User
+from feed.models import Comment, Like, Post
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.browser
+
+DESKTOP = {"width": 1440, "height": 900}
+
+
+def video_time(page: Page, selector: str) -> float:
+    """The currentTime of the first video matching `selector`."""
+    return float(page.eval_on_selector(selector, "v => v.currentTime"))
+
+
+def wait_playing(page: Page, selector: str) -> None:
+    """Wait until the video plays: not paused, with frames, and its clock moving."""
+    page.wait_for_function(
+        """(sel) => {
+          const v = document.querySelector(sel);
+          return !!v && !v.paused && v.readyState >= 2 && v.currentTime > 0.05;
+        }""",
+        arg=selector,
+    )
+
+
+def test_sign_up_watch_like_comment_follow(
+    page: Page, make_post: Callable[..., Post], screenshot_dir: Path
+) -> None:
+    """A new person signs up and does everything a first session on Riff involves."""
+    author = UserFactory(username="koimaker")
+    author.profile.display_name = "Koi Maker"
+    author.profile.bio = "Rainy cities, neon fish."
+    author.profile.save()
+    older = make_post(author, caption="Older koi")
+    post = make_post(author, caption="Neon koi in the rain")
+
+    # Sign up through allauth's form.
+    page.goto("/accounts/signup/")
+    expect(page.get_by_role("heading", name="Join Riff")).to_be_visible()
+    page.screenshot(path=screenshot_dir / "signup-mobile.png")
+    page.get_by_label("Handle").fill("newviewer")
+    page.get_by_label("Email").fill("newviewer@example.com")
+    page.get_by_label("Password").fill("a-long-enough-pass-987")
+    page.get_by_role("button", name="Sign up").click()
+
+    # Land on For You; the first clip plays.
+    page.wait_for_url(re.compile(r"/$"))
+    viewer = User.objects.get(username="newviewer")
+    assert viewer.email == "newviewer@example.com"
+    feed = page.get_by_role("feed")
+    expect(feed).to_be_visible()
+    first = page.locator("article.clip").first
+    expect(first).to_have_attribute("data-post-id", str(post.pk))
+    expect(first).to_have_attribute("aria-posinset", "1")
+    wait_playing(page, "article.clip video")
+    before = video_time(page, "article.clip video")
+    page.wait_for_timeout(600)
+    after = video_time(page, "article.clip video")
+    assert after != before, "the clock of the first clip should move"
+    assert page.eval_on_selector("article.clip video", "v => v.paused") is False
+    expect(first.get_by_text("AI-generated")).to_be_visible()
+    page.screenshot(path=screenshot_dir / "feed-mobile.png")
+
+    # Like it: the button flips and the count goes up, without leaving the page.
+    page.evaluate("window.__noReload = true")
+    like = first.get_by_role("button", name="Like")
+    expect(like).to_have_attribute("aria-pressed", "false")
+    expect(first.locator(".like-count")).to_contain_text("0")
+    like.click()
+    expect(first.get_by_role("button", name="Like")).to_have_attribute("aria-pressed", "true")
+    expect(first.locator(".like-count")).to_contain_text("1")
+    assert page.evaluate("window.__noReload") is True
+    assert Like.objects.filter(user=viewer, post=post).exists()
+    post.refresh_from_db()
+    assert post.like_count == 1
+
+    # Comment on it from the post page.
+    first.get_by_role("link", name="Comments").click()
+    page.wait_for_url(re.compile(rf"/p/{post.pk}/"))
+    page.evaluate("window.__noReload = true")
+    page.get_by_label("Add a comment").fill("Those reflections are lovely")
+    page.get_by_role("button", name="Post", exact=True).click()
+    comment_list = page.locator("#comment-list")
+    expect(comment_list).to_contain_text("Those reflections are lovely")
+    expect(page.locator(f"#comment-count-{post.pk}")).to_have_text("1")
+    expect(page.get_by_label("Add a comment")).to_have_value("")
+    assert page.evaluate("window.__noReload") is True
+    assert Comment.objects.filter(post=post, author=viewer).count() == 1
+
+    # An empty comment is refused with a message, still without a reload.
+    page.get_by_label("Add a comment").fill("   ")
+    page.get_by_role("button", name="Post", exact=True).click()
+    expect(page.locator("#comment-errors")).to_contain_text("empty")
+    assert Comment.objects.filter(post=post).count() == 1
+
+    # Follow the author from the post page.
+    follow = page.locator(".owner-row .follow-btn")
+    expect(follow).to_have_text(re.compile(r"^\s*Follow\b"))
+    follow.click()
+    expect(page.locator(".owner-row .follow-btn")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator(".owner-row .follow-btn")).to_contain_text("Following")
+    assert page.evaluate("window.__noReload") is True
+    assert Follow.objects.filter(follower=viewer, followee=author).exists()
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=screenshot_dir / "post-mobile.png")
+    page.locator("#comments").scroll_into_view_if_needed()
+    page.screenshot(path=screenshot_dir / "post-mobile-comments.png")
+
+    # Open the author's profile: the grid shows both posts, newest first.
+    page.locator(".owner-link").click()
+    page.wait_for_url(re.compile(r"/@koimaker/"))
+    expect(page.get_by_role("heading", name="Koi Maker")).to_be_visible()
+    grid = page.locator(".post-grid a")
+    expect(grid).to_have_count(2)
+    expect(grid.first).to_have_attribute("href", post.get_absolute_url())
+    expect(grid.nth(1)).to_have_attribute("href", older.get_absolute_url())
+    expect(page.locator(f"#follower-count-{author.pk}")).to_have_text("1")
+    page.screenshot(path=screenshot_dir / "profile-mobile.png")
+
+    # Unfollow and follow again from the profile, counts follow suit without a reload.
+    page.evaluate("window.__noReload = true")
+    page.locator(".profile-actions .follow-btn").click()
+    expect(page.locator(f"#follower-count-{author.pk}")).to_have_text("0")
+    expect(page.locator(".profile-actions .follow-btn")).to_have_attribute("aria-pressed", "false")
+    page.locator(".profile-actions .follow-btn").click()
+    expect(page.locator(f"#follower-count-{author.pk}")).to_have_text("1")
+    assert page.evaluate("window.__noReload") is True
+    assert Follow.objects.filter(follower=viewer, followee=author).exists()
+
+    # The same pages at desktop size.
+    page.set_viewport_size(DESKTOP)
+    page.screenshot(path=screenshot_dir / "profile-desktop.png")
+    page.goto(post.get_absolute_url())
+    page.screenshot(path=screenshot_dir / "post-desktop.png")
+    page.goto("/")
+    wait_playing(page, "article.clip video")
+    page.screenshot(path=screenshot_dir / "feed-desktop.png")
+    page.set_viewport_size({"width": 390, "height": 844})
+
+    # Log out through the account menu.
+    page.get_by_label(re.compile("Account menu")).click()
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(re.compile(r"/$"))
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()
+    expect(page.get_by_label(re.compile("Account menu"))).to_have_count(0)
+    # The refused empty comment is the one expected error response.
+    errors = [e for e in page.console_errors if "status of 400" not in e]  # type: ignore[attr-defined]
+    assert not errors, errors
+
+
+def test_anonymous_like_goes_to_login(
+    page: Page, make_post: Callable[..., Post], screenshot_dir: Path
+) -> None:
+    """A signed-out viewer can watch, but liking sends them to log in and back."""
+    author = UserFactory(username="soloartist")
+    make_post(author)
+    page.goto("/")
+    wait_playing(page, "article.clip video")
+    page.screenshot(path=screenshot_dir / "feed-mobile-signed-out.png")
+    page.locator("article.clip").first.get_by_role("button", name="Like").click()
+    page.wait_for_url(re.compile(r"/accounts/login/\?next=(/|%2F)"))
+    expect(page.get_by_role("heading", name="Log in to Riff")).to_be_visible()
+    page.get_by_label("Handle or email").fill("soloartist")
+    page.get_by_label("Password").fill("pass-word-123")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/$"))
+    expect(page.get_by_label(re.compile("Account menu"))).to_be_visible()

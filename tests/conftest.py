@@ -1,0 +1,58 @@
+"""Fixtures shared by every test: media in a temporary folder, a clean cache, factories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from accounts.models import User
+
+from .factories import PostFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings: Any, tmp_path: Path) -> None:
+    """Each test writes its media to its own folder, never to the project's media/."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> None:
+    """Rate-limit counters live in the cache (Redis in CI): start each test from zero."""
+    cache.clear()
+
+
+@pytest.fixture
+def user(db: None) -> User:
+    """A signed-up person."""
+    return UserFactory(username="alice")
+
+
+@pytest.fixture
+def other_user(db: None) -> User:
+    """Another signed-up person."""
+    return UserFactory(username="bob")
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    """An API client that enforces CSRF like a browser session would."""
+    return APIClient(enforce_csrf_checks=True)
+
+
+@pytest.fixture
+def auth_client(user: User) -> APIClient:
+    """An API client signed in as `user` with a token."""
+    from rest_framework.authtoken.models import Token
+
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+__all__ = ["PostFactory", "UserFactory"]

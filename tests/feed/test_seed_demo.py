@@ -1,0 +1,54 @@
+"""seed_demo makes a living feed whose counters match its rows, once."""
+
+import io
+
+import av
+import pytest
+from django.core.management import call_command
+
+from accounts.models import Follow, Profile, User
+from feed.models import Comment, Like, Post
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_makes_a_consistent_feed_once():
+    call_command("seed_demo", "--seconds", "0.5", stdout=io.StringIO())
+    assert User.objects.count() == 5
+    assert Post.objects.count() == 12
+    assert Post.objects.exclude(remix_of=None).count() == 1
+    for post in Post.objects.all():
+        assert post.like_count == Like.objects.filter(post=post).count()
+        assert post.comment_count == Comment.objects.filter(post=post).count()
+    for profile in Profile.objects.select_related("user"):
+        user = profile.user
+        assert profile.follower_count == Follow.objects.filter(followee=user).count()
+        assert profile.following_count == Follow.objects.filter(follower=user).count()
+        assert profile.post_count == Post.objects.filter(owner=user).count()
+        assert profile.avatar
+    assert Like.objects.count() > 20
+
+    clip = Post.objects.first()
+    with clip.video.open("rb") as handle, av.open(handle) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        assert stream.frames == 12
+
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "already exist" in out.getvalue()
+    assert Post.objects.count() == 12
+
+    old_video = clip.video.name
+    call_command(
+        "seed_demo",
+        "--reset",
+        "--password",
+        "demo-pass-123",
+        "--seconds",
+        "0.5",
+        stdout=io.StringIO(),
+    )
+    assert Post.objects.count() == 12
+    assert not clip.video.storage.exists(old_video), "reset must not leave old clips behind"
+    assert User.objects.get(username="mira").check_password("demo-pass-123")

@@ -1,0 +1,48 @@
+"""Local media is served with byte ranges, and never outside MEDIA_ROOT."""
+
+import pytest
+
+
+@pytest.fixture
+def clip(settings):
+    folder = settings.MEDIA_ROOT / "posts"
+    folder.mkdir(parents=True)
+    data = bytes(range(256)) * 40
+    (folder / "c.mp4").write_bytes(data)
+    (settings.MEDIA_ROOT.parent / "secret.txt").write_text("not media")
+    return data
+
+
+def test_whole_file(client, clip):
+    response = client.get("/media/posts/c.mp4")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == clip
+    assert response["Content-Type"] == "video/mp4"
+    assert response["Accept-Ranges"] == "bytes"
+
+
+@pytest.mark.parametrize(
+    ("header", "start", "end"),
+    [("bytes=0-99", 0, 99), ("bytes=100-", 100, 10239), ("bytes=-10", 10230, 10239)],
+)
+def test_ranges(client, clip, header, start, end):
+    response = client.get("/media/posts/c.mp4", HTTP_RANGE=header)
+    assert response.status_code == 206
+    assert response.content == clip[start : end + 1]
+    assert response["Content-Range"] == f"bytes {start}-{end}/{len(clip)}"
+
+
+@pytest.mark.parametrize("header", ["bytes=20000-", "bytes=5-2", "pages=1-2", "bytes=-"])
+def test_unsatisfiable_ranges(client, clip, header):
+    response = client.get("/media/posts/c.mp4", HTTP_RANGE=header)
+    assert response.status_code == 416
+    assert response["Content-Range"] == f"bytes */{len(clip)}"
+
+
+@pytest.mark.parametrize("path", ["../secret.txt", "posts/../../secret.txt", "posts/none.mp4"])
+def test_nothing_outside_media_root(client, clip, path):
+    assert client.get(f"/media/{path}").status_code == 404
+
+
+def test_writes_are_refused(client, clip):
+    assert client.post("/media/posts/c.mp4").status_code == 405
