@@ -19,17 +19,9 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
-from feed.api import (
-    PAGE_PARAMETERS,
-    AvatarUrlField,
-    PostOutputSerializer,
-    PostPageSerializer,
-    keyset_page,
-    page_of,
-    page_params,
-    page_response,
-    viewer_of,
-)
+from config.api import PAGE_PARAMETERS, page_of, page_params, page_response, viewer_of
+from config.pagination import keyset_page
+from feed.api import AvatarUrlField, PostOutputSerializer, PostPageSerializer
 from feed.selectors import cards_for, profile_posts
 
 from . import selectors, services

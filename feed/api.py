@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
-from django.conf import settings
-from django.db.models import Model, Q, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -18,11 +15,18 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from accounts.models import User
-from ranking.selectors import cursor_decode, cursor_encode
+from config.api import (
+    PAGE_PARAMETERS,
+    absolute_url,
+    page_of,
+    page_params,
+    page_response,
+    viewer_of,
+)
+from config.pagination import keyset_page
 
 from . import services
 from .models import Post
@@ -38,114 +42,9 @@ from .selectors import (
 
 POST_NOT_FOUND = "That post doesn't exist or isn't visible to you."
 COMMENT_NOT_FOUND = "That comment doesn't exist or isn't visible to you."
-MAX_PAGE_SIZE = 50
 
 # The URL spells feeds with a hyphen; the selectors name them with an underscore.
 FEEDS = {"for-you": Feed.FOR_YOU, "following": Feed.FOLLOWING}
-
-M = TypeVar("M", bound=Model)
-
-
-def viewer_of(request: Request) -> User | None:
-    """The signed-in user, or None for an anonymous request."""
-    return cast(User, request.user) if request.user.is_authenticated else None
-
-
-def absolute_url(request: Request, url: str | None) -> str | None:
-    """A URL made absolute against this request (already absolute ones stay as they are)."""
-    return request.build_absolute_uri(url) if url else None
-
-
-# --- Pagination: keyset cursors, the same opaque format as the feed's.
-
-
-class PageParams(serializers.Serializer):
-    """The query parameters of every paginated list."""
-
-    cursor = serializers.CharField(
-        required=False, allow_blank=True, help_text="Opaque cursor from a previous page."
-    )
-    limit = serializers.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=MAX_PAGE_SIZE,
-        help_text=f"Items per page, 1 to {MAX_PAGE_SIZE}.",
-        error_messages={
-            "invalid": f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}.",
-            "min_value": f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}.",
-            "max_value": f"limit must be a whole number from 1 to {MAX_PAGE_SIZE}.",
-        },
-    )
-
-    class Meta:
-        ref_name = "PageParams"
-
-
-def page_params(request: Request) -> tuple[str | None, int]:
-    """The validated (cursor, limit) of a list request; 400 when they are malformed."""
-    params = PageParams(data=request.query_params)
-    params.is_valid(raise_exception=True)
-    data = params.validated_data
-    return data.get("cursor") or None, data.get("limit") or settings.FEED_PAGE_SIZE
-
-
-def keyset_page(
-    qs: QuerySet[M],
-    *,
-    cursor: str | None,
-    size: int,
-    key: str = "created",
-    newest_first: bool = True,
-) -> tuple[list[M], str | None]:
-    """Cut one page of `qs` ordered by (key, pk); the cursor points after the last item."""
-    sign = "-" if newest_first else ""
-    qs = qs.order_by(f"{sign}{key}", f"{sign}pk")
-    if cursor:
-        after_key, after_pk = cursor_decode(cursor)
-        op = "lt" if newest_first else "gt"
-        qs = qs.filter(
-            Q(**{f"{key}__{op}": after_key}) | Q(**{key: after_key, f"pk__{op}": after_pk})
-        )
-    items = list(qs[: size + 1])
-    if len(items) <= size:
-        return items, None
-    items = items[:size]
-    last = items[-1]
-    return items, cursor_encode(getattr(last, key), last.pk)
-
-
-def page_response(
-    request: Request,
-    serializer: type[serializers.Serializer],
-    items: Sequence[Any],
-    next_cursor: str | None,
-) -> Response:
-    """The {"results", "next", "next_cursor"} body of one page."""
-    next_url = None
-    if next_cursor:
-        next_url = replace_query_param(request.build_absolute_uri(), "cursor", next_cursor)
-    results = serializer(items, many=True, context={"request": request}).data
-    return Response({"results": results, "next": next_url, "next_cursor": next_cursor})
-
-
-def page_of(item: type[serializers.Serializer], name: str) -> type[serializers.Serializer]:
-    """A serializer describing a page of `item`s, for the schema."""
-    meta = type("Meta", (), {"ref_name": name})
-    return type(
-        f"{name}Serializer",
-        (serializers.Serializer,),
-        {
-            "__doc__": "One page of a list; follow `next` for the page after.",
-            "results": item(many=True),
-            "next": serializers.URLField(allow_null=True, help_text="The next page, or null."),
-            "next_cursor": serializers.CharField(allow_null=True),
-            "Meta": meta,
-        },
-    )
-
-
-PAGE_PARAMETERS = [PageParams]
-
 
 # --- Shared representations.
 

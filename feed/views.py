@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
-from ranking.selectors import InvalidCursor
+from config.pagination import InvalidCursor
 
 from . import selectors, services
 from .models import Comment, Post

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from feed.api import viewer_of
+from config.api import viewer_of
 from feed.selectors import visible_posts
 
 from .models import EngagementEvent

@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 
 from accounts.services import follow_create
+from config.pagination import InvalidCursor
 from feed.models import Post
 from feed.selectors import Feed, feed_page, visible_posts
-from ranking.selectors import InvalidCursor
 from tests.factories import PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
