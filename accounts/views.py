@@ -2,59 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
 from django import forms
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
-from django_htmx.middleware import HtmxDetails
+from django_htmx.http import trigger_client_event
 
+from config.web import HtmxHttpRequest, bad_request, login_required_htmx, redirect_back
 from feed import selectors as feed_selectors
 
 from . import selectors, services
 from .forms import ProfileForm
 from .models import User
 
-View = Callable[..., HttpResponse]
-
-
-class HtmxHttpRequest(HttpRequest):
-    """A request that went through django-htmx's middleware."""
-
-    htmx: HtmxDetails
-
-
 GRID_PAGE_SIZE = 30
 LIST_PAGE_SIZE = 50
-
-
-def login_required_htmx(view: View) -> View:
-    """Like login_required, but htmx requests get an HX-Redirect to the login page."""
-
-    @wraps(view)
-    def wrapped(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.user.is_authenticated:
-            return view(request, *args, **kwargs)
-        if request.htmx:
-            back = request.htmx.current_url_abs_path or "/"
-            login = reverse(settings.LOGIN_URL)
-            return HttpResponseClientRedirect(f"{login}?{urlencode({'next': back})}")
-        return redirect_to_login(request.get_full_path())
-
-    return wrapped
 
 
 def user_or_404(handle: str) -> User:
@@ -116,7 +83,7 @@ def follow(request: HtmxHttpRequest, handle: str) -> HttpResponse:
     viewer: User = request.user  # type: ignore[assignment]
     action = request.POST.get("action", "toggle")
     if action not in {"follow", "unfollow", "toggle"}:
-        return _bad_request(request, "Unknown action: use follow or unfollow.")
+        return bad_request(request, "Unknown action: use follow or unfollow.")
     if action == "toggle":
         action = (
             "unfollow" if selectors.is_following(follower=viewer, followee=target) else "follow"
@@ -127,9 +94,9 @@ def follow(request: HtmxHttpRequest, handle: str) -> HttpResponse:
         else:
             services.follow_delete(follower=viewer, followee=target)
     except ValidationError as exc:
-        return _bad_request(request, " ".join(exc.messages))
+        return bad_request(request, " ".join(exc.messages))
     if not request.htmx:
-        return _redirect_back(request, target.get_absolute_url())
+        return redirect_back(request, target.get_absolute_url())
     target = user_or_404(handle)  # fresh counts
     is_following = action == "follow"
     response = render(
@@ -189,18 +156,3 @@ def profile_edit(request: HtmxHttpRequest) -> HttpResponse:
     form = ProfileForm(instance=profile_obj)
     form.fields["avatar"].widget = _AvatarInput()
     return render(request, "accounts/profile_edit.html", {"form": form, "profile": profile_obj})
-
-
-def _bad_request(request: HtmxHttpRequest, message: str) -> HttpResponse:
-    if request.htmx:
-        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
-    return render(request, "400.html", {"message": message}, status=400)
-
-
-def _redirect_back(request: HtmxHttpRequest, fallback: str) -> HttpResponseRedirect:
-    for candidate in (request.POST.get("next"), request.headers.get("Referer")):
-        if candidate and url_has_allowed_host_and_scheme(
-            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            return HttpResponseRedirect(candidate)
-    return HttpResponseRedirect(fallback)

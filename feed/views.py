@@ -2,70 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
-from django_htmx.middleware import HtmxDetails
+from django_htmx.http import reswap, retarget
 
 from config.pagination import InvalidCursor
+from config.web import HtmxHttpRequest, bad_request, login_required_htmx, redirect_back
 
 from . import selectors, services
 from .models import Comment, Post
 from .selectors import Feed
-
-View = Callable[..., HttpResponse]
-
-
-class HtmxHttpRequest(HttpRequest):
-    """A request that went through django-htmx's middleware."""
-
-    htmx: HtmxDetails
-
-
-def login_required_htmx(view: View) -> View:
-    """Like login_required, but htmx requests get an HX-Redirect to the login page."""
-
-    @wraps(view)
-    def wrapped(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.user.is_authenticated:
-            return view(request, *args, **kwargs)
-        if request.htmx:
-            # After signing in, come back to the page the fragment was on, not the fragment.
-            back = request.htmx.current_url_abs_path or "/"
-            login = reverse(settings.LOGIN_URL)
-            return HttpResponseClientRedirect(f"{login}?{urlencode({'next': back})}")
-        return redirect_to_login(request.get_full_path())
-
-    return wrapped
-
-
-def bad_request(request: HtmxHttpRequest, message: str) -> HttpResponse:
-    """A 400 that says what was wrong: a bare message for htmx, the 400 page otherwise."""
-    if request.htmx:
-        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
-    return render(request, "400.html", {"message": message}, status=400)
-
-
-def redirect_back(request: HtmxHttpRequest, fallback: str) -> HttpResponseRedirect:
-    """Redirect to ?next= or the referring page when it is ours, else to `fallback`."""
-    for candidate in (request.POST.get("next"), request.headers.get("Referer")):
-        if candidate and url_has_allowed_host_and_scheme(
-            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            return HttpResponseRedirect(candidate)
-    return HttpResponseRedirect(fallback)
 
 
 def visible_post_or_404(request: HtmxHttpRequest, pk: int) -> Post:

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 
+from .clients import token_client
 from .factories import PostFactory, UserFactory
 
 
@@ -47,12 +48,7 @@ def api_client() -> APIClient:
 @pytest.fixture
 def auth_client(user: User) -> APIClient:
     """An API client signed in as `user` with a token."""
-    from rest_framework.authtoken.models import Token
-
-    client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
+    return token_client(user)
 
 
 __all__ = ["PostFactory", "UserFactory"]

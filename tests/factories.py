@@ -7,10 +7,10 @@ from typing import Any
 
 import factory
 from django.core.files.base import ContentFile
-from feed.media import demo_clip_frames, encode_mp4, poster_jpeg
 
 from accounts.models import User
 from feed import services as feed_services
+from feed.media import demo_clip_frames, encode_mp4, poster_jpeg
 from feed.models import Post
 
 

@@ -18,30 +18,12 @@ from rest_framework.throttling import ScopedRateThrottle
 from accounts.models import Follow, Profile, User
 from accounts.services import follow_create
 from feed.models import Post
+from tests.clients import session_client, token_client
 from tests.factories import PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "pass-word-123"  # UserFactory's
-CSRF_SECRET = "riffcsrfsecretriffcsrfsecret1234"
-
-
-def token_client(user: User) -> APIClient:
-    """A client authenticated with the user's API token."""
-    client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
-
-
-def session_client(user: User, *, csrf: bool) -> APIClient:
-    """A browser-like client signed in with a session; sends the CSRF token if asked."""
-    client = APIClient(enforce_csrf_checks=True)
-    client.force_login(user)
-    if csrf:
-        client.cookies["csrftoken"] = CSRF_SECRET
-        client.credentials(HTTP_X_CSRFTOKEN=CSRF_SECRET)
-    return client
 
 
 def png(size: tuple[int, int] = (8, 8)) -> bytes:

@@ -43,8 +43,12 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def context(browser: Browser, live_server: Any) -> Iterator[BrowserContext]:
-    """A fresh browser profile at phone size, pointed at the live server."""
+def context(browser: Browser, live_server: Any, transactional_db: None) -> Iterator[BrowserContext]:
+    """A fresh browser profile at phone size, pointed at the live server.
+
+    It asks for the database first so that it closes first: a page that is still
+    open would send its last events while the tables are being flushed.
+    """
     context = browser.new_context(
         viewport=MOBILE,
         device_scale_factor=2,

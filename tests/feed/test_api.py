@@ -10,18 +10,17 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.services import follow_create
 from feed import services
 from feed.models import Comment, Like, Post
+from tests.clients import session_client, token_client
 from tests.factories import PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-CSRF_SECRET = "riffcsrfsecretriffcsrfsecret1234"  # 32 characters, as Django's cookie holds
 
 POST_FIELDS = {
     "id",
@@ -44,24 +43,6 @@ POST_FIELDS = {
     "liked",
     "created",
 }
-
-
-def token_client(user: User) -> APIClient:
-    """A client authenticated with the user's API token."""
-    client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
-
-
-def session_client(user: User, *, csrf: bool) -> APIClient:
-    """A browser-like client signed in with a session; sends the CSRF token if asked."""
-    client = APIClient(enforce_csrf_checks=True)
-    client.force_login(user)
-    if csrf:
-        client.cookies["csrftoken"] = CSRF_SECRET
-        client.credentials(HTTP_X_CSRFTOKEN=CSRF_SECRET)
-    return client
 
 
 def feed_url(feed: str, **params: str | int) -> str:

@@ -6,27 +6,18 @@ import json
 
 import pytest
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.services import follow_create
 from feed.models import Post
 from ranking.models import EngagementEvent
+from tests.clients import CSRF_SECRET, token_client
 from tests.factories import PostFactory
 
 pytestmark = pytest.mark.django_db
 
-CSRF_SECRET = "riffcsrfsecretriffcsrfsecret1234"
 URL = "/api/v1/events/"
-
-
-def token_client(user: User) -> APIClient:
-    """A client authenticated with the user's API token."""
-    client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
 
 
 @pytest.fixture
