@@ -78,15 +78,21 @@ class FeedPage:
 
 def feed_page(*, viewer: User | None, feed: str, cursor: str | None, size: int) -> FeedPage:
     """A page of For You or Following; ranking orders it and cuts the page."""
-    candidates = visible_posts(viewer=viewer)
+    # Each feed states its visibility rule directly rather than narrowing visible_posts():
+    # a plain filter lets PostgreSQL walk the (visibility, created) index instead of
+    # sorting every row that an OR of the three visibility cases matches.
+    live = post_queryset().filter(owner__is_active=True)
     if feed == Feed.FOLLOWING:
         if viewer is None or not viewer.is_authenticated:
             return FeedPage(cards=[], next_cursor=None)
         followed = Follow.objects.filter(follower=viewer).values("followee_id")
-        candidates = candidates.filter(owner_id__in=followed)
+        candidates = live.filter(
+            owner_id__in=followed,
+            visibility__in=[Post.Visibility.PUBLIC, Post.Visibility.FOLLOWERS],
+        )
     elif feed == Feed.FOR_YOU:
         # For You is discovery: followers-only posts stay in Following and on profiles.
-        candidates = candidates.filter(visibility=Post.Visibility.PUBLIC)
+        candidates = live.filter(visibility=Post.Visibility.PUBLIC)
     else:
         raise ValueError(f"Unknown feed {feed!r}")
     page = ranking.feed_page(viewer=viewer, candidates=candidates, cursor=cursor, size=size)
