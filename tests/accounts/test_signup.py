@@ -81,3 +81,33 @@ def test_failed_logins_are_rate_limited(client, user, settings):
     right = client.post("/accounts/login/", {"login": "alice", "password": "pass-word-123"})
     assert right.status_code == 200
     assert "_auth_user_id" not in client.session
+
+
+def test_mandatory_verification_holds_sign_in_until_the_email_is_confirmed(
+    client, settings, mailoutbox
+):
+    settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+    response = client.post(SIGNUP, form())
+    assert response.status_code == 302
+    assert "_auth_user_id" not in client.session
+    assert len(mailoutbox) == 1
+    link = next(word for word in mailoutbox[0].body.split() if "/accounts/confirm-email/" in word)
+    path = link[link.index("/accounts/") :]
+    client.post(path)
+    assert User.objects.get(username="dana").emailaddress_set.get().verified
+
+
+def test_password_reset_sends_a_working_link(client, user, mailoutbox):
+    response = client.post("/accounts/password/reset/", {"email": user.email})
+    assert response.status_code == 302
+    assert len(mailoutbox) == 1
+    link = next(word for word in mailoutbox[0].body.split() if "/password/reset/key/" in word)
+    path = link[link.index("/accounts/") :]
+    page = client.get(path, follow=True)
+    form_url = page.redirect_chain[-1][0] if page.redirect_chain else path
+    done = client.post(
+        form_url, {"password1": "a-brand-new-pass-9", "password2": "a-brand-new-pass-9"}
+    )
+    assert done.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password("a-brand-new-pass-9")
