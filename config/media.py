@@ -31,8 +31,12 @@ def serve_media(request: HttpRequest, path: str) -> HttpResponseBase:
     target = _resolve(path)
     size = target.stat().st_size
     content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-    header = request.headers.get("Range", "")
-    match = _RANGE.match(header.strip()) if header else None
+    header = request.headers.get("Range", "").strip()
+    # Units other than bytes, and several ranges at once, may be ignored (RFC 9110 14.2):
+    # such a request gets the whole file. Browsers only ever ask for one byte range.
+    if not header.startswith("bytes=") or "," in header:
+        header = ""
+    match = _RANGE.match(header) if header else None
     response: HttpResponseBase
     if header and not match:
         return _unsatisfiable(size)

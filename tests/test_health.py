@@ -34,3 +34,15 @@ def test_readyz_names_storage_that_cannot_be_written(client, settings, tmp_path)
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["storage"].startswith("unavailable:")
+
+
+def test_health_answers_head_for_load_balancers(client):
+    assert client.head("/healthz").status_code == 200
+
+
+def test_readyz_names_a_missing_queue_folder_in_embedded_mode(client, settings, tmp_path):
+    settings.REDIS_URL = ""
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": str(tmp_path / "absent")}
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert "absent" in response.json()["checks"]["broker"]

@@ -32,11 +32,31 @@ def test_ranges(client, clip, header, start, end):
     assert response["Content-Range"] == f"bytes {start}-{end}/{len(clip)}"
 
 
-@pytest.mark.parametrize("header", ["bytes=20000-", "bytes=5-2", "pages=1-2", "bytes=-"])
+@pytest.mark.parametrize("header", ["bytes=20000-", "bytes=5-2", "bytes=-", "bytes=x-1"])
 def test_unsatisfiable_ranges(client, clip, header):
     response = client.get("/media/posts/c.mp4", HTTP_RANGE=header)
     assert response.status_code == 416
     assert response["Content-Range"] == f"bytes */{len(clip)}"
+
+
+@pytest.mark.parametrize("header", ["pages=1-2", "bytes=0-1,5-6"])
+def test_ranges_it_does_not_handle_get_the_whole_file(client, clip, header):
+    response = client.get("/media/posts/c.mp4", HTTP_RANGE=header)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == clip
+
+
+def test_range_past_the_end_is_cut_to_the_file(client, clip):
+    response = client.get("/media/posts/c.mp4", HTTP_RANGE="bytes=10000-99999")
+    assert response.status_code == 206
+    assert response.content == clip[10000:]
+    assert response["Content-Range"] == f"bytes 10000-{len(clip) - 1}/{len(clip)}"
+
+
+def test_head_answers_without_a_body(client, clip):
+    response = client.head("/media/posts/c.mp4")
+    assert response.status_code == 200
+    assert response["Content-Length"] == str(len(clip))
 
 
 @pytest.mark.parametrize("path", ["../secret.txt", "posts/../../secret.txt", "posts/none.mp4"])
