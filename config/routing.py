@@ -1,6 +1,9 @@
 """WebSocket routes of every app, gathered in one list for the ASGI router."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-# Apps add their consumers here (generation progress streams over a socket).
-websocket_urlpatterns: list[URLPattern] = []
+from generation.consumers import JobStatusConsumer
+
+websocket_urlpatterns: list[URLPattern] = [
+    path("ws/generations/<uuid:job_id>/", JobStatusConsumer.as_asgi()),
+]

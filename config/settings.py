@@ -139,7 +139,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # redis-py 8 reads with a 5 s socket timeout by default, which breaks the
+            # layer's blocking receive on an idle socket; it must wait as long as it needs.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": None}]},
         }
     }
     CELERY_BROKER_URL = REDIS_URL
@@ -153,6 +155,8 @@ else:
         "data_folder_in": str(DATA_DIR / "broker"),
         "data_folder_out": str(DATA_DIR / "broker"),
         "processed_folder": str(DATA_DIR / "broker-processed"),
+        # Worker control messages (ping, inspect) too, instead of ./control.
+        "control_folder": str(DATA_DIR / "broker-control"),
         "store_processed": False,
     }
 
@@ -278,6 +282,68 @@ SPECTACULAR_SETTINGS = {
 }
 
 FEED_PAGE_SIZE = int(os.environ.get("FEED_PAGE_SIZE", "8"))
+
+# --- Generation: model weights come from local directories only, never from a hub.
+MODELS_DIR = Path(os.environ.get("RIFF_MODELS_DIR", DATA_DIR / "models"))
+RIFF_MODELS: dict[str, dict[str, Any]] = {
+    "tiny-wan": {
+        "family": "wan",
+        "label": "Tiny Wan (test model, random weights)",
+        "path": os.environ.get("RIFF_TINY_WAN_PATH", str(MODELS_DIR / "tiny-wan")),
+        # Output size per aspect and frame rate; real models use their native ones.
+        "sizes": {"9:16": (64, 112), "16:9": (112, 64), "1:1": (80, 80)},
+        "fps": 8,
+    },
+    "tiny-ltx": {
+        "family": "ltx",
+        "label": "Tiny LTX (test model, random weights)",
+        "path": os.environ.get("RIFF_TINY_LTX_PATH", str(MODELS_DIR / "tiny-ltx")),
+        "sizes": {"9:16": (64, 96), "16:9": (96, 64), "1:1": (64, 64)},
+        "fps": 8,
+    },
+    "wan2.1-t2v-1.3b": {
+        "family": "wan",
+        "label": "Wan 2.1 1.3B",
+        "path": os.environ.get("RIFF_WAN21_PATH", str(MODELS_DIR / "Wan2.1-T2V-1.3B-Diffusers")),
+        "vae_tiling": True,
+    },
+    "ltx-video": {
+        "family": "ltx",
+        "label": "LTX-Video",
+        "path": os.environ.get("RIFF_LTX_PATH", str(MODELS_DIR / "LTX-Video")),
+        "vae_tiling": True,
+    },
+}
+RIFF_DEFAULT_MODEL = os.environ.get("RIFF_DEFAULT_MODEL", "tiny-wan")
+# Per-person allowances; an admin can override both on a person's quota row.
+GENERATION_DAILY_QUOTA = int(os.environ.get("GENERATION_DAILY_QUOTA", "20"))
+GENERATION_CONCURRENT_QUOTA = int(os.environ.get("GENERATION_CONCURRENT_QUOTA", "2"))
+# A job running longer than this is timed out by its step callback or by the sweeper.
+GENERATION_TIMEOUT_S = int(os.environ.get("GENERATION_TIMEOUT_S", "900"))
+# A running job whose worker has not reported for this long is presumed dead.
+GENERATION_HEARTBEAT_S = int(os.environ.get("GENERATION_HEARTBEAT_S", "120"))
+GENERATION_MAX_ATTEMPTS = int(os.environ.get("GENERATION_MAX_ATTEMPTS", "3"))
+# A job still queued after this long is given up on (no worker is taking jobs).
+GENERATION_QUEUE_TIMEOUT_S = int(os.environ.get("GENERATION_QUEUE_TIMEOUT_S", "3600"))
+# An open job socket also re-reads its job this often and sends what changed. Without Redis
+# the worker can't reach the web process's in-memory channel layer, so this is how the
+# embedded mode stays live; with Redis it only covers a lost push.
+GENERATION_STATUS_RECHECK_S = float(
+    os.environ.get("GENERATION_STATUS_RECHECK_S", "10" if REDIS_URL else "1")
+)
+# Words that a prompt may not contain (comma-separated); moderation's first, simplest rule.
+MODERATION_BLOCKED_TERMS = env_list("MODERATION_BLOCKED_TERMS", "")
+
+if REDIS_URL:
+    # Redis hands an unacknowledged job to another worker after this long: it must outlast
+    # the longest job (late acks), or a slow clip would start twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * GENERATION_TIMEOUT_S + 60}
+
+CELERY_TASK_ROUTES = {"generation.tasks.run_generation_job": {"queue": "gpu"}}
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BEAT_SCHEDULE = {
+    "sweep-generation-jobs": {"task": "generation.tasks.sweep_generation_jobs", "schedule": 30.0},
+}
 
 # --- Production hardening; `manage.py check --deploy` passes with DEBUG off.
 if not DEBUG:

@@ -8,11 +8,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts import urls as accounts_urls
 from config import health, media
 from feed import urls as feed_urls
+from generation import urls as generation_urls
 from ranking import urls as ranking_urls
 
 api_v1 = [
     *accounts_urls.api_urlpatterns,
     *feed_urls.api_urlpatterns,
+    *generation_urls.api_urlpatterns,
     *ranking_urls.api_urlpatterns,
 ]
 
@@ -26,6 +28,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include((accounts_urls.urlpatterns, "accounts"), namespace="accounts")),
     path("", include((feed_urls.urlpatterns, "feed"), namespace="feed")),
+    path("create/", include((generation_urls.urlpatterns, "generation"), namespace="generation")),
 ]
 
 if settings.SERVE_MEDIA:

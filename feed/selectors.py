@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from accounts.models import Follow, User
@@ -102,6 +103,97 @@ def feed_page(*, viewer: User | None, feed: str, cursor: str | None, size: int) 
 def profile_posts(*, viewer: User | None, owner: User) -> QuerySet[Post]:
     """The posts on someone's profile grid that this viewer may see, newest first."""
     return visible_posts(viewer=viewer).filter(owner=owner).order_by("-created", "-id")
+
+
+def remix_count(*, viewer: User | None, post: Post) -> int:
+    """How many remixes of this post the viewer may see (direct ones only)."""
+    return visible_posts(viewer=viewer).filter(remix_of=post).count()
+
+
+# How far up a remix chain, and how many remixes below a clip, its lineage page reaches.
+LINEAGE_MAX_DEPTH = 50
+LINEAGE_MAX_REMIXES = 300
+
+
+@dataclass
+class RemixNode:
+    """A remix in a lineage tree, with the remixes made from it."""
+
+    post: Post
+    children: list[RemixNode]
+
+
+@dataclass
+class Lineage:
+    """Where a clip comes from and what was made from it, as far as this viewer may see."""
+
+    post: Post
+    ancestors: list[Post]  # the original first, the direct source last
+    hidden_ancestors: int  # links in the chain this viewer can't see
+    remixes: list[RemixNode]  # oldest first, each with its own remixes
+    remix_count: int  # every remix in the tree, at any depth
+
+
+def _chain_rows(sql: str, params: list[int]) -> list[tuple[int, int | None]]:
+    """(id, remix_of_id) rows of a recursive walk over the remix links."""
+    table = connection.ops.quote_name(Post._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(table=table), params)
+        return [(row[0], row[1]) for row in cursor.fetchall()]
+
+
+def post_lineage(*, viewer: User | None, post: Post) -> Lineage:
+    """A clip's ancestors and its remix tree in three queries, however long the chain.
+
+    Both walks are recursive queries (PostgreSQL and SQLite alike); the posts they find
+    are then read through visible_posts, so a private link is counted but never shown.
+    """
+    up = _chain_rows(
+        """
+        WITH RECURSIVE chain(id, remix_of_id, depth) AS (
+            SELECT id, remix_of_id, 0 FROM {table} WHERE id = %s
+            UNION ALL
+            SELECT p.id, p.remix_of_id, c.depth + 1
+            FROM {table} p JOIN chain c ON p.id = c.remix_of_id
+            WHERE c.depth < %s
+        )
+        SELECT id, remix_of_id FROM chain WHERE depth > 0 ORDER BY depth DESC
+        """,
+        [post.pk, LINEAGE_MAX_DEPTH],
+    )
+    down = _chain_rows(
+        """
+        WITH RECURSIVE tree(id, remix_of_id, depth) AS (
+            SELECT id, remix_of_id, 1 FROM {table} WHERE remix_of_id = %s
+            UNION ALL
+            SELECT p.id, p.remix_of_id, t.depth + 1
+            FROM {table} p JOIN tree t ON p.remix_of_id = t.id
+            WHERE t.depth < %s
+        )
+        SELECT id, remix_of_id FROM tree ORDER BY depth, id LIMIT %s
+        """,
+        [post.pk, LINEAGE_MAX_DEPTH, LINEAGE_MAX_REMIXES],
+    )
+    ids = [pk for pk, _ in up] + [pk for pk, _ in down]
+    visible = {p.pk: p for p in visible_posts(viewer=viewer).filter(pk__in=ids)} if ids else {}
+
+    ancestors = [visible[pk] for pk, _ in up if pk in visible]
+    # A remix of a hidden remix hangs under the nearest link this viewer can see.
+    parent_of = dict(down)
+    nodes = {pk: RemixNode(post=visible[pk], children=[]) for pk, _ in down if pk in visible}
+    roots: list[RemixNode] = []
+    for node in sorted(nodes.values(), key=lambda n: (n.post.created, n.post.pk)):
+        parent = parent_of[node.post.pk]
+        while parent is not None and parent != post.pk and parent not in nodes:
+            parent = parent_of.get(parent)
+        (nodes[parent].children if parent in nodes else roots).append(node)
+    return Lineage(
+        post=post,
+        ancestors=ancestors,
+        hidden_ancestors=len(up) - len(ancestors),
+        remixes=roots,
+        remix_count=len(nodes),
+    )
 
 
 def post_comments(*, post: Post) -> QuerySet[Comment]:

@@ -8,10 +8,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from accounts.models import Profile, User
+from generation import services as generation
+from generation.models import GenerationJob
+from generation.video import probe
 from ranking.models import EngagementEvent
 from ranking.services import event_record
 
-from .media import probe
 from .models import Comment, Like, Post
 
 
@@ -53,6 +55,52 @@ def post_create(
     post.save()
     Profile.objects.filter(user=owner).update(post_count=F("post_count") + 1)
     return post
+
+
+@transaction.atomic
+def post_publish(
+    *,
+    job: GenerationJob,
+    actor: User,
+    caption: str = "",
+    visibility: str = Post.Visibility.PUBLIC,
+    allow_remix: bool = True,
+    allow_download: bool = False,
+) -> Post:
+    """Post a finished draft: the post takes over the clip's files and records its lineage."""
+    job = generation.draft_lock(job=job, actor=actor)
+    remix_of = Post.objects.filter(pk=job.source_post_id).first() if job.source_post_id else None
+    post = Post(
+        owner=actor,
+        prompt=job.prompt,
+        model_name=job.model_key,
+        caption=caption.strip(),
+        visibility=visibility,
+        remix_of=remix_of,
+        allow_remix=allow_remix,
+        allow_download=allow_download,
+        duration_s=job.video_duration_s,
+        width=job.width,
+        height=job.height,
+    )
+    post.video.name, post.poster.name = job.video.name, job.poster.name
+    post.full_clean()
+    post.save()
+    generation.draft_mark_published(job=job, post_id=post.pk)
+    Profile.objects.filter(user=actor).update(post_count=F("post_count") + 1)
+    return post
+
+
+def remix_source(*, post: Post) -> generation.RemixSource:
+    """What a remix of this post starts from; refused when its owner doesn't allow remixes."""
+    if not post.allow_remix:
+        raise PermissionDenied("The owner of this clip doesn't allow remixes.")
+    seed = (
+        GenerationJob.objects.filter(published_post_id=post.pk)
+        .values_list("seed", flat=True)
+        .first()
+    )
+    return generation.RemixSource(post_id=post.pk, video=post.video.name or "", seed=seed)
 
 
 @transaction.atomic

@@ -9,11 +9,14 @@ urlpatterns = [
     path("following/", views.following, name="following"),
     path("feed/<str:feed>/more/", views.feed_more, name="feed_more"),
     path("p/<int:pk>/", views.post_detail, name="post_detail"),
+    path("p/<int:pk>/remixes/", views.post_lineage, name="post_lineage"),
     path("p/<int:pk>/like/", views.post_like, name="post_like"),
     path("p/<int:pk>/comments/", views.comment_create, name="comment_create"),
     path("p/<int:pk>/edit/", views.post_edit, name="post_edit"),
     path("p/<int:pk>/delete/", views.post_delete, name="post_delete"),
     path("c/<int:pk>/delete/", views.comment_delete, name="comment_delete"),
+    path("create/", views.create, name="create"),
+    path("create/drafts/<uuid:job_id>/post/", views.draft_post, name="draft_post"),
 ]
 
 api_urlpatterns = [
@@ -23,4 +26,6 @@ api_urlpatterns = [
     path("posts/<int:pk>/like/", api.PostLikeApi.as_view(), name="post-like"),
     path("posts/<int:pk>/comments/", api.CommentListCreateApi.as_view(), name="post-comments"),
     path("comments/<int:pk>/", api.CommentDetailApi.as_view(), name="comment-detail"),
+    path("posts/<int:pk>/remix/", api.PostRemixApi.as_view(), name="post-remix"),
+    path("generations/<uuid:job_id>/post/", api.DraftPostApi.as_view(), name="generation-post"),
 ]

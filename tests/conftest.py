@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
@@ -25,6 +29,25 @@ def _media_root(settings: Any, tmp_path: Path) -> None:
 def _clear_cache() -> None:
     """Rate-limit counters live in the cache (Redis in CI): start each test from zero."""
     cache.clear()
+
+
+@pytest.fixture
+def gpu_queue(settings: Any) -> Iterator[Callable[[], list[str]]]:
+    """Read what waits on the real broker's `gpu` queue: the job ids of the sent tasks."""
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.delete("gpu")
+
+    def job_ids() -> list[str]:
+        ids = []
+        for raw in client.lrange("gpu", 0, -1):
+            message = json.loads(raw)
+            args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+            ids.append(args[0])
+        return list(reversed(ids))  # kombu pushes on the left: oldest last
+
+    yield job_ids
+    client.delete("gpu")
+    client.close()
 
 
 @pytest.fixture

@@ -10,8 +10,9 @@ from django.core.files.base import ContentFile
 
 from accounts.models import User
 from feed import services as feed_services
-from feed.media import demo_clip_frames, encode_mp4, poster_jpeg
+from feed.media import demo_clip_frames
 from feed.models import Post
+from generation.video import encode_mp4, poster_jpeg
 
 
 @functools.cache

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -59,6 +61,24 @@ def context(browser: Browser, live_server: Any, transactional_db: None) -> Itera
     context.set_default_timeout(15_000)
     yield context
     context.close()
+    wait_for_quiet_server()
+
+
+def wait_for_quiet_server(quiet: float = 0.5, limit: float = 10.0) -> None:
+    """Wait until the live server has answered every request, the closing pages' last too.
+
+    A page that closes sends its pending engagement events (a keepalive fetch on pagehide);
+    a request still writing while the tables are flushed can deadlock the flush.
+    """
+    deadline = time.monotonic() + limit
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        busy = any("process_request_thread" in t.name for t in threading.enumerate())
+        if busy:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet:
+            return
+        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -82,7 +102,8 @@ def screenshot_dir() -> Path:
 @pytest.fixture(scope="session")
 def clip_bytes() -> Callable[[int], tuple[bytes, bytes]]:
     """Real 2 s portrait H.264 clips and posters, encoded once per seed."""
-    from feed.media import demo_clip_frames, encode_mp4, poster_jpeg
+    from feed.media import demo_clip_frames
+    from generation.video import encode_mp4, poster_jpeg
 
     cache: dict[int, tuple[bytes, bytes]] = {}
 

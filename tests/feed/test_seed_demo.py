@@ -16,7 +16,10 @@ def test_seed_demo_makes_a_consistent_feed_once():
     call_command("seed_demo", "--seconds", "0.5", stdout=io.StringIO())
     assert User.objects.count() == 5
     assert Post.objects.count() == 12
-    assert Post.objects.exclude(remix_of=None).count() == 1
+    assert Post.objects.exclude(remix_of=None).count() == 2
+    assert Post.objects.filter(visibility=Post.Visibility.FOLLOWERS).count() == 2
+    assert set(Post.objects.values_list("model_name", flat=True)) == {"riff-demo"}
+    assert not User.objects.get(username="mira").has_usable_password()
     for post in Post.objects.all():
         assert post.like_count == Like.objects.filter(post=post).count()
         assert post.comment_count == Comment.objects.filter(post=post).count()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from django.core.files.base import ContentFile
@@ -15,9 +15,10 @@ from PIL import Image, ImageDraw
 
 from accounts.models import User
 from accounts.services import follow_create, profile_update
-from feed.media import demo_clip_frames, encode_mp4, poster_jpeg
+from feed.media import demo_clip_frames
 from feed.models import Post
 from feed.services import comment_create, like_create, post_create
+from generation.video import encode_mp4, poster_jpeg
 
 PEOPLE = [
     ("mira", "Mira Okafor", "Sunsets, seas and soft light.", (255, 138, 101)),
@@ -26,19 +27,31 @@ PEOPLE = [
     ("tomas", "Tomás Reyes", "Night owl. Neon everything.", (250, 240, 170)),
     ("aiko", "Aiko Tanaka", "Candy-coloured physics experiments.", (150, 90, 200)),
 ]
+
+
+class DemoClip(NamedTuple):
+    """One demo post; `remix_of` is the index of the clip it remixes."""
+
+    handle: str
+    prompt: str
+    caption: str
+    remix_of: int | None = None
+    followers_only: bool = False
+
+
 CLIPS = [
-    ("mira", "golden hour over a calm sea, a glowing sun drifting down", "golden hour ✨"),
-    ("jonas", "a bright ball bouncing across a blue ocean horizon", "boing"),
-    ("lena", "a red berry bouncing in a green meadow, macro lens", "tiny bounce in the grass"),
-    ("tomas", "a lantern floating through a starry night sky", "night walk"),
-    ("aiko", "a candy planet orbiting in a pastel sky", "sugar orbit"),
-    ("mira", "the sun sinking behind the desert dunes, warm haze", "desert light"),
-    ("jonas", "a beach ball rolling over rolling waves, cinematic", "summer again"),
-    ("lena", "a ladybug ball rolling over a meadow at noon", "meadow friends"),
-    ("tomas", "a moon bouncing between city rooftops at midnight", "moonbounce"),
-    ("aiko", "a glossy sphere dancing in a cotton-candy sky", "dance dance"),
-    ("mira", "a bright sun skipping over a dusky sea", "remix of my own sunset"),
-    ("jonas", "a sphere drifting through deep blue water", "deep blue"),
+    DemoClip("mira", "golden hour over a calm sea, a glowing sun drifting down", "golden hour ✨"),
+    DemoClip("jonas", "a bright ball bouncing across a blue ocean horizon", "boing"),
+    DemoClip("lena", "a red berry bouncing over a green meadow, macro lens", "tiny bounce"),
+    DemoClip("tomas", "a lantern floating over a dark sea at night", "night walk", None, True),
+    DemoClip("aiko", "a candy planet orbiting in a pastel sky", "sugar orbit"),
+    DemoClip("mira", "the sun sinking behind the desert dunes, warm haze", "desert light"),
+    DemoClip("jonas", "a beach ball rolling over rolling waves, cinematic", "summer again"),
+    DemoClip("lena", "a ladybug ball rolling over a meadow at noon", "meadow friends", None, True),
+    DemoClip("tomas", "a moon bouncing between the waves at midnight", "moonbounce"),
+    DemoClip("aiko", "a glossy sphere dancing in a cotton-candy sky", "dance dance"),
+    DemoClip("mira", "a bright sun skipping over a dusky sea", "remix of my own sunset", 0),
+    DemoClip("aiko", "a candy moon bouncing over a deep blue sea", "remixed @jonas", 1),
 ]
 COMMENTS = [
     "this is so smooth",
@@ -110,18 +123,19 @@ class Command(BaseCommand):
     def _posts(self, people: dict[str, User], seconds: float) -> list[Post]:
         posts: list[Post] = []
         now = timezone.now()
-        for n, (handle, prompt, caption) in enumerate(CLIPS):
+        for n, clip in enumerate(CLIPS):
             frames: np.ndarray = demo_clip_frames(seed=n, seconds=seconds)
-            remix_of = posts[0] if caption.startswith("remix") else None
             post = post_create(
-                owner=people[handle],
+                owner=people[clip.handle],
                 video=ContentFile(encode_mp4(frames, fps=24), name="clip.mp4"),
                 poster=ContentFile(poster_jpeg(frames[0]), name="poster.jpg"),
-                prompt=prompt,
-                caption=caption,
+                prompt=clip.prompt,
+                caption=clip.caption,
                 model_name="riff-demo",
-                visibility=Post.Visibility.FOLLOWERS if n == 7 else Post.Visibility.PUBLIC,
-                remix_of=remix_of,
+                visibility=(
+                    Post.Visibility.FOLLOWERS if clip.followers_only else Post.Visibility.PUBLIC
+                ),
+                remix_of=None if clip.remix_of is None else posts[clip.remix_of],
             )
             # Spread the clips over the last two days so the feed reads like a real one.
             created = now - timedelta(hours=4 * (len(CLIPS) - n))

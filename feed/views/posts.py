@@ -1,44 +1,20 @@
-"""Feed pages: For You, Following, post pages, likes, comments, editing and deleting."""
+"""A post's own page, likes, comments, editing and deleting."""
 
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
-from config.pagination import InvalidCursor
 from config.web import HtmxHttpRequest, bad_request, login_required_htmx, redirect_back
 
-from . import selectors, services
-from .models import Comment, Post
-from .selectors import Feed
-
-
-def visible_post_or_404(request: HtmxHttpRequest, pk: int) -> Post:
-    """The post if this viewer may see it; 404 otherwise, so private posts don't leak."""
-    post = selectors.post_visible(viewer=request.user, pk=pk)  # type: ignore[arg-type]
-    if post is None:
-        raise Http404("No such post.")
-    return post
-
-
-def owned_post_or_403(request: HtmxHttpRequest, pk: int) -> Post:
-    """The viewer's own post; 404 when invisible, 403 when someone else's."""
-    post = visible_post_or_404(request, pk)
-    if post.owner_id != request.user.pk:
-        raise PermissionDenied("Only the owner can change this post.")
-    return post
-
-
-def error_text(exc: ValidationError) -> str:
-    """All the messages of a ValidationError as one sentence."""
-    return " ".join(exc.messages) or "That didn't work."
+from .. import selectors, services
+from ..models import Comment, Post
+from .common import error_text, owned_post_or_403, visible_post_or_404
 
 
 class CommentForm(forms.Form):
@@ -64,76 +40,6 @@ class PostEditForm(forms.Form):
     allow_download = forms.BooleanField(required=False, label="Allow downloads")
 
 
-# --- Feed pages.
-
-
-def _next_url(feed: str, cursor: str | None, shown: int) -> str | None:
-    if not cursor:
-        return None
-    return f"{reverse('feed:feed_more', kwargs={'feed': feed})}?cursor={cursor}&offset={shown}"
-
-
-def _feed_page(request: HtmxHttpRequest, feed: str) -> HttpResponse:
-    page = selectors.feed_page(
-        viewer=request.user,  # type: ignore[arg-type]
-        feed=feed,
-        cursor=None,
-        size=settings.FEED_PAGE_SIZE,
-    )
-    context = {
-        "feed": feed,
-        "cards": page.cards,
-        "offset": 0,
-        "next_url": _next_url(feed, page.next_cursor, len(page.cards)),
-    }
-    return render(request, "feed/feed.html", context)
-
-
-@require_GET
-def for_you(request: HtmxHttpRequest) -> HttpResponse:
-    """The For You feed; signed-out viewers see public posts."""
-    return _feed_page(request, Feed.FOR_YOU)
-
-
-@require_GET
-@login_required_htmx
-def following(request: HtmxHttpRequest) -> HttpResponse:
-    """Posts of the people the viewer follows."""
-    return _feed_page(request, Feed.FOLLOWING)
-
-
-@require_GET
-def feed_more(request: HtmxHttpRequest, feed: str) -> HttpResponse:
-    """The next page of a feed as a fragment, for infinite scroll."""
-    if feed not in Feed.ALL:
-        raise Http404("No such feed.")
-    if feed == Feed.FOLLOWING and not request.user.is_authenticated:
-        return login_required_htmx(following)(request)
-    cursor = request.GET.get("cursor") or None
-    try:
-        offset = max(0, int(request.GET.get("offset", "0")))
-        page = selectors.feed_page(
-            viewer=request.user,  # type: ignore[arg-type]
-            feed=feed,
-            cursor=cursor,
-            size=settings.FEED_PAGE_SIZE,
-        )
-    except InvalidCursor as exc:
-        return bad_request(request, str(exc))
-    except ValueError:
-        return bad_request(request, "That page offset is not a number.")
-    context = {
-        "feed": feed,
-        "cards": page.cards,
-        "offset": offset,
-        "next_url": _next_url(feed, page.next_cursor, offset + len(page.cards)),
-    }
-    return render(request, "feed/_feed_page.html", context)
-
-
-# --- Posts.
-
-
 @require_GET
 def post_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """A post on its own page, with its comments."""
@@ -142,10 +48,19 @@ def post_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     context = {
         "card": card,
         "post": post,
+        "remix_count": selectors.remix_count(viewer=request.user, post=post),  # type: ignore[arg-type]
         "comments": selectors.post_comments(post=post),
         "form": CommentForm(),
     }
     return render(request, "feed/post_detail.html", context)
+
+
+@require_GET
+def post_lineage(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Where a clip comes from and every remix made from it."""
+    post = visible_post_or_404(request, pk)
+    lineage = selectors.post_lineage(viewer=request.user, post=post)  # type: ignore[arg-type]
+    return render(request, "feed/lineage.html", {"lineage": lineage, "post": post})
 
 
 @require_POST

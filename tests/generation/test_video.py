@@ -6,7 +6,8 @@ import av
 import numpy as np
 import pytest
 
-from feed.media import demo_clip_frames, encode_mp4, poster_jpeg, probe
+from feed.media import demo_clip_frames
+from generation.video import encode_mp4, poster_jpeg, probe
 
 
 def test_encode_mp4_is_browser_ready():

@@ -1,0 +1,28 @@
+"""Feed pages, one concept a module; feed/urls.py reaches every view through this package."""
+
+from .create import create, draft_post
+from .feeds import feed_more, following, for_you
+from .posts import (
+    comment_create,
+    comment_delete,
+    post_delete,
+    post_detail,
+    post_edit,
+    post_like,
+    post_lineage,
+)
+
+__all__ = [
+    "comment_create",
+    "comment_delete",
+    "create",
+    "draft_post",
+    "feed_more",
+    "following",
+    "for_you",
+    "post_delete",
+    "post_detail",
+    "post_edit",
+    "post_like",
+    "post_lineage",
+]

@@ -1,0 +1,230 @@
+"""Making clips: the create form (a remix starts from a post) and posting a finished draft."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from uuid import UUID
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.models import User
+from config.web import HtmxHttpRequest, login_required_htmx
+from generation import selectors as generation_selectors
+from generation import services as generation_services
+from generation.models import GenerationJob
+
+from .. import selectors, services
+from ..models import Post
+from .common import error_text, visible_post_or_404
+
+
+class CreateForm(forms.Form):
+    """What to generate: a prompt, its shape and length, and the sampler's settings."""
+
+    ASPECTS = [
+        (GenerationJob.Aspect.PORTRAIT.value, "Portrait"),
+        (GenerationJob.Aspect.LANDSCAPE.value, "Landscape"),
+        (GenerationJob.Aspect.SQUARE.value, "Square"),
+    ]
+
+    prompt = forms.CharField(
+        max_length=2000,
+        strip=True,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 4,
+                "maxlength": 2000,
+                "placeholder": "Describe the clip: who or what, where, what happens, the look…",
+            }
+        ),
+        error_messages={"required": "Describe the clip you want first."},
+    )
+    negative_prompt = forms.CharField(
+        label="Leave out",
+        max_length=1000,
+        required=False,
+        strip=True,
+        widget=forms.Textarea(
+            attrs={"rows": 2, "maxlength": 1000, "placeholder": "blurry, text, watermark"}
+        ),
+        help_text="Things you don't want to see in the clip.",
+    )
+    model_key = forms.ChoiceField(label="Model")
+    aspect = forms.ChoiceField(
+        label="Shape", choices=ASPECTS, initial="9:16", widget=forms.RadioSelect
+    )
+    duration_s = forms.FloatField(label="Length", min_value=0.5, max_value=10.0, initial=2.0)
+    steps = forms.IntegerField(
+        label="Steps",
+        min_value=1,
+        max_value=100,
+        initial=20,
+        help_text="More steps: more detail, but slower.",
+    )
+    guidance = forms.FloatField(label="Guidance", min_value=0.0, max_value=20.0, initial=5.0)
+    seed = forms.IntegerField(
+        label="Seed",
+        min_value=0,
+        max_value=2**63 - 1,
+        required=False,
+        widget=forms.NumberInput(attrs={"placeholder": "Random", "inputmode": "numeric"}),
+        help_text="The same prompt and seed make the same clip. Leave empty for a new one.",
+    )
+    strength = forms.FloatField(
+        label="Change", min_value=0.05, max_value=1.0, initial=0.6, required=False
+    )
+    remix = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    idempotency_key = forms.CharField(max_length=100, required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Offer the models this instance has configured."""
+        super().__init__(*args, **kwargs)
+        field: Any = self.fields["model_key"]
+        field.choices = generation_selectors.model_choices()
+        field.initial = settings.RIFF_DEFAULT_MODEL
+
+    def params(self) -> dict[str, Any]:
+        """The generation parameters, as generation_job_create takes them."""
+        data = self.cleaned_data
+        params: dict[str, Any] = {
+            key: data[key] for key in ("model_key", "aspect", "duration_s", "steps", "guidance")
+        }
+        if data.get("seed") is not None:
+            params["seed"] = data["seed"]
+        if data.get("remix") and data.get("strength") is not None:
+            params["strength"] = data["strength"]
+        return params
+
+
+class DraftPostForm(forms.Form):
+    """How a finished draft is posted."""
+
+    caption = forms.CharField(max_length=500, required=False, strip=True)
+    visibility = forms.ChoiceField(choices=Post.Visibility.choices, initial=Post.Visibility.PUBLIC)
+    allow_remix = forms.BooleanField(required=False)
+    allow_download = forms.BooleanField(required=False)
+
+
+def _remixable_post(request: HtmxHttpRequest, raw: object) -> Post:
+    """The post a remix starts from: 404 when invisible, 403 when it doesn't allow remixes."""
+    try:
+        pk = int(str(raw))
+    except ValueError:
+        raise Http404("No such post.") from None
+    post = visible_post_or_404(request, pk)
+    services.remix_source(post=post)  # raises PermissionDenied when remixes are off
+    return post
+
+
+def _create_page(
+    request: HtmxHttpRequest,
+    form: CreateForm,
+    remix_post: Post | None,
+    *,
+    status: int = 200,
+    error: str = "",
+    rule: str = "",
+) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    daily, concurrent = generation_selectors.quota_limits(user=user)
+    used, active = generation_selectors.quota_usage(user=user)
+    more_errors = any(
+        form[name].errors for name in ("negative_prompt", "steps", "guidance", "seed")
+    )
+    context = {
+        "form": form,
+        "remix_post": remix_post,
+        "left_today": max(0, daily - used),
+        "daily_limit": daily,
+        "active": active,
+        "concurrent_limit": concurrent,
+        "error": error,
+        "rule": rule,
+        "more_open": more_errors,
+    }
+    return render(request, "feed/create.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required_htmx
+def create(request: HtmxHttpRequest) -> HttpResponse:
+    """The prompt form (?prompt= prefills it, ?remix=<post> starts from a clip); POST queues."""
+    if request.method == "GET":
+        initial: dict[str, Any] = {
+            "idempotency_key": uuid.uuid4().hex,
+            "prompt": request.GET.get("prompt", "")[:2000],
+        }
+        remix_post = None
+        if request.GET.get("remix"):
+            remix_post = _remixable_post(request, request.GET["remix"])
+            initial["remix"] = remix_post.pk
+            initial["prompt"] = initial["prompt"] or remix_post.prompt
+        return _create_page(request, CreateForm(initial=initial), remix_post)
+
+    form = CreateForm(request.POST)
+    if not form.is_valid():
+        raw = form.data.get("remix")
+        remix_post = (
+            selectors.post_visible(viewer=request.user, pk=int(raw))  # type: ignore[arg-type]
+            if raw and str(raw).isdigit()
+            else None
+        )
+        return _create_page(request, form, remix_post, status=400)
+    remix_post = source = None
+    if form.cleaned_data["remix"]:
+        remix_post = _remixable_post(request, form.cleaned_data["remix"])
+        source = services.remix_source(post=remix_post)
+    try:
+        job = generation_services.generation_job_create(
+            owner=request.user,  # type: ignore[arg-type]
+            prompt=form.cleaned_data["prompt"],
+            negative_prompt=form.cleaned_data["negative_prompt"],
+            params=form.params(),
+            source=source,
+            idempotency_key=form.cleaned_data["idempotency_key"],
+        )
+    except generation_services.GenerationRefused as exc:
+        return _create_page(
+            request, form, remix_post, status=400, error=error_text(exc), rule=exc.rule
+        )
+    except generation_services.QuotaExceeded as exc:
+        return _create_page(request, form, remix_post, status=429, error=error_text(exc))
+    except ValidationError as exc:
+        return _create_page(request, form, remix_post, status=400, error=error_text(exc))
+    return redirect("generation:job_detail", job_id=job.pk)
+
+
+@require_POST
+@login_required_htmx
+def draft_post(request: HtmxHttpRequest, job_id: UUID) -> HttpResponse:
+    """Post a finished draft, then show the new post; a refusal re-renders the job page."""
+    job = generation_selectors.job_of(user=request.user, job_id=str(job_id))  # type: ignore[arg-type]
+    if job is None:
+        raise Http404("No such clip.")
+    form = DraftPostForm(request.POST)
+    if form.is_valid():
+        try:
+            post = services.post_publish(job=job, actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            error = error_text(exc)
+        else:
+            messages.success(request, "Posted. Your clip is live.")
+            return redirect(post)
+    else:
+        error = " ".join(str(e) for errors in form.errors.values() for e in errors)
+    job.refresh_from_db()
+    context = {
+        "job": job,
+        "status": generation_selectors.job_status(job=job),
+        "model_label": generation_selectors.model_label(job.model_key),
+        "post_form": form,
+        "post_error": error,
+    }
+    return render(request, "generation/job_detail.html", context, status=400)

@@ -1,0 +1,280 @@
+"""Writes for generation: creating jobs, moving them through their states, drafts."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from moderation.services import prompt_verdict
+
+from .models import GenerationJob
+from .selectors import quota_limits, quota_usage
+
+State = GenerationJob.State
+Failure = GenerationJob.Failure
+
+# Failures that are ours give the allowance back; policy refusals and cancels do not.
+REFUNDED_FAILURES = {Failure.INFRASTRUCTURE, Failure.TIMEOUT}
+
+
+class InvalidTransition(RuntimeError):
+    """A state change the job's graph does not declare."""
+
+
+class GenerationRefused(ValidationError):
+    """The prompt policy refused the prompt; nothing was queued."""
+
+    def __init__(self, message: str, *, rule: str, category: str) -> None:
+        super().__init__(message, code="policy")
+        self.rule = rule
+        self.category = category
+
+
+class QuotaExceeded(ValidationError):
+    """The person has used their allowance; nothing was queued."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code="quota")
+
+
+@dataclass(frozen=True)
+class RemixSource:
+    """The clip a remix starts from: its post's id, video (storage name) and seed."""
+
+    post_id: int
+    video: str
+    seed: int | None = None
+
+
+def job_transition(
+    *, job: GenerationJob, to: str, failure: str = "", message: str = "", **changes: Any
+) -> GenerationJob:
+    """Move a job along its declared graph; the only place that sets `state`.
+
+    The caller holds the row (select_for_update inside a transaction) so two workers, or a
+    worker and the sweeper, can't both move it.
+    """
+    if to not in GenerationJob.TRANSITIONS[job.state]:
+        raise InvalidTransition(f"A {job.state} job cannot become {to}.")
+    now = timezone.now()
+    fields = {"state", *changes}
+    job.state = to
+    for name, value in changes.items():
+        setattr(job, name, value)
+    if to == State.RUNNING:
+        job.started_at = job.heartbeat_at = now
+        fields |= {"started_at", "heartbeat_at"}
+    elif to == State.QUEUED:
+        # Put back for another attempt: it waits in line again from now.
+        job.queued_at, job.started_at, job.heartbeat_at = now, None, None
+        job.progress_step = 0
+        fields |= {"queued_at", "started_at", "heartbeat_at", "progress_step"}
+    elif to in (State.SUCCEEDED, State.FAILED, State.CANCELLED, State.TIMED_OUT):
+        job.finished_at = now
+        fields.add("finished_at")
+    if failure:
+        job.failure, job.failure_message = failure, message
+        job.quota_refunded = failure in REFUNDED_FAILURES
+        fields |= {"failure", "failure_message", "quota_refunded"}
+    job.save(update_fields=sorted(fields))
+    return job
+
+
+def _enqueue(job: GenerationJob) -> None:
+    from .tasks import run_generation_job
+
+    job_id = str(job.pk)
+    transaction.on_commit(lambda: run_generation_job.delay(job_id))
+
+
+def _model_config(model_key: str) -> dict[str, Any]:
+    config = settings.RIFF_MODELS.get(model_key)
+    if config is None:
+        raise ValidationError({"model_key": f"There is no model called “{model_key}” here."})
+    return config
+
+
+@transaction.atomic
+def generation_job_create(
+    *,
+    owner: User,
+    prompt: str,
+    params: dict[str, Any],
+    negative_prompt: str = "",
+    source: RemixSource | None = None,
+    idempotency_key: str = "",
+) -> GenerationJob:
+    """Check the prompt and the allowance, then queue a job; the task is sent on commit.
+
+    `params` holds model_key, aspect, duration_s, steps, guidance and optionally seed and
+    strength. The same idempotency key from the same person returns the first job.
+    """
+    if idempotency_key:
+        existing = GenerationJob.objects.filter(
+            owner=owner, idempotency_key=idempotency_key
+        ).first()
+        if existing is not None:
+            return existing
+    prompt, negative_prompt = prompt.strip(), negative_prompt.strip()
+    verdict = prompt_verdict(user=owner, prompt=prompt, negative_prompt=negative_prompt)
+    if not verdict.allowed:
+        raise GenerationRefused(verdict.message, rule=verdict.rule, category=verdict.category)
+
+    model_key = params.get("model_key") or settings.RIFF_DEFAULT_MODEL
+    _model_config(model_key)
+    # One person's jobs are counted under a lock on their row, so two tabs can't both
+    # take the last slot.
+    User.objects.select_for_update().filter(pk=owner.pk).first()
+    daily, concurrent = quota_limits(user=owner)
+    used_today, active = quota_usage(user=owner)
+    if active >= concurrent:
+        raise QuotaExceeded(
+            f"You already have {active} clip{'s' if active != 1 else ''} in the works "
+            f"(the limit is {concurrent}). Wait for one to finish or cancel it."
+        )
+    if used_today >= daily:
+        raise QuotaExceeded(
+            f"You've made {used_today} clips in the last 24 hours, your daily allowance. "
+            "It frees up as those clips age past a day."
+        )
+
+    seed = params.get("seed")
+    if seed is None:
+        seed = source.seed if source and source.seed is not None else random.getrandbits(31)
+    job = GenerationJob(
+        owner=owner,
+        prompt=prompt,
+        negative_prompt=negative_prompt,
+        model_key=model_key,
+        aspect=params.get("aspect") or GenerationJob.Aspect.PORTRAIT,
+        duration_s=params.get("duration_s", 2.0),
+        seed=seed,
+        steps=params.get("steps", 20),
+        guidance=params.get("guidance", 5.0),
+        strength=params.get("strength", 0.6),
+        source_post_id=source.post_id if source else None,
+        source_video=source.video if source else "",
+        idempotency_key=idempotency_key,
+    )
+    job.full_clean()
+    job.save()
+    _enqueue(job)
+    return job
+
+
+@transaction.atomic
+def job_cancel(*, job: GenerationJob, actor: User) -> GenerationJob:
+    """Cancel a job: at once while queued, at the worker's next step once running."""
+    if job.owner_id != actor.pk:
+        raise PermissionDenied("Only the person who started this clip can cancel it.")
+    job = GenerationJob.objects.select_for_update().get(pk=job.pk)
+    if not job.is_active:
+        raise ValidationError(f"This clip is already {job.get_state_display().lower()}.")
+    if job.state == State.QUEUED:
+        return job_transition(
+            job=job, to=State.CANCELLED, failure=Failure.CANCELLED, message="You cancelled it."
+        )
+    job.cancel_requested = True
+    job.save(update_fields=["cancel_requested"])
+    return job
+
+
+def jobs_sweep() -> dict[str, int]:
+    """Put back or fail jobs whose worker died, and time out what waited or ran too long.
+
+    Runs periodically (Celery beat); nothing stays queued or running forever.
+    """
+    now = timezone.now()
+    counts = {"requeued": 0, "failed": 0, "timed_out": 0}
+    stale = now - timedelta(seconds=settings.GENERATION_HEARTBEAT_S)
+    overdue = now - timedelta(seconds=settings.GENERATION_TIMEOUT_S)
+    queue_overdue = now - timedelta(seconds=settings.GENERATION_QUEUE_TIMEOUT_S)
+    candidates = GenerationJob.objects.filter(state__in=GenerationJob.ACTIVE).values_list(
+        "pk", flat=True
+    )
+    for pk in list(candidates):
+        with transaction.atomic():
+            job = GenerationJob.objects.select_for_update(skip_locked=True).filter(pk=pk).first()
+            if job is None or not job.is_active:
+                continue
+            if job.state == State.QUEUED:
+                if job.queued_at < queue_overdue:
+                    job_transition(
+                        job=job,
+                        to=State.TIMED_OUT,
+                        failure=Failure.TIMEOUT,
+                        message="No worker was free to make this clip in time. It didn't count "
+                        "against your allowance; try again later.",
+                    )
+                    counts["timed_out"] += 1
+                continue
+            if job.started_at and job.started_at < overdue:
+                job_transition(
+                    job=job,
+                    to=State.TIMED_OUT,
+                    failure=Failure.TIMEOUT,
+                    message="This clip took longer than we allow and was stopped. It didn't "
+                    "count against your allowance.",
+                )
+                counts["timed_out"] += 1
+            elif job.heartbeat_at is None or job.heartbeat_at < stale:
+                if job.attempts < settings.GENERATION_MAX_ATTEMPTS:
+                    job_transition(job=job, to=State.QUEUED, worker="")
+                    _enqueue(job)
+                    counts["requeued"] += 1
+                else:
+                    job_transition(
+                        job=job,
+                        to=State.FAILED,
+                        failure=Failure.INFRASTRUCTURE,
+                        message="The machine making this clip stopped answering, several "
+                        "times. It didn't count against your allowance.",
+                    )
+                    counts["failed"] += 1
+    return counts
+
+
+@transaction.atomic
+def draft_discard(*, job: GenerationJob, actor: User) -> None:
+    """Throw a draft away, its files with it (once the change is committed)."""
+    if job.owner_id != actor.pk:
+        raise PermissionDenied("Only the person who made this draft can delete it.")
+    job = GenerationJob.objects.select_for_update().get(pk=job.pk)
+    if not job.is_draft:
+        raise ValidationError("Only a finished, unposted clip can be deleted as a draft.")
+    files = [f.name for f in (job.video, job.poster) if f and f.name]
+    storage = job.video.storage
+    job.discarded_at = timezone.now()
+    job.video, job.poster = "", ""
+    job.save(update_fields=["discarded_at", "video", "poster"])
+
+    def remove_files() -> None:
+        for name in files:
+            storage.delete(name)
+
+    transaction.on_commit(remove_files)
+
+
+def draft_lock(*, job: GenerationJob, actor: User) -> GenerationJob:
+    """Hold a draft for posting (inside the caller's transaction); refuse anything else."""
+    if job.owner_id != actor.pk:
+        raise PermissionDenied("Only the person who made this draft can post it.")
+    job = GenerationJob.objects.select_for_update().get(pk=job.pk)
+    if not job.is_draft:
+        raise ValidationError("This clip has already been posted or deleted.")
+    return job
+
+
+def draft_mark_published(*, job: GenerationJob, post_id: int) -> None:
+    """Record that a held draft became a post, which now owns its files."""
+    job.published_post_id = post_id
+    job.video, job.poster = "", ""
+    job.save(update_fields=["published_post_id", "video", "poster"])

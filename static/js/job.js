@@ -1,0 +1,280 @@
+/* Riff job progress: a job's live status over a WebSocket, htmx polling when sockets
+   fail, and the create form's small helpers (character count, slider values).
+   Vanilla JS, no build step. */
+(function () {
+  "use strict";
+
+  var FINAL = { succeeded: true, failed: true, cancelled: true, timed_out: true };
+  var watchers = {}; // job id -> { mode: "socket" | "poll", socket, done }
+
+  // ---------- formatting ----------
+
+  function ordinal(n) {
+    var rem100 = n % 100;
+    var suffix = "th";
+    if (rem100 < 11 || rem100 > 13) {
+      suffix = { 1: "st", 2: "nd", 3: "rd" }[n % 10] || "th";
+    }
+    return n + suffix;
+  }
+
+  function queueText(position) {
+    if (!position) return "";
+    return position === 1 ? "Next in line" : ordinal(position) + " in line";
+  }
+
+  function etaText(seconds) {
+    if (seconds === null || seconds === undefined) return "";
+    if (seconds < 90) return "About " + Math.round(seconds) + " s left";
+    return "About " + Math.round(seconds / 60) + " min left";
+  }
+
+  function percentOf(status) {
+    if (status.state === "encoding" || status.state === "succeeded") return 100;
+    var p = status.progress || {};
+    if (!p.total) return 0;
+    return Math.round((100 * p.step) / p.total);
+  }
+
+  function stepsText(status) {
+    var p = status.progress || {};
+    if (status.state === "queued") return "Waiting for a free worker";
+    if (status.state === "encoding") return "Encoding the video";
+    if (p.total) return "Step " + p.step + " of " + p.total;
+    return "Starting up";
+  }
+
+  // ---------- one job's element ----------
+
+  function rootOf(id) {
+    return document.querySelector('[data-job-live][data-job-id="' + id + '"]');
+  }
+
+  function setText(root, selector, text) {
+    var node = root.querySelector(selector);
+    // Only real changes: the state line is a live region, and repeats are noise.
+    if (node && node.textContent !== text) node.textContent = text;
+  }
+
+  function render(id, status) {
+    var root = rootOf(id);
+    if (!root) return;
+    root.setAttribute("data-state", status.state);
+    var percent = percentOf(status);
+    var bar = root.querySelector(".js-progress");
+    if (bar) {
+      bar.setAttribute("aria-valuenow", String(percent));
+      if (bar.hasAttribute("aria-valuetext")) {
+        bar.setAttribute(
+          "aria-valuetext",
+          status.state === "queued" ? "Waiting to start" : stepsText(status)
+        );
+      }
+      bar.style.setProperty("--progress", percent + "%");
+    }
+    setText(root, ".js-percent", String(percent));
+    var cancelling = status.cancel_requested && !FINAL[status.state];
+    setText(root, ".js-state-label", cancelling ? "Cancelling…" : status.state_label);
+    setText(root, ".js-queue", queueText(status.queue_position));
+    setText(root, ".js-steps", stepsText(status));
+    setText(root, ".js-eta", etaText(status.eta_seconds));
+    var cancel = root.querySelector(".js-cancel");
+    if (cancel) cancel.hidden = !!cancelling;
+    if (FINAL[status.state]) finish(id);
+  }
+
+  // The final fragment brings what the live updates can't: the clip and the post form,
+  // or the reason it failed.
+  function finish(id) {
+    var watcher = watchers[id];
+    if (watcher && watcher.done) return;
+    if (watcher) {
+      watcher.done = true;
+      if (watcher.socket) watcher.socket.close();
+    }
+    var root = rootOf(id);
+    if (root && window.htmx) {
+      window.htmx.ajax("GET", root.getAttribute("data-status-url"), {
+        target: root,
+        swap: "outerHTML",
+      });
+    }
+  }
+
+  // Polling mode: htmx re-fetches the fragment, which keeps its hx-trigger while active.
+  function poll(id) {
+    var root = rootOf(id);
+    if (!root) return;
+    root.setAttribute("data-live", "poll");
+    if (root.hasAttribute("hx-trigger") || !window.htmx) return;
+    var url = root.getAttribute("data-status-url");
+    url += (url.indexOf("?") === -1 ? "?" : "&") + "poll=1";
+    root.setAttribute("hx-get", url);
+    root.setAttribute("hx-trigger", "every " + (root.getAttribute("data-poll-every") || "1s"));
+    root.setAttribute("hx-swap", "outerHTML");
+    window.htmx.process(root);
+  }
+
+  function socketUrl(root) {
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    return scheme + window.location.host + root.getAttribute("data-ws-path");
+  }
+
+  function watch(root) {
+    var id = root.getAttribute("data-job-id");
+    var watcher = watchers[id];
+    if (FINAL[root.getAttribute("data-state")]) {
+      if (watcher && !watcher.done) {
+        watcher.done = true;
+        if (watcher.socket) watcher.socket.close();
+      }
+      return;
+    }
+    if (watcher && !watcher.done) {
+      // A swapped-in fragment (after Cancel, say) lost the polling attributes: put them back.
+      if (watcher.mode === "poll") poll(id);
+      else root.setAttribute("data-live", watcher.opened ? "socket" : "connecting");
+      return;
+    }
+    if (!("WebSocket" in window) || root.hasAttribute("data-force-poll")) {
+      watchers[id] = { mode: "poll", done: false };
+      poll(id);
+      return;
+    }
+    var socket;
+    try {
+      socket = new WebSocket(socketUrl(root));
+    } catch (e) {
+      watchers[id] = { mode: "poll", done: false };
+      poll(id);
+      return;
+    }
+    watcher = { mode: "socket", socket: socket, opened: false, done: false };
+    watchers[id] = watcher;
+    root.setAttribute("data-live", "connecting");
+    socket.addEventListener("open", function () {
+      watcher.opened = true;
+      var current = rootOf(id);
+      if (current) current.setAttribute("data-live", "socket");
+    });
+    socket.addEventListener("message", function (event) {
+      var status;
+      try {
+        status = JSON.parse(event.data);
+      } catch (e) {
+        return;
+      }
+      render(id, status);
+    });
+    // A socket that can't open, or drops before the job is final: poll instead.
+    socket.addEventListener("close", function () {
+      if (watcher.done) return;
+      watcher.mode = "poll";
+      watcher.socket = null;
+      poll(id);
+    });
+  }
+
+  function scan(node) {
+    if (!node || !node.querySelectorAll) return;
+    if (node.matches && node.matches("[data-job-live]")) watch(node);
+    node.querySelectorAll("[data-job-live]").forEach(watch);
+    node.querySelectorAll("video[autoplay]").forEach(function (video) {
+      // Swapped-in videos don't always honour autoplay; they are muted, so play() may.
+      if (video.paused) {
+        var played = video.play();
+        if (played && played.catch) played.catch(function () {});
+      }
+    });
+  }
+
+  // ---------- drafts: thumbnails play on hover and focus ----------
+
+  function hoverPlay(card, on) {
+    var video = card.querySelector("video[data-src]");
+    if (!video) return;
+    if (on) {
+      if (!video.getAttribute("src")) video.setAttribute("src", video.getAttribute("data-src"));
+      card.classList.add("is-playing");
+      var played = video.play();
+      if (played && played.catch) played.catch(function () {});
+    } else {
+      card.classList.remove("is-playing");
+      video.pause();
+    }
+  }
+
+  function wireHover() {
+    document.addEventListener("mouseover", function (e) {
+      var card = e.target.closest && e.target.closest("[data-hover-play]");
+      if (card && !card.contains(e.relatedTarget)) hoverPlay(card, true);
+    });
+    document.addEventListener("mouseout", function (e) {
+      var card = e.target.closest && e.target.closest("[data-hover-play]");
+      if (card && !card.contains(e.relatedTarget)) hoverPlay(card, false);
+    });
+    document.addEventListener("focusin", function (e) {
+      var card = e.target.closest && e.target.closest("[data-hover-play]");
+      if (card) hoverPlay(card, true);
+    });
+    document.addEventListener("focusout", function (e) {
+      var card = e.target.closest && e.target.closest("[data-hover-play]");
+      if (card && !card.contains(e.relatedTarget)) hoverPlay(card, false);
+    });
+  }
+
+  // ---------- the create form ----------
+
+  function wireCreateForm() {
+    document.querySelectorAll("[data-count-target]").forEach(function (input) {
+      var box = document.getElementById(input.getAttribute("data-count-target"));
+      var count = box && box.querySelector(".js-count");
+      if (!count) return;
+      var max = parseInt(input.getAttribute("maxlength"), 10) || 0;
+      var update = function () {
+        count.textContent = String(input.value.length);
+        box.classList.toggle("is-near-limit", max > 0 && input.value.length > max * 0.9);
+      };
+      input.addEventListener("input", update);
+      update();
+    });
+    document.querySelectorAll("input[type=range][data-output]").forEach(function (input) {
+      var output = document.getElementById(input.getAttribute("data-output"));
+      if (!output) return;
+      var update = function () {
+        output.textContent = input.value;
+      };
+      input.addEventListener("input", update);
+      update();
+    });
+    document.querySelectorAll("form.create-form").forEach(function (form) {
+      form.addEventListener("submit", function () {
+        // One click, one job: the idempotency key also guards a double submit.
+        var button = form.querySelector("[type=submit]");
+        if (button) {
+          window.setTimeout(function () {
+            button.disabled = true;
+            button.setAttribute("aria-busy", "true");
+          }, 0);
+        }
+      });
+    });
+  }
+
+  function start() {
+    wireCreateForm();
+    wireHover();
+    scan(document.body);
+    if (window.htmx) {
+      document.body.addEventListener("htmx:load", function (e) {
+        if (e.target !== document.body) scan(e.target);
+      });
+    }
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();

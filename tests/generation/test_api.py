@@ -1,0 +1,146 @@
+"""The generation API: create (idempotent), list, detail, cancel, delete a draft, post it,
+remix a post; bad input and other people's jobs get clear 4xx answers."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from generation.models import GenerationJob
+from tests.clients import token_client
+from tests.factories import PostFactory
+
+from .factories import job_in_state
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/generations/"
+State = GenerationJob.State
+
+
+@pytest.fixture
+def client(user):
+    return token_client(user)
+
+
+def make(client, **body):
+    return client.post(URL, {"prompt": "a heron at dawn", "steps": 4, **body}, format="json")
+
+
+def test_create_then_detail_and_list(client, user):
+    response = make(client, aspect="1:1", duration_s=1.5, seed=42)
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["state"] == "queued" and body["queue_position"] == 1
+    assert (body["aspect"], body["seed"], body["model_key"]) == ("1:1", 42, "tiny-wan")
+    assert body["video_url"] is None and body["progress"] == {"step": 0, "total": 0}
+    detail = client.get(f"{URL}{body['id']}/").json()
+    assert detail["id"] == body["id"]
+    listing = client.get(URL).json()
+    assert [j["id"] for j in listing["results"]] == [body["id"]]
+
+
+def test_idempotency_key_replays_the_first_job(client):
+    first = client.post(URL, {"prompt": "a heron"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    again = client.post(URL, {"prompt": "a heron"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    assert GenerationJob.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"prompt": ""}, "prompt"),
+        ({"prompt": "x" * 2001}, "prompt"),
+        ({"model_key": "sora-9000"}, "model_key"),
+        ({"aspect": "4:3"}, "aspect"),
+        ({"duration_s": 60}, "duration_s"),
+        ({"steps": 0}, "steps"),
+        ({"guidance": -1}, "guidance"),
+        ({"seed": -5}, "seed"),
+    ],
+)
+def test_bad_input_is_400_and_queues_nothing(client, body, field):
+    response = make(client, **body)
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not GenerationJob.objects.exists()
+
+
+def test_policy_refusal_names_the_rule(client, settings):
+    settings.MODERATION_BLOCKED_TERMS = ["forbidden"]
+    response = make(client, prompt="something forbidden")
+    assert response.status_code == 400
+    body = response.json()
+    assert "forbidden" in body["rule"] and body["category"] == "blocked terms"
+    assert "can't be generated" in body["prompt"][0]
+    assert not GenerationJob.objects.exists()
+
+
+def test_quota_exhaustion_is_429_with_a_message(client, settings):
+    settings.GENERATION_CONCURRENT_QUOTA = 1
+    assert make(client).status_code == 201
+    response = make(client)
+    assert response.status_code == 429
+    assert "in the works" in response.json()["detail"]
+
+
+def test_anonymous_gets_401():
+    response = APIClient().post(URL, {"prompt": "x"}, format="json")
+    assert response.status_code == 401
+
+
+def test_other_peoples_jobs_are_404(client, other_user):
+    theirs = job_in_state(other_user, State.SUCCEEDED)
+    for method, path in [
+        ("get", f"{URL}{theirs.pk}/"),
+        ("delete", f"{URL}{theirs.pk}/"),
+        ("post", f"{URL}{theirs.pk}/cancel/"),
+        ("post", f"{URL}{theirs.pk}/post/"),
+    ]:
+        assert getattr(client, method)(path).status_code == 404, path
+    assert client.get(f"{URL}not-a-uuid/").status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.is_draft
+
+
+def test_cancel(client, user):
+    job = job_in_state(user)
+    response = client.post(f"{URL}{job.pk}/cancel/")
+    assert response.status_code == 200 and response.json()["state"] == "cancelled"
+    again = client.post(f"{URL}{job.pk}/cancel/")
+    assert again.status_code == 400 and "already cancelled" in str(again.json())
+
+
+def test_post_a_draft_and_delete_another(client, user):
+    draft = job_in_state(user, State.SUCCEEDED)
+    response = client.post(
+        f"{URL}{draft.pk}/post/", {"caption": "dawn", "visibility": "followers"}, format="json"
+    )
+    assert response.status_code == 201, response.json()
+    post = response.json()
+    assert (post["caption"], post["visibility"], post["model_name"]) == (
+        "dawn",
+        "followers",
+        "tiny-wan",
+    )
+    assert post["video_url"].endswith(".mp4")
+    assert client.post(f"{URL}{draft.pk}/post/").status_code == 400
+
+    other = job_in_state(user, State.SUCCEEDED)
+    assert client.delete(f"{URL}{other.pk}/").status_code == 204
+    unfinished = job_in_state(user, State.RUNNING)
+    assert client.delete(f"{URL}{unfinished.pk}/").status_code == 400
+
+
+def test_remix_a_post(client, other_user):
+    post = PostFactory(owner=other_user)
+    response = client.post(f"/api/v1/posts/{post.pk}/remix/", {"prompt": "at night"})
+    assert response.status_code == 201, response.json()
+    assert response.json()["remix_of"] == post.pk
+    job = GenerationJob.objects.get()
+    assert job.source_video == post.video.name
+
+    locked = PostFactory(owner=other_user, allow_remix=False)
+    denied = client.post(f"/api/v1/posts/{locked.pk}/remix/", {"prompt": "x"})
+    assert denied.status_code == 403 and "doesn't allow remixes" in denied.json()["detail"]
+    hidden = PostFactory(owner=other_user, visibility="private")
+    assert client.post(f"/api/v1/posts/{hidden.pk}/remix/", {"prompt": "x"}).status_code == 404

@@ -1,0 +1,241 @@
+"""The job service: one declared state graph, prompt policy and allowances before queueing,
+cancel, the sweeper, and drafts that become posts."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from feed.models import Post
+from feed.services import post_publish, remix_source
+from generation import services
+from generation.models import GenerationJob, GenerationQuota
+from generation.selectors import eta_seconds, job_status, queue_position, quota_usage
+from tests.factories import PostFactory
+
+from .factories import job_in_state
+
+pytestmark = pytest.mark.django_db
+State = GenerationJob.State
+
+PARAMS = {"model_key": "tiny-wan", "aspect": "9:16", "duration_s": 1.0, "steps": 4}
+
+
+def create(user, prompt="a red kite over the dunes", **kwargs):
+    return services.generation_job_create(owner=user, prompt=prompt, params=PARAMS, **kwargs)
+
+
+def test_a_new_job_is_queued_and_its_task_sent_on_commit(
+    user, django_capture_on_commit_callbacks, gpu_queue
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        job = create(user, prompt="  a red kite  ")
+    assert job.state == State.QUEUED
+    assert job.prompt == "a red kite"
+    assert 0 <= job.seed < 2**31
+    assert gpu_queue() == [], "nothing is sent before the job row is committed"
+    for callback in callbacks:
+        callback()
+    assert gpu_queue() == [str(job.pk)]
+
+
+@pytest.mark.parametrize(
+    ("start", "to"),
+    [
+        (State.QUEUED, State.ENCODING),
+        (State.QUEUED, State.SUCCEEDED),
+        (State.RUNNING, State.SUCCEEDED),
+        (State.SUCCEEDED, State.RUNNING),
+        (State.FAILED, State.QUEUED),
+        (State.CANCELLED, State.RUNNING),
+    ],
+)
+def test_undeclared_transitions_raise(user, start, to):
+    job = job_in_state(user, start)
+    with pytest.raises(services.InvalidTransition):
+        services.job_transition(job=job, to=to)
+    job.refresh_from_db()
+    assert job.state == start
+
+
+def test_declared_path_sets_timestamps(user):
+    job = job_in_state(user)
+    services.job_transition(job=job, to=State.RUNNING)
+    assert job.started_at is not None and job.heartbeat_at is not None
+    services.job_transition(job=job, to=State.ENCODING)
+    services.job_transition(job=job, to=State.SUCCEEDED)
+    job.refresh_from_db()
+    assert job.state == State.SUCCEEDED and job.finished_at >= job.started_at
+
+
+def test_blocked_prompt_never_reaches_the_queue(user, settings):
+    settings.MODERATION_BLOCKED_TERMS = ["gore"]
+    with pytest.raises(services.GenerationRefused) as refused:
+        create(user, prompt="lots of GORE please")
+    assert "gore" in refused.value.rule
+    assert "can't be generated" in refused.value.messages[0]
+    assert not GenerationJob.objects.exists()
+    # Whole words only: "gorey" is another word.
+    create(user, prompt="edward gorey style ink drawing")
+
+
+def test_concurrent_allowance(user, settings):
+    settings.GENERATION_CONCURRENT_QUOTA = 2
+    create(user)
+    create(user)
+    with pytest.raises(services.QuotaExceeded, match="already have 2 clips in the works"):
+        create(user)
+    assert GenerationJob.objects.count() == 2
+
+
+def test_daily_allowance_with_an_admin_override_and_refunds(user, settings):
+    settings.GENERATION_CONCURRENT_QUOTA = 10
+    GenerationQuota.objects.create(user=user, daily_limit=2, concurrent_limit=10)
+    first = create(user)
+    create(user)
+    with pytest.raises(services.QuotaExceeded, match="daily allowance"):
+        create(user)
+    # A failure that was ours gives the clip back.
+    services.job_transition(
+        job=first, to=State.FAILED, failure=GenerationJob.Failure.INFRASTRUCTURE, message="x"
+    )
+    assert quota_usage(user=user) == (1, 1)
+    create(user)
+
+
+def test_cancelled_and_policy_failures_are_not_refunded(user):
+    job = create(user)
+    services.job_cancel(job=job, actor=user)
+    job.refresh_from_db()
+    assert job.state == State.CANCELLED and job.quota_refunded is False
+    assert quota_usage(user=user) == (1, 0)
+
+
+def test_idempotency_key_returns_the_first_job(user):
+    first = create(user, idempotency_key="abc")
+    again = create(user, prompt="something else", idempotency_key="abc")
+    assert again.pk == first.pk
+    assert GenerationJob.objects.count() == 1
+
+
+def test_unknown_model_is_refused(user):
+    with pytest.raises(ValidationError, match="no model called"):
+        services.generation_job_create(
+            owner=user, prompt="x", params={**PARAMS, "model_key": "sora-9000"}
+        )
+
+
+def test_cancel_running_job_sets_the_flag_only(user, other_user):
+    job = job_in_state(user, State.RUNNING)
+    with pytest.raises(PermissionDenied):
+        services.job_cancel(job=job, actor=other_user)
+    services.job_cancel(job=job, actor=user)
+    job.refresh_from_db()
+    assert job.state == State.RUNNING and job.cancel_requested
+    finished = job_in_state(user, State.SUCCEEDED)
+    with pytest.raises(ValidationError, match="already ready"):
+        services.job_cancel(job=finished, actor=user)
+
+
+def test_sweeper_requeues_a_dead_workers_job_then_gives_up(
+    user, settings, gpu_queue, django_capture_on_commit_callbacks
+):
+    settings.GENERATION_MAX_ATTEMPTS = 2
+    long_ago = timezone.now() - timedelta(seconds=settings.GENERATION_HEARTBEAT_S + 5)
+    job = job_in_state(
+        user, State.RUNNING, attempts=1, started_at=timezone.now(), heartbeat_at=long_ago
+    )
+    alive = job_in_state(user, State.RUNNING, attempts=1, heartbeat_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.jobs_sweep()["requeued"] == 1
+    assert gpu_queue() == [str(job.pk)]
+    job.refresh_from_db()
+    alive.refresh_from_db()
+    assert job.state == State.QUEUED and job.worker == ""
+    assert alive.state == State.RUNNING
+
+    GenerationJob.objects.filter(pk=job.pk).update(
+        state=State.RUNNING, attempts=2, heartbeat_at=long_ago
+    )
+    assert services.jobs_sweep()["failed"] == 1
+    job.refresh_from_db()
+    assert job.state == State.FAILED
+    assert job.failure == GenerationJob.Failure.INFRASTRUCTURE and job.quota_refunded
+    assert "stopped answering" in job.failure_message
+
+
+def test_sweeper_times_out_what_ran_or_waited_too_long(user, settings):
+    now = timezone.now()
+    ran = job_in_state(
+        user,
+        State.RUNNING,
+        started_at=now - timedelta(seconds=settings.GENERATION_TIMEOUT_S + 1),
+        heartbeat_at=now,
+    )
+    waited = job_in_state(
+        user, queued_at=now - timedelta(seconds=settings.GENERATION_QUEUE_TIMEOUT_S + 1)
+    )
+    assert services.jobs_sweep()["timed_out"] == 2
+    for job in (ran, waited):
+        job.refresh_from_db()
+        assert job.state == State.TIMED_OUT and job.quota_refunded
+
+
+def test_queue_position_and_eta(user):
+    now = timezone.now()
+    job_in_state(
+        user,
+        State.SUCCEEDED,
+        started_at=now - timedelta(seconds=30),
+        finished_at=now - timedelta(seconds=20),
+    )
+    GenerationJob.objects.filter(state=State.SUCCEEDED).update(
+        started_at=now - timedelta(seconds=30), finished_at=now - timedelta(seconds=20)
+    )
+    first = job_in_state(user, queued_at=now - timedelta(seconds=5))
+    second = job_in_state(user, queued_at=now)
+    assert queue_position(job=first) == 1
+    assert queue_position(job=second) == 2
+    assert eta_seconds(job=second, position=2) == pytest.approx(20, abs=0.5)
+    status = job_status(job=second)
+    assert status["queue_position"] == 2 and status["state"] == "queued"
+
+
+def test_draft_becomes_a_post_that_owns_its_files(user, other_user):
+    source = PostFactory(owner=other_user)
+    job = job_in_state(user, State.SUCCEEDED, source_post_id=source.pk)
+    video_name = job.video.name
+    with pytest.raises(PermissionDenied):
+        post_publish(job=job, actor=other_user)
+    post = post_publish(job=job, actor=user, caption="mine", visibility="followers")
+    assert post.video.name == video_name and post.remix_of == source
+    assert post.visibility == "followers" and post.model_name == "tiny-wan"
+    job.refresh_from_db()
+    assert job.published_post_id == post.pk and not job.video
+    with pytest.raises(ValidationError, match="already been posted"):
+        post_publish(job=job, actor=user)
+    assert Post.objects.filter(owner=user).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_discarding_a_draft_removes_its_files(user):
+    job = job_in_state(user, State.SUCCEEDED)
+    storage, name = job.video.storage, job.video.name
+    services.draft_discard(job=job, actor=user)
+    assert not storage.exists(name)
+    job.refresh_from_db()
+    assert job.discarded_at is not None and not job.is_draft
+
+
+def test_remix_source_respects_allow_remix(user, other_user):
+    post = PostFactory(owner=other_user)
+    published = job_in_state(other_user, State.SUCCEEDED, seed=1234)
+    GenerationJob.objects.filter(pk=published.pk).update(published_post_id=post.pk)
+    source = remix_source(post=post)
+    assert (source.post_id, source.video, source.seed) == (post.pk, post.video.name, 1234)
+    job = create(user, source=source)
+    assert job.seed == 1234 and job.source_post_id == post.pk
+    post.allow_remix = False
+    with pytest.raises(PermissionDenied, match="doesn't allow remixes"):
+        remix_source(post=post)
