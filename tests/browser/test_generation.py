@@ -6,11 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,13 +24,13 @@ from generation.models import GenerationJob
 from tests.factories import UserFactory
 from tests.generation.conftest import tiny_models  # noqa: F401 - a fixture used below
 from tests.generation.factories import job_in_state
+from tests.processes import daphne, process_env, started, stop, worker_args
 
 from .conftest import DESKTOP, MOBILE
+from .pages import wait_playing
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 State = GenerationJob.State
 # The web process and the worker talk over their own Redis database: the broker's `gpu`
 # queue must not be shared with (or emptied by) tests running beside this one.
@@ -53,21 +49,6 @@ new MutationObserver((records) => {
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def private_redis_url() -> str:
     """settings.REDIS_URL on its own database number (RIFF_BROWSER_REDIS_URL overrides it)."""
     if os.environ.get("RIFF_BROWSER_REDIS_URL"):
@@ -79,47 +60,24 @@ def private_redis_url() -> str:
 @pytest.fixture
 def sub_env(transactional_db: None, tiny_models: dict[str, Path]) -> dict[str, str]:  # noqa: F811
     """The environment of the web and worker processes: the live test database and media."""
-    db = settings.DATABASES["default"]
-    assert db["ENGINE"].endswith("postgresql"), "run the browser suite against PostgreSQL"
     assert settings.REDIS_URL, "the WebSocket path needs Redis (REDIS_URL)"
     url = private_redis_url()
     redis.Redis.from_url(url).flushdb()  # rate limits, stale tasks and channel groups
-    return {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "REDIS_URL": url,
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "RIFF_TINY_WAN_PATH": str(tiny_models["tiny-wan"]),
-        "RIFF_TINY_LTX_PATH": str(tiny_models["tiny-ltx"]),
-        "HF_HUB_OFFLINE": "1",
-        "DJANGO_ALLOW_ASYNC_UNSAFE": "",
-    }
+    return process_env(
+        media_root=settings.MEDIA_ROOT,
+        REDIS_URL=url,
+        RIFF_TINY_WAN_PATH=str(tiny_models["tiny-wan"]),
+        RIFF_TINY_LTX_PATH=str(tiny_models["tiny-ltx"]),
+        HF_HUB_OFFLINE="1",
+        DJANGO_ALLOW_ASYNC_UNSAFE="",
+    )
 
 
 @pytest.fixture
 def daphne_url(sub_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
     """Daphne serving Riff (pages, static, media and WebSockets) on a free port."""
-    port = free_port()
-    log = tmp_path / "daphne.log"
-    args = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
-    with log.open("wb") as handle:
-        process = subprocess.Popen(
-            args, cwd=ROOT, env=sub_env, stdout=handle, stderr=subprocess.STDOUT
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=2)  # noqa: S310
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(log.read_text())
-                time.sleep(0.3)
+    with daphne(sub_env, tmp_path / "daphne.log") as base:
         yield base
-    finally:
-        stop(process)
 
 
 @pytest.fixture
@@ -129,30 +87,8 @@ def start_worker(sub_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[[
     log = tmp_path / "worker.log"
 
     def start() -> Path:
-        args = [
-            str(BIN / "celery"),
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            "gpu,default",
-            "--pool",
-            "solo",
-            "--concurrency",
-            "1",
-            "--hostname",
-            f"riff-browser-{os.getpid()}@localhost",
-            "--without-mingle",
-            "--without-gossip",
-            "--loglevel",
-            "INFO",
-        ]
-        with log.open("wb") as handle:
-            processes.append(
-                subprocess.Popen(
-                    args, cwd=ROOT, env=sub_env, stdout=handle, stderr=subprocess.STDOUT
-                )
-            )
+        args = worker_args(queues="gpu,default", hostname=f"riff-browser-{os.getpid()}@localhost")
+        processes.append(started(args, sub_env, log))
         return log
 
     yield start
@@ -188,18 +124,6 @@ def log_in(page: Page, username: str) -> None:
     page.get_by_label("Password").fill("pass-word-123")
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_label(re.compile("Account menu"))).to_be_visible()
-
-
-def wait_playing(page: Page, selector: str) -> None:
-    """Wait until the video plays: not paused, with frames, and its clock moving."""
-    page.wait_for_function(
-        """(sel) => {
-          const v = document.querySelector(sel);
-          return !!v && !v.paused && v.readyState >= 2 && v.currentTime > 0.05;
-        }""",
-        arg=selector,
-        timeout=20_000,
-    )
 
 
 def shoot(page: Page, path: Path, size: dict[str, int] | None = None) -> None:

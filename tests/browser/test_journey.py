@@ -13,25 +13,10 @@ from accounts.models import Follow, User
 from feed.models import Comment, Like, Post
 from tests.factories import UserFactory
 
+from .conftest import DESKTOP
+from .pages import video_time, wait_playing
+
 pytestmark = pytest.mark.browser
-
-DESKTOP = {"width": 1440, "height": 900}
-
-
-def video_time(page: Page, selector: str) -> float:
-    """The currentTime of the first video matching `selector`."""
-    return float(page.eval_on_selector(selector, "v => v.currentTime"))
-
-
-def wait_playing(page: Page, selector: str) -> None:
-    """Wait until the video plays: not paused, with frames, and its clock moving."""
-    page.wait_for_function(
-        """(sel) => {
-          const v = document.querySelector(sel);
-          return !!v && !v.paused && v.readyState >= 2 && v.currentTime > 0.05;
-        }""",
-        arg=selector,
-    )
 
 
 def test_sign_up_watch_like_comment_follow(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,9 +17,8 @@ from django.conf import settings
 from feed.services import post_publish
 from generation import services
 from generation.models import GenerationJob
+from tests.processes import process_env, started, stop, worker_args
 
-ROOT = Path(__file__).resolve().parents[2]
-CELERY = str(Path(sys.executable).parent / "celery")
 logs: dict[int, Path] = {}  # worker pid -> its log, to show when it dies
 State = GenerationJob.State
 
@@ -32,40 +30,25 @@ def start_worker(
     tiny_models: dict[str, Path], tmp_path: Path, gpu_queue: Callable[[], list[str]]
 ) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
     """Start `celery worker -Q gpu` processes on the test database; all stopped at the end."""
-    db = settings.DATABASES["default"]
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "REDIS_URL": settings.REDIS_URL,
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "RIFF_TINY_WAN_PATH": str(tiny_models["tiny-wan"]),
-        "RIFF_TINY_LTX_PATH": str(tiny_models["tiny-ltx"]),
-        "OMP_NUM_THREADS": "1",
-    }
+    env = process_env(
+        media_root=settings.MEDIA_ROOT,
+        RIFF_TINY_WAN_PATH=str(tiny_models["tiny-wan"]),
+        RIFF_TINY_LTX_PATH=str(tiny_models["tiny-ltx"]),
+        OMP_NUM_THREADS="1",
+    )
     workers: list[subprocess.Popen[bytes]] = []
 
     def start() -> subprocess.Popen[bytes]:
         log_path = tmp_path / f"worker{len(workers)}.log"
-        log = log_path.open("wb")
-        worker = subprocess.Popen(
-            [CELERY, "-A", "config", "worker", "-Q", "gpu", "--pool", "solo",
-             "--concurrency", "1", "--without-mingle", "--without-gossip",
-             "--hostname", f"gpu{len(workers)}-{os.getpid()}@test"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        hostname = f"gpu{len(workers)}-{os.getpid()}@test"
+        worker = started(worker_args(queues="gpu", hostname=hostname), env, log_path)
         logs[worker.pid] = log_path
         workers.append(worker)
         return worker
 
     yield start
     for worker in workers:
-        if worker.poll() is None:
-            worker.terminate()
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
+        stop(worker)
 
 
 def wait_for(

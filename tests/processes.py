@@ -1,0 +1,89 @@
+"""Riff's own processes for tests: daphne and Celery workers on the test database, as
+docker-compose.yml starts them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def process_env(*, media_root: Path, **extra: str) -> dict[str, str]:
+    """The environment of a process that shares the test database (PostgreSQL only)."""
+    db = settings.DATABASES["default"]
+    assert db["ENGINE"].endswith("postgresql"), "run these tests against PostgreSQL"
+    return {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+        "MEDIA_ROOT": str(media_root),
+        **extra,
+    }
+
+
+def started(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start a process in the project's root, its output going to `log`."""
+    with log.open("wb") as handle:
+        return subprocess.Popen(args, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Ask a process to stop; kill it if it hasn't within 20 s."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def worker_args(*, queues: str, hostname: str) -> list[str]:
+    """A one-job-at-a-time Celery worker on `queues`, quick to start (no mingle, no gossip)."""
+    return [
+        str(BIN / "celery"), "-A", "config", "worker", "-Q", queues, "--pool", "solo",
+        "--concurrency", "1", "--hostname", hostname, "--without-mingle", "--without-gossip",
+        "--loglevel", "INFO",
+    ]  # fmt: skip
+
+
+@contextlib.contextmanager
+def daphne(env: dict[str, str], log: Path) -> Iterator[str]:
+    """Daphne serving Riff (HTTP and WebSockets) on a free port; yields its base URL."""
+    port = free_port()
+    args = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
+    process = started(args, env, log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=2)  # noqa: S310
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(log.read_text())
+                time.sleep(0.3)
+        yield base
+    finally:
+        stop(process)
