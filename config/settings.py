@@ -260,6 +260,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "token": os.environ.get("RATE_LIMIT_TOKEN", "10/min"),
+        "verify": os.environ.get("RATE_LIMIT_VERIFY", "20/min"),
         "anon": "300/min",
         "user": "1200/min",
     },
@@ -331,6 +332,15 @@ GENERATION_QUEUE_TIMEOUT_S = int(os.environ.get("GENERATION_QUEUE_TIMEOUT_S", "3
 GENERATION_STATUS_RECHECK_S = float(
     os.environ.get("GENERATION_STATUS_RECHECK_S", "10" if REDIS_URL else "1")
 )
+# Content credentials (C2PA): every clip is signed with this instance's certificate chain
+# (leaf then CA) and key, and read back with these CAs as trust anchors. The embedded mode
+# makes a development CA here (`manage.py c2pa_dev_ca`); production mounts its own.
+C2PA_DIR = DATA_DIR / "c2pa"
+C2PA_CERT_CHAIN = Path(os.environ.get("C2PA_CERT_CHAIN", C2PA_DIR / "chain.pem"))
+C2PA_PRIVATE_KEY = Path(os.environ.get("C2PA_PRIVATE_KEY", C2PA_DIR / "key.pem"))
+C2PA_TRUST_ANCHORS = Path(os.environ.get("C2PA_TRUST_ANCHORS", C2PA_DIR / "ca.pem"))
+# "Verify a clip" reads uploads up to this size (whole clips of a few seconds are far smaller).
+VERIFY_MAX_UPLOAD_MB = int(os.environ.get("VERIFY_MAX_UPLOAD_MB", "100"))
 # Words that a prompt may not contain (comma-separated); moderation's first, simplest rule.
 MODERATION_BLOCKED_TERMS = env_list("MODERATION_BLOCKED_TERMS", "")
 

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db import connection
 from django.db.models import Q, QuerySet
 
 from accounts.models import Follow, User
 from accounts.selectors import following_ids
+from generation import selectors as generation
 from ranking import selectors as ranking
 
 from .models import Comment, Like, Post
+
+if TYPE_CHECKING:
+    from moderation.provenance import ClipInspection
 
 
 class Feed:
@@ -203,3 +208,24 @@ def post_comments(*, post: Post) -> QuerySet[Comment]:
         .select_related("author__profile")
         .order_by("created", "id")
     )
+
+
+@dataclass
+class ClipOrigin:
+    """What a video is, as far as this instance can tell, and the post it matches."""
+
+    inspection: ClipInspection
+    made_here: bool  # its watermark or this instance's signature leads to a clip made here
+    post: Post | None  # the matching post, when this viewer may see it
+
+
+def clip_origin(*, viewer: User | None, inspection: ClipInspection) -> ClipOrigin:
+    """Match an inspected video to a clip of this instance and, if visible, its post."""
+    credentials = inspection.credentials
+    # Only this instance's own, unbroken signature is taken at its word about the clip id.
+    clip_id = credentials.clip_id if credentials.state == "Trusted" else None
+    job = generation.job_for_clip(watermark_id=inspection.watermark.payload, clip_id=clip_id)
+    post = None
+    if job is not None and job.published_post_id is not None:
+        post = post_visible(viewer=viewer, pk=job.published_post_id)
+    return ClipOrigin(inspection=inspection, made_here=job is not None, post=post)

@@ -10,6 +10,8 @@ urlpatterns = [
     path("feed/<str:feed>/more/", views.feed_more, name="feed_more"),
     path("p/<int:pk>/", views.post_detail, name="post_detail"),
     path("p/<int:pk>/remixes/", views.post_lineage, name="post_lineage"),
+    path("p/<int:pk>/credentials/", views.post_credentials, name="post_credentials"),
+    path("verify/", views.verify, name="verify"),
     path("p/<int:pk>/like/", views.post_like, name="post_like"),
     path("p/<int:pk>/comments/", views.comment_create, name="comment_create"),
     path("p/<int:pk>/edit/", views.post_edit, name="post_edit"),
@@ -28,4 +30,5 @@ api_urlpatterns = [
     path("comments/<int:pk>/", api.CommentDetailApi.as_view(), name="comment-detail"),
     path("posts/<int:pk>/remix/", api.PostRemixApi.as_view(), name="post-remix"),
     path("generations/<uuid:job_id>/post/", api.DraftPostApi.as_view(), name="generation-post"),
+    path("verify/", api.VerifyApi.as_view(), name="verify"),
 ]

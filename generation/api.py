@@ -1,6 +1,6 @@
 """The generation API: start a clip, watch it, cancel it, delete the draft.
 
-Posting a draft and remixing a post are the feed's endpoints (feed/api.py).
+Posting a draft and remixing a post are the feed's endpoints (feed/api/remix.py).
 """
 
 from __future__ import annotations

@@ -10,6 +10,14 @@ from django.core.validators import MaxLengthValidator, MaxValueValidator, MinVal
 from django.db import models
 from django.utils import timezone
 
+# A clip's invisible watermark carries this many bits: its watermark id.
+WATERMARK_ID_BITS = 48
+
+
+def new_watermark_id() -> int:
+    """A random id for a clip's invisible watermark (unique; a clash is retried on save)."""
+    return secrets.randbelow(2**WATERMARK_ID_BITS)
+
 
 def _clip_name(instance: GenerationJob, ext: str) -> str:
     return f"generations/{instance.owner_id}/{secrets.token_hex(10)}.{ext}"
@@ -117,6 +125,10 @@ class GenerationJob(models.Model):
     fps = models.PositiveSmallIntegerField(default=0)
     video_duration_s = models.FloatField(default=0)
     video_bytes = models.PositiveBigIntegerField(default=0)
+    # What the clip's invisible watermark says; it leads a "verify" upload back to the clip.
+    watermark_id = models.PositiveBigIntegerField(
+        unique=True, default=new_watermark_id, editable=False
+    )
     # Set when the draft was posted (the post took over the files) or thrown away.
     published_post_id = models.PositiveBigIntegerField(null=True, blank=True)
     discarded_at = models.DateTimeField(null=True, blank=True)

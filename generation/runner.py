@@ -16,6 +16,9 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 
+from moderation.content_credentials import Parent, SigningUnavailable, sign_clip
+from moderation.watermark import mark_frames
+
 from .backends import GenerationAborted, GenerationSpec, WeightsMissing, get_backend
 from .models import GenerationJob
 from .progress import publish
@@ -157,6 +160,16 @@ def job_run(*, job_id: str, worker: str) -> None:
         raise InfrastructureError(str(exc)) from exc
     try:
         _encode_and_store(job_id, frames, spec.fps)
+    except SigningUnavailable as exc:
+        # A setup fault that another attempt can't fix: say so, don't retry.
+        log.error("job %s cannot be signed: %s", job_id, exc)
+        _finish(
+            job_id,
+            State.FAILED,
+            Failure.INFRASTRUCTURE,
+            "This Riff can't sign clips right now, so it can't publish them as AI-made; its "
+            "administrator has been told. It didn't count against your allowance.",
+        )
     except Exception as exc:
         log.exception("job %s failed while encoding", job_id)
         _give_back_or_fail(job_id, exc)
@@ -181,15 +194,35 @@ def _give_back_or_fail(job_id: str, exc: Exception) -> None:
     publish(job_id)
 
 
+def _parent(job: GenerationJob) -> Parent | None:
+    """A remix's source clip, to name as the parent in the new clip's credentials."""
+    if not job.source_video or not default_storage.exists(job.source_video):
+        return None
+    with default_storage.open(job.source_video, "rb") as handle:
+        return Parent(video=handle.read(), title=f"Riff post {job.source_post_id}")
+
+
 def _encode_and_store(job_id: str, frames: np.ndarray, fps: int) -> None:
-    """Encode to MP4 with a poster, store both, and only then mark the job succeeded."""
+    """Mark, encode and sign the clip, store it with a poster, then mark the job succeeded.
+
+    Provenance comes after the last pixel change and the signature after the final encode:
+    any later re-encode would drop the manifest.
+    """
     with transaction.atomic():
         job = GenerationJob.objects.select_for_update().get(pk=job_id)
         if job.state != State.RUNNING:
             return
         job_transition(job=job, to=State.ENCODING)
     publish(job_id)
-    data = encode_mp4(frames, fps=fps)
+    handle = GenerationJob.objects.values_list("owner__username", flat=True).get(pk=job_id)
+    frames = mark_frames(frames, payload=job.watermark_id, label=f"AI · @{handle}")
+    data = sign_clip(
+        encode_mp4(frames, fps=fps),
+        title=f"Riff clip by @{handle}",
+        clip_id=str(job.pk),
+        model_key=job.model_key,
+        parent=_parent(job),
+    )
     info = probe(io.BytesIO(data))
     stored: list[str] = []
     try:

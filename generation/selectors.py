@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -114,3 +115,18 @@ def job_status(*, job: GenerationJob) -> dict[str, Any]:
         "video_url": job.video.url if job.video else None,
         "poster_url": job.poster.url if job.poster else None,
     }
+
+
+def job_for_clip(*, watermark_id: int | None, clip_id: str | None) -> GenerationJob | None:
+    """The finished job a clip came from, by its watermark id or its credentials' clip id."""
+    finished = GenerationJob.objects.filter(state=State.SUCCEEDED)
+    if watermark_id is not None:
+        job = finished.filter(watermark_id=watermark_id).first()
+        if job is not None:
+            return job
+    if clip_id:
+        try:
+            return finished.filter(pk=uuid.UUID(clip_id)).first()
+        except ValueError:
+            return None
+    return None

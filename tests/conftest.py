@@ -25,6 +25,24 @@ def _media_root(settings: Any, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(scope="session")
+def c2pa_ca(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A development CA and signing certificate, made once per test session."""
+    from moderation.content_credentials import build_dev_ca
+
+    folder = tmp_path_factory.mktemp("c2pa")
+    build_dev_ca(folder)
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def _c2pa_settings(settings: Any, c2pa_ca: Path) -> None:
+    """Every test signs clips with the session's development CA, and trusts it."""
+    settings.C2PA_CERT_CHAIN = c2pa_ca / "chain.pem"
+    settings.C2PA_PRIVATE_KEY = c2pa_ca / "key.pem"
+    settings.C2PA_TRUST_ANCHORS = c2pa_ca / "ca.pem"
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache() -> None:
     """Rate-limit counters live in the cache (Redis in CI): start each test from zero."""

@@ -36,6 +36,10 @@ def process_env(*, media_root: Path, **extra: str) -> dict[str, str]:
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "REDIS_URL": settings.REDIS_URL,
         "MEDIA_ROOT": str(media_root),
+        # Workers sign clips as the test process does.
+        "C2PA_CERT_CHAIN": str(settings.C2PA_CERT_CHAIN),
+        "C2PA_PRIVATE_KEY": str(settings.C2PA_PRIVATE_KEY),
+        "C2PA_TRUST_ANCHORS": str(settings.C2PA_TRUST_ANCHORS),
         **extra,
     }
 

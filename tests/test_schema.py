@@ -48,6 +48,12 @@ def test_every_api_endpoint_is_documented(schema):
         "/api/v1/posts/{id}/comments/": {"get", "post"},
         "/api/v1/comments/{id}/": {"delete"},
         "/api/v1/events/": {"post"},
+        "/api/v1/generations/": {"get", "post"},
+        "/api/v1/generations/{job_id}/": {"get", "delete"},
+        "/api/v1/generations/{job_id}/cancel/": {"post"},
+        "/api/v1/generations/{job_id}/post/": {"post"},
+        "/api/v1/posts/{id}/remix/": {"post"},
+        "/api/v1/verify/": {"post"},
     }
     for path, methods in expected.items():
         assert path in schema["paths"], path
@@ -71,6 +77,11 @@ def test_request_and_response_bodies_are_described(schema):
     item = resolve(schema, batch["properties"]["events"]["items"])
     assert set(item["properties"]) == {"post", "kind", "value", "client_id"}
     assert "202" in events["responses"]
+
+    verify = schema["paths"]["/api/v1/verify/"]["post"]
+    upload = resolve(schema, verify["requestBody"]["content"]["multipart/form-data"]["schema"])
+    assert upload["properties"]["video"]["format"] == "binary"
+    assert {"200", "400", "413"} <= set(verify["responses"])
 
     me_patch = schema["paths"]["/api/v1/me/"]["patch"]["requestBody"]["content"]
     multipart = resolve(schema, me_patch["multipart/form-data"]["schema"])

@@ -11,6 +11,7 @@ from .posts import (
     post_like,
     post_lineage,
 )
+from .verify import post_credentials, verify
 
 __all__ = [
     "comment_create",
@@ -23,6 +24,8 @@ __all__ = [
     "post_delete",
     "post_detail",
     "post_edit",
+    "post_credentials",
     "post_like",
     "post_lineage",
+    "verify",
 ]

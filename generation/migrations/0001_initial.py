@@ -65,6 +65,7 @@ class Migration(migrations.Migration):
                 ('fps', models.PositiveSmallIntegerField(default=0)),
                 ('video_duration_s', models.FloatField(default=0)),
                 ('video_bytes', models.PositiveBigIntegerField(default=0)),
+                ('watermark_id', models.PositiveBigIntegerField(default=generation.models.new_watermark_id, editable=False, unique=True)),
                 ('published_post_id', models.PositiveBigIntegerField(blank=True, null=True)),
                 ('discarded_at', models.DateTimeField(blank=True, null=True)),
                 ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='generation_jobs', to=settings.AUTH_USER_MODEL)),

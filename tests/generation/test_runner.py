@@ -3,6 +3,7 @@ queued job to a stored, browser-ready MP4, and every way a run can end."""
 
 import threading
 import time
+from pathlib import Path
 
 import av
 import pytest
@@ -136,3 +137,63 @@ def test_remix_of_a_deleted_clip_fails_plainly(user):
     job.refresh_from_db()
     assert job.state == State.FAILED
     assert "has been deleted" in job.failure_message
+
+
+@pytest.mark.django_db
+def test_a_clip_is_signed_and_a_remix_names_its_parent(user, settings):
+    from moderation.content_credentials import read_clip
+
+    settings.RIFF_MODELS = {
+        **settings.RIFF_MODELS,
+        "tiny-wan": {**settings.RIFF_MODELS["tiny-wan"], "sizes": {"9:16": (272, 480)}},
+    }
+    job = queued(user)
+    job_run(job_id=str(job.pk), worker="w")
+    job.refresh_from_db()
+    assert job.state == State.SUCCEEDED, job.failure_message
+    with job.video.open("rb") as handle:
+        data = handle.read()
+    reading = read_clip(data)
+    assert reading.state == "Trusted", reading.errors
+    assert reading.ai_generated and (reading.clip_id, reading.model_key) == (
+        str(job.pk),
+        "tiny-wan",
+    )
+
+    remix = queued(user, source=services.RemixSource(post_id=7, video=job.video.name, seed=3))
+    job_run(job_id=str(remix.pk), worker="w")
+    remix.refresh_from_db()
+    assert remix.state == State.SUCCEEDED, remix.failure_message
+    with remix.video.open("rb") as handle:
+        remix_reading = read_clip(handle.read())
+    assert remix_reading.state == "Trusted", remix_reading.errors
+    assert [i["relationship"] for i in remix_reading.ingredients] == ["parentOf"]
+    assert remix_reading.ingredients[0]["title"] == "Riff post 7"
+
+
+@pytest.mark.django_db
+def test_the_watermark_carries_the_clip_id_and_the_label_the_handle(user, settings):
+    from moderation.watermark import read_video_payload
+
+    settings.RIFF_MODELS = {
+        **settings.RIFF_MODELS,
+        "tiny-wan": {**settings.RIFF_MODELS["tiny-wan"], "sizes": {"9:16": (272, 480)}},
+    }
+    job = queued(user, duration_s=2.0)
+    job_run(job_id=str(job.pk), worker="w")
+    job.refresh_from_db()
+    assert job.state == State.SUCCEEDED, job.failure_message
+    with job.video.open("rb") as handle:
+        assert read_video_payload(handle).payload == job.watermark_id
+
+
+@pytest.mark.django_db
+def test_without_a_signing_key_the_job_fails_plainly_and_keeps_nothing(user, settings, tmp_path):
+    settings.C2PA_PRIVATE_KEY = tmp_path / "missing.pem"
+    job = queued(user)
+    job_run(job_id=str(job.pk), worker="w")
+    job.refresh_from_db()
+    assert job.state == State.FAILED and job.failure == GenerationJob.Failure.INFRASTRUCTURE
+    assert "can't sign clips" in job.failure_message
+    assert not job.video and not job.poster
+    assert list(Path(settings.MEDIA_ROOT).rglob("*.*")) == []

@@ -1,0 +1,118 @@
+"""A post's comments."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User
+from config.api import PAGE_PARAMETERS, page_of, page_params, page_response, viewer_of
+from config.pagination import keyset_page
+
+from .. import services
+from ..selectors import post_comments, visible_posts
+from .common import COMMENT_NOT_FOUND, UserSummarySerializer, post_or_404
+
+
+class CommentOutputSerializer(serializers.Serializer):
+    """A comment under a post."""
+
+    id = serializers.IntegerField()
+    post = serializers.IntegerField(source="post_id")
+    author = UserSummarySerializer()
+    body = serializers.CharField()
+    created = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "Comment"
+
+
+CommentPageSerializer = page_of(CommentOutputSerializer, "CommentPage")
+
+
+class CommentListCreateApi(APIView):
+    """The comments under a post, oldest first; signed-in people may add one."""
+
+    class InputSerializer(serializers.Serializer):
+        """A new comment."""
+
+        body = serializers.CharField(
+            max_length=500,
+            error_messages={
+                "required": "Write something to comment.",
+                "blank": "A comment can't be empty.",
+                "null": "A comment can't be empty.",
+                "max_length": "A comment can be at most 500 characters.",
+            },
+        )
+
+        class Meta:
+            ref_name = "CommentCreate"
+
+    @extend_schema(
+        operation_id="post_comments_list",
+        parameters=PAGE_PARAMETERS,
+        responses={
+            200: CommentPageSerializer,
+            400: OpenApiResponse(description="Bad cursor or limit."),
+            404: OpenApiResponse(description="Not found."),
+        },
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        """One page of comments."""
+        post = post_or_404(request, pk)
+        cursor, size = page_params(request)
+        comments, next_cursor = keyset_page(
+            post_comments(post=post), cursor=cursor, size=size, newest_first=False
+        )
+        return page_response(request, CommentOutputSerializer, comments, next_cursor)
+
+    @extend_schema(
+        operation_id="post_comments_create",
+        request=InputSerializer,
+        responses={
+            201: CommentOutputSerializer,
+            400: OpenApiResponse(description="Empty or too long."),
+            404: OpenApiResponse(description="Not found."),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        """Comment on the post."""
+        post = post_or_404(request, pk)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        comment = services.comment_create(
+            author=cast(User, request.user), post=post, body=serializer.validated_data["body"]
+        )
+        data = CommentOutputSerializer(comment, context={"request": request}).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+class CommentDetailApi(APIView):
+    """One comment; its author or the post's owner may delete it."""
+
+    @extend_schema(
+        operation_id="comment_destroy",
+        responses={
+            204: None,
+            403: OpenApiResponse(description="Neither the author nor the post's owner."),
+            404: OpenApiResponse(description="Not found."),
+        },
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        """Delete the comment."""
+        post = visible_posts(viewer=viewer_of(request)).filter(comments__pk=pk).first()
+        comment = post_comments(post=post).filter(pk=pk).first() if post is not None else None
+        if post is None or comment is None:
+            raise NotFound(COMMENT_NOT_FOUND)
+        comment.post = post  # already loaded; spares the service a query
+        if request.user.pk not in (comment.author_id, post.owner_id):
+            raise PermissionDenied("Only the comment's author or the post's owner can delete it.")
+        services.comment_delete(comment=comment, actor=cast(User, request.user))
+        return Response(status=status.HTTP_204_NO_CONTENT)
