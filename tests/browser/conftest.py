@@ -17,6 +17,8 @@ from accounts.models import User
 from feed import services as feed_services
 from feed.models import Post
 
+from .pages import new_tab
+
 # Playwright's sync API runs an event loop in this thread; the ORM must still be usable here.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
@@ -84,12 +86,7 @@ def wait_for_quiet_server(quiet: float = 0.5, limit: float = 10.0) -> None:
 @pytest.fixture
 def page(context: BrowserContext) -> Page:
     """A tab in that profile; console errors are kept on `page.console_errors`."""
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.console_errors = errors  # type: ignore[attr-defined]
-    return page
+    return new_tab(context)
 
 
 @pytest.fixture

@@ -1,8 +1,18 @@
-"""What browser tests ask of a page: is this video really playing?"""
+"""What browser tests ask of a page: a tab that records errors, is this video playing?"""
 
 from __future__ import annotations
 
-from playwright.sync_api import Page
+from playwright.sync_api import BrowserContext, Page
+
+
+def new_tab(context: BrowserContext) -> Page:
+    """A tab that keeps its console errors on `page.console_errors`."""
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.console_errors = errors  # type: ignore[attr-defined]
+    return page
 
 
 def video_time(page: Page, selector: str) -> float:

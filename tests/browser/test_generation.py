@@ -27,7 +27,7 @@ from tests.generation.factories import job_in_state
 from tests.processes import daphne, process_env, started, stop, worker_args
 
 from .conftest import DESKTOP, MOBILE
-from .pages import wait_playing
+from .pages import new_tab, wait_playing
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -109,13 +109,8 @@ def site(browser: Browser, daphne_url: str) -> Iterator[BrowserContext]:
 
 @pytest.fixture
 def tab(site: BrowserContext) -> Page:
-    """A tab that keeps its console errors on `tab.console_errors`."""
-    page = site.new_page()
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.console_errors = errors  # type: ignore[attr-defined]
-    return page
+    """A tab on daphne that keeps its console errors on `tab.console_errors`."""
+    return new_tab(site)
 
 
 def log_in(page: Page, username: str) -> None:
