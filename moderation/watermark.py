@@ -14,12 +14,11 @@ import math
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO
 
 import av
 import cv2
 import numpy as np
-import pywt
 from PIL import Image, ImageDraw, ImageFont
 
 PAYLOAD_BITS = 48
@@ -30,8 +29,7 @@ MIN_PIXELS = 256 * 256
 # Blocks of 4x4 in the level-2 wavelet band of the U channel (16x16 pixels each): coarse
 # enough to outlive 4:2:0 chroma, CRF 28 and a 0.5x resize, which dwtDctSvd's level 1 does
 # not. The mark alone keeps frames at about 39 dB PSNR (flat gradients show it most).
-LEVELS = 2
-WAVELET = "haar"
+PIXELS = 4  # a level-2 band coefficient covers 4x4 pixels
 SCALE = 96.0
 BLOCK = 4
 GROUP = 2
@@ -104,12 +102,10 @@ def label_position(
     """Where the label sits in frame `index` of `count`: it drifts from corner to corner."""
     width, height = frame
     margin = max(4, round(min(width, height) * 0.03))
-    corners = [
-        (margin, margin),
-        (width - tile[0] - margin, margin),
-        (width - tile[0] - margin, height - tile[1] - margin),
-        (margin, height - tile[1] - margin),
-    ]
+    # A label wider than a tiny frame starts at its left edge rather than outside it.
+    right, bottom = max(0, width - tile[0] - margin), max(0, height - tile[1] - margin)
+    left, top = min(margin, right), min(margin, bottom)
+    corners = [(left, top), (right, top), (right, bottom), (left, bottom)]
     # Three sides of the frame over the clip: it never rests in one corner to be cropped.
     legs = len(corners) - 1
     t = (index / max(count - 1, 1)) * legs
@@ -137,19 +133,22 @@ def _bit_of_block(band: np.ndarray) -> np.ndarray:
     return ((r // GROUP) * groups_per_row + c // GROUP) % MARK_BITS
 
 
-def _decompose(rgb: np.ndarray, levels: int = LEVELS) -> tuple[np.ndarray, int, int, list[Any]]:
-    """The frame in YUV and the Haar wavelet coefficients of its U channel."""
+def _u_band(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The frame in YUV, and the level-2 Haar band of its U channel.
+
+    That band is each 4x4 pixel square's sum over 4 (an orthonormal Haar level halves the
+    size and doubles the scale), computed directly: no wavelet library round trip.
+    """
     yuv = cv2.cvtColor(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), cv2.COLOR_BGR2YUV)
-    multiple = 2 ** (levels + 1)
-    rows, cols = yuv.shape[0] // multiple * multiple, yuv.shape[1] // multiple * multiple
-    coeffs = pywt.wavedec2(yuv[:rows, :cols, 1].astype(np.float64), "haar", level=levels)
-    return yuv, rows, cols, coeffs
+    rows, cols = yuv.shape[0] // PIXELS, yuv.shape[1] // PIXELS
+    channel = yuv[: rows * PIXELS, : cols * PIXELS, 1].astype(np.float64)
+    band = channel.reshape(rows, PIXELS, cols, PIXELS).sum(axis=(1, 3)) / PIXELS
+    return yuv, band
 
 
 def _embed(rgb: np.ndarray, bits: np.ndarray) -> np.ndarray:
-    """One frame with `bits` set in the largest singular value of each 4x4 block (cyclically)."""
-    yuv, rows, cols, coeffs = _decompose(rgb)
-    band = coeffs[0]
+    """One frame with `bits` set in the largest singular value of each 4x4 block of the band."""
+    yuv, band = _u_band(rgb)
     blocks = _blocks(band)
     u, s, vt = np.linalg.svd(blocks)
     wanted = bits[_bit_of_block(band)]
@@ -157,19 +156,20 @@ def _embed(rgb: np.ndarray, bits: np.ndarray) -> np.ndarray:
     # the largest one is a rank-one change along its singular vectors.
     s0 = s[:, 0]
     moved = (s0 // SCALE + 0.25 + 0.5 * wanted) * SCALE
-    blocks = blocks + (moved - s0)[:, None, None] * (u[:, :, 0, None] * vt[:, None, 0, :])
+    change = (moved - s0)[:, None, None] * (u[:, :, 0, None] * vt[:, None, 0, :])
     br, bc = band.shape[0] // BLOCK, band.shape[1] // BLOCK
-    band[: br * BLOCK, : bc * BLOCK] = (
-        blocks.reshape(br, bc, BLOCK, BLOCK).swapaxes(1, 2).reshape(br * BLOCK, bc * BLOCK)
-    )
-    channel = pywt.waverec2(coeffs, WAVELET)[:rows, :cols]
+    delta = change.reshape(br, bc, BLOCK, BLOCK).swapaxes(1, 2).reshape(br * BLOCK, bc * BLOCK)
+    # A band coefficient moved by d moves each pixel of its 4x4 square by d / 4.
+    pixels = np.repeat(np.repeat(delta, PIXELS, axis=0), PIXELS, axis=1) / PIXELS
+    rows, cols = pixels.shape
+    channel = yuv[:rows, :cols, 1].astype(np.float64) + pixels
     yuv[:rows, :cols, 1] = np.clip(np.rint(channel), 0, 255).astype(np.uint8)
     return cv2.cvtColor(cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR), cv2.COLOR_BGR2RGB)
 
 
 def _scores(rgb: np.ndarray) -> np.ndarray:
     """Each bit's share of blocks that read it as 1 (0.5 is undecided)."""
-    band = _decompose(rgb)[3][0]
+    band = _u_band(rgb)[1]
     s0 = np.linalg.svd(_blocks(band), compute_uv=False)[:, 0]
     ones = ((s0 % SCALE) > SCALE * 0.5).astype(np.float64)
     index = _bit_of_block(band)
@@ -191,10 +191,14 @@ def mark_frames(frames: np.ndarray, *, payload: int, label: str) -> np.ndarray:
     bits = np.array(_bits(payload))
     invisible = height * width >= MIN_PIXELS
     out = np.empty_like(video)
+    tw, th = tile.size
     for index, frame in enumerate(video):
-        image = Image.fromarray(frame).convert("RGBA")
-        image.alpha_composite(tile, label_position(index, count, (width, height), tile.size))
-        rgb = np.asarray(image.convert("RGB"))
+        # Only the label's own patch is composited: the rest of the frame stays as it is.
+        x, y = label_position(index, count, (width, height), tile.size)
+        rgb = frame.copy()
+        patch = Image.fromarray(rgb[y : y + th, x : x + tw]).convert("RGBA")
+        patch.alpha_composite(tile.crop((0, 0, patch.width, patch.height)))
+        rgb[y : y + th, x : x + tw] = np.asarray(patch.convert("RGB"))
         out[index] = _embed(rgb, bits) if invisible else rgb
     return out
 
