@@ -15,7 +15,7 @@ WATERMARK_ID_BITS = 48
 
 
 def new_watermark_id() -> int:
-    """A random id for a clip's invisible watermark (unique; a clash is retried on save)."""
+    """A random id for a clip's invisible watermark (generation_job_create redraws a clash)."""
     return secrets.randbelow(2**WATERMARK_ID_BITS)
 
 

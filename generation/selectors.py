@@ -117,6 +117,11 @@ def job_status(*, job: GenerationJob) -> dict[str, Any]:
     }
 
 
+def job_page(*, job: GenerationJob) -> dict[str, Any]:
+    """What the job page and its status fragment render: the job, its status, its model."""
+    return {"job": job, "status": job_status(job=job), "model_label": model_label(job.model_key)}
+
+
 def job_for_clip(*, watermark_id: int | None, clip_id: str | None) -> GenerationJob | None:
     """The finished job a clip came from, by its watermark id or its credentials' clip id."""
     finished = GenerationJob.objects.filter(state=State.SUCCEEDED)

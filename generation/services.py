@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 from moderation.services import prompt_verdict
 
-from .models import GenerationJob
+from .models import GenerationJob, new_watermark_id
 from .selectors import quota_limits, quota_usage
 
 State = GenerationJob.State
@@ -164,6 +164,9 @@ def generation_job_create(
         source_video=source.video if source else "",
         idempotency_key=idempotency_key,
     )
+    # 48 random bits: a clash is rare but real over millions of clips, so draw again.
+    while GenerationJob.objects.filter(watermark_id=job.watermark_id).exists():
+        job.watermark_id = new_watermark_id()
     job.full_clean()
     job.save()
     _enqueue(job)

@@ -34,13 +34,8 @@ def _user(request: HtmxHttpRequest) -> User:
 
 
 def job_context(job: GenerationJob, **extra: Any) -> dict[str, Any]:
-    """What the job page and its status fragment render."""
-    return {
-        "job": job,
-        "status": selectors.job_status(job=job),
-        "model_label": selectors.model_label(job.model_key),
-        **extra,
-    }
+    """The job page's context, with anything a view adds."""
+    return {**selectors.job_page(job=job), **extra}
 
 
 @require_GET

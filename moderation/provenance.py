@@ -6,9 +6,18 @@ import io
 from dataclasses import dataclass
 
 import av
+from django.conf import settings
 
 from .content_credentials import CredentialReading, read_clip
 from .watermark import WatermarkReading, read_video_payload
+
+
+def upload_refusal(size: int | None) -> str | None:
+    """Why an upload of `size` bytes is too large to verify, or None when it may be read."""
+    limit = settings.VERIFY_MAX_UPLOAD_MB
+    if (size or 0) <= limit * 1024 * 1024:
+        return None
+    return f"That file is {(size or 0) / 2**20:.0f} MB; the most Riff checks is {limit} MB."
 
 
 class NotAVideo(ValueError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -14,7 +13,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from config.api import absolute_url, viewer_of
-from moderation.provenance import NotAVideo, clip_inspect
+from moderation.provenance import NotAVideo, clip_inspect, upload_refusal
 
 from ..selectors import ClipOrigin, cards_for, clip_origin
 from .common import PostOutputSerializer
@@ -119,8 +118,7 @@ class VerifyApi(APIView):
     @staticmethod
     def _too_big(request: Request) -> Response | None:
         upload = request.FILES.get("video")
-        limit = settings.VERIFY_MAX_UPLOAD_MB
-        if upload is not None and (upload.size or 0) > limit * 1024 * 1024:
-            detail = {"video": [f"That file is larger than {limit} MB, the most Riff checks."]}
-            return Response(detail, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        refusal = upload_refusal(upload.size) if upload is not None else None
+        if refusal:
+            return Response({"video": [refusal]}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         return None

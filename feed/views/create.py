@@ -220,11 +220,5 @@ def draft_post(request: HtmxHttpRequest, job_id: UUID) -> HttpResponse:
     else:
         error = " ".join(str(e) for errors in form.errors.values() for e in errors)
     job.refresh_from_db()
-    context = {
-        "job": job,
-        "status": generation_selectors.job_status(job=job),
-        "model_label": generation_selectors.model_label(job.model_key),
-        "post_form": form,
-        "post_error": error,
-    }
+    context = {**generation_selectors.job_page(job=job), "post_form": form, "post_error": error}
     return render(request, "generation/job_detail.html", context, status=400)

@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from config.web import HtmxHttpRequest
-from moderation.provenance import NotAVideo, clip_inspect
+from moderation.provenance import NotAVideo, clip_inspect, upload_refusal
 
 from .. import selectors
 from .common import visible_post_or_404
@@ -32,12 +32,9 @@ class VerifyForm(forms.Form):
     def clean_video(self) -> UploadedFile:
         """Refuse files over the limit before anything reads them."""
         video: UploadedFile = self.cleaned_data["video"]
-        limit = settings.VERIFY_MAX_UPLOAD_MB
-        if (video.size or 0) > limit * 1024 * 1024:
-            raise TooLarge(
-                f"That file is {(video.size or 0) / 2**20:.0f} MB; the most Riff checks is "
-                f"{limit} MB."
-            )
+        refusal = upload_refusal(video.size)
+        if refusal:
+            raise TooLarge(refusal)
         return video
 
 

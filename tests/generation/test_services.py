@@ -112,6 +112,17 @@ def test_cancelled_and_policy_failures_are_not_refunded(user):
     assert quota_usage(user=user) == (1, 0)
 
 
+def test_a_watermark_id_already_taken_is_drawn_again(user, monkeypatch):
+    taken = job_in_state(user, State.FAILED)
+    field = GenerationJob._meta.get_field("watermark_id")
+    monkeypatch.setattr(field, "_get_default", lambda: taken.watermark_id)
+
+    job = create(user)
+
+    assert job.watermark_id != taken.watermark_id
+    assert GenerationJob.objects.filter(watermark_id=taken.watermark_id).count() == 1
+
+
 def test_idempotency_key_returns_the_first_job(user):
     first = create(user, idempotency_key="abc")
     again = create(user, prompt="something else", idempotency_key="abc")
