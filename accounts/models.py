@@ -38,11 +38,24 @@ class User(AbstractUser):
         related_name="users",
         help_text="The invite code this person signed up with.",
     )
+    suspended_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=(
+            "Set by a moderator's decision: the person can sign in, read why and appeal, "
+            "but can't post, comment or generate, and their posts are hidden."
+        ),
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(Lower("username"), name="user_handle_ci_unique"),
         ]
+
+    @property
+    def is_suspended(self) -> bool:
+        """Suspended by moderation."""
+        return self.suspended_at is not None
 
     @property
     def handle(self) -> str:

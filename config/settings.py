@@ -95,6 +95,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "moderation.context_processors.moderation",
             ],
         },
     },
@@ -341,8 +342,9 @@ C2PA_PRIVATE_KEY = Path(os.environ.get("C2PA_PRIVATE_KEY", C2PA_DIR / "key.pem")
 C2PA_TRUST_ANCHORS = Path(os.environ.get("C2PA_TRUST_ANCHORS", C2PA_DIR / "ca.pem"))
 # "Verify a clip" reads uploads up to this size (whole clips of a few seconds are far smaller).
 VERIFY_MAX_UPLOAD_MB = int(os.environ.get("VERIFY_MAX_UPLOAD_MB", "100"))
-# Words that a prompt may not contain (comma-separated); moderation's first, simplest rule.
-MODERATION_BLOCKED_TERMS = env_list("MODERATION_BLOCKED_TERMS", "")
+# The sentence encoder the prompt policy (and ranking) embed text with: a local folder of a
+# sentence-transformers model, or empty for the MiniLM packaged with Riff.
+RIFF_TEXT_ENCODER_PATH = os.environ.get("RIFF_TEXT_ENCODER_PATH", "")
 
 if REDIS_URL:
     # Redis hands an unacknowledged job to another worker after this long: it must outlast

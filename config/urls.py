@@ -9,12 +9,14 @@ from accounts import urls as accounts_urls
 from config import health, media
 from feed import urls as feed_urls
 from generation import urls as generation_urls
+from moderation import urls as moderation_urls
 from ranking import urls as ranking_urls
 
 api_v1 = [
     *accounts_urls.api_urlpatterns,
     *feed_urls.api_urlpatterns,
     *generation_urls.api_urlpatterns,
+    *moderation_urls.api_urlpatterns,
     *ranking_urls.api_urlpatterns,
 ]
 
@@ -28,6 +30,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include((accounts_urls.urlpatterns, "accounts"), namespace="accounts")),
     path("", include((feed_urls.urlpatterns, "feed"), namespace="feed")),
+    path("", include((moderation_urls.urlpatterns, "moderation"), namespace="moderation")),
     path("create/", include((generation_urls.urlpatterns, "generation"), namespace="generation")),
 ]
 

@@ -33,6 +33,14 @@ class Post(models.Model):
         FOLLOWERS = "followers", "Followers"
         PRIVATE = "private", "Only me"
 
+    class Standing(models.TextChoices):
+        """Where moderation left the post."""
+
+        OK = "ok", "Shown"
+        LIMITED = "limited", "Limited: kept off For You"
+        HELD = "held", "Held for review"
+        REMOVED = "removed", "Removed"
+
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts"
     )
@@ -52,6 +60,10 @@ class Post(models.Model):
     duration_s = models.FloatField(default=0)
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
+    standing = models.CharField(max_length=10, choices=Standing.choices, default=Standing.OK)
+    content_label = models.CharField(
+        max_length=80, blank=True, help_text="A moderator's warning label shown on the clip."
+    )
     like_count = models.PositiveIntegerField(default=0)
     comment_count = models.PositiveIntegerField(default=0)
     created = models.DateTimeField(default=timezone.now, db_index=True)
@@ -95,6 +107,7 @@ class Comment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments"
     )
     body = models.TextField(max_length=500, validators=[MaxLengthValidator(500)])
+    removed = models.BooleanField(default=False, help_text="Removed by a moderator.")
     created = models.DateTimeField(default=timezone.now)
 
     class Meta:

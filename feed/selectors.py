@@ -32,16 +32,34 @@ def post_queryset() -> QuerySet[Post]:
     return Post.objects.select_related("owner__profile", "remix_of__owner")
 
 
+# Moderation's standings that others may still see (a limited post stays off For You only).
+SHOWN = (Post.Standing.OK, Post.Standing.LIMITED)
+
+
+def live_posts() -> QuerySet[Post]:
+    """Posts moderation leaves up, by accounts that are active and not suspended."""
+    return post_queryset().filter(
+        owner__is_active=True, owner__suspended_at__isnull=True, standing__in=SHOWN
+    )
+
+
 def visible_posts(*, viewer: User | None) -> QuerySet[Post]:
-    """Posts this viewer may see: public ones, followers-only of people they follow, their own."""
-    qs = post_queryset().filter(owner__is_active=True)
+    """Posts this viewer may see: public ones, followers-only of people they follow, their own.
+
+    A post held or removed by moderation stays visible to its owner only, who sees why.
+    """
     if viewer is None or not viewer.is_authenticated:
-        return qs.filter(visibility=Post.Visibility.PUBLIC)
+        return live_posts().filter(visibility=Post.Visibility.PUBLIC)
     followed = Follow.objects.filter(follower=viewer).values("followee_id")
-    return qs.filter(
-        Q(visibility=Post.Visibility.PUBLIC)
-        | Q(owner=viewer)
-        | Q(visibility=Post.Visibility.FOLLOWERS, owner_id__in=followed)
+    return post_queryset().filter(
+        Q(owner=viewer)
+        | Q(
+            Q(visibility=Post.Visibility.PUBLIC)
+            | Q(visibility=Post.Visibility.FOLLOWERS, owner_id__in=followed),
+            owner__is_active=True,
+            owner__suspended_at__isnull=True,
+            standing__in=SHOWN,
+        )
     )
 
 
@@ -87,7 +105,7 @@ def feed_page(*, viewer: User | None, feed: str, cursor: str | None, size: int) 
     # Each feed states its visibility rule directly rather than narrowing visible_posts():
     # a plain filter lets PostgreSQL walk the (visibility, created) index instead of
     # sorting every row that an OR of the three visibility cases matches.
-    live = post_queryset().filter(owner__is_active=True)
+    live = live_posts()
     if feed == Feed.FOLLOWING:
         if viewer is None or not viewer.is_authenticated:
             return FeedPage(cards=[], next_cursor=None)
@@ -97,8 +115,9 @@ def feed_page(*, viewer: User | None, feed: str, cursor: str | None, size: int) 
             visibility__in=[Post.Visibility.PUBLIC, Post.Visibility.FOLLOWERS],
         )
     elif feed == Feed.FOR_YOU:
-        # For You is discovery: followers-only posts stay in Following and on profiles.
-        candidates = live.filter(visibility=Post.Visibility.PUBLIC)
+        # For You is discovery: followers-only posts stay in Following and on profiles, and
+        # a post moderation limited is never recommended.
+        candidates = live.filter(visibility=Post.Visibility.PUBLIC, standing=Post.Standing.OK)
     else:
         raise ValueError(f"Unknown feed {feed!r}")
     page = ranking.feed_page(viewer=viewer, candidates=candidates, cursor=cursor, size=size)
@@ -204,7 +223,7 @@ def post_lineage(*, viewer: User | None, post: Post) -> Lineage:
 def post_comments(*, post: Post) -> QuerySet[Comment]:
     """A post's comments, oldest first, with their authors."""
     return (
-        Comment.objects.filter(post=post)
+        Comment.objects.filter(post=post, removed=False, author__suspended_at__isnull=True)
         .select_related("author__profile")
         .order_by("created", "id")
     )

@@ -11,10 +11,23 @@ from accounts.models import Profile, User
 from generation import services as generation
 from generation.models import GenerationJob
 from generation.video import probe
+from moderation.hashbank import fingerprint_rematch
+from moderation.services import case_hold
 from ranking.models import EngagementEvent
 from ranking.services import event_record
 
 from .models import Comment, Like, Post
+
+SUSPENDED = (
+    "Your account is suspended, so you can't post or comment. "
+    "Your notices say why and how to appeal."
+)
+
+
+def _check_not_suspended(user: User) -> None:
+    """A suspended account may read and appeal, not post or comment."""
+    if user.is_suspended:
+        raise PermissionDenied(SUSPENDED)
 
 
 @transaction.atomic
@@ -32,6 +45,7 @@ def post_create(
     allow_download: bool = False,
 ) -> Post:
     """Publish a clip: store its video and poster and record what the video is."""
+    _check_not_suspended(owner)
     video.seek(0)
     info = probe(video)
     post = Post(
@@ -67,7 +81,12 @@ def post_publish(
     allow_remix: bool = True,
     allow_download: bool = False,
 ) -> Post:
-    """Post a finished draft: the post takes over the clip's files and records its lineage."""
+    """Post a finished draft: the post takes over the clip's files and records its lineage.
+
+    A clip that resembles one in the hash bank (clips moderators removed) is posted held:
+    only its owner sees it until a moderator has reviewed it.
+    """
+    _check_not_suspended(actor)
     job = generation.draft_lock(job=job, actor=actor)
     remix_of = Post.objects.filter(pk=job.source_post_id).first() if job.source_post_id else None
     post = Post(
@@ -88,6 +107,10 @@ def post_publish(
     post.save()
     generation.draft_mark_published(job=job, post_id=post.pk)
     Profile.objects.filter(user=actor).update(post_count=F("post_count") + 1)
+    match = fingerprint_rematch(job=job)
+    if match is not None:
+        entry, share = match
+        case_hold(post=post, reason="hash bank", entry=entry.pk, share=round(share, 3))
     return post
 
 
@@ -176,6 +199,7 @@ def like_delete(*, user: User, post: Post) -> bool:
 @transaction.atomic
 def comment_create(*, author: User, post: Post, body: str) -> Comment:
     """Add a comment under a post."""
+    _check_not_suspended(author)
     body = body.strip()
     if not body:
         raise ValidationError({"body": "A comment can't be empty."})

@@ -17,6 +17,7 @@ from django.utils import timezone
 from PIL import Image
 
 from moderation.content_credentials import Parent, SigningUnavailable, sign_clip
+from moderation.hashbank import fingerprint_record
 from moderation.watermark import mark_frames
 
 from .backends import GenerationAborted, GenerationSpec, WeightsMissing, get_backend
@@ -203,10 +204,11 @@ def _parent(job: GenerationJob) -> Parent | None:
 
 
 def _encode_and_store(job_id: str, frames: np.ndarray, fps: int) -> None:
-    """Mark, encode and sign the clip, store it with a poster, then mark the job succeeded.
+    """Fingerprint, mark, encode and sign the clip, store it and its poster, mark it succeeded.
 
-    Provenance comes after the last pixel change and the signature after the final encode:
-    any later re-encode would drop the manifest.
+    The fingerprint is taken before the label is drawn, so that the same pixels made by
+    someone else still match the hash bank. Provenance comes after the last pixel change and
+    the signature after the final encode: any later re-encode would drop the manifest.
     """
     with transaction.atomic():
         job = GenerationJob.objects.select_for_update().get(pk=job_id)
@@ -215,6 +217,7 @@ def _encode_and_store(job_id: str, frames: np.ndarray, fps: int) -> None:
         job_transition(job=job, to=State.ENCODING)
     publish(job_id)
     handle = GenerationJob.objects.values_list("owner__username", flat=True).get(pk=job_id)
+    fingerprint_record(job_id=job_id, frames=frames)
     frames = mark_frames(frames, payload=job.watermark_id, label=f"AI · @{handle}")
     data = sign_clip(
         encode_mp4(frames, fps=fps),

@@ -12,6 +12,7 @@ from django.db.models import Avg, DurationField, ExpressionWrapper, F, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from moderation.models import ClipFingerprint
 
 from .models import GenerationJob, GenerationQuota
 
@@ -118,8 +119,18 @@ def job_status(*, job: GenerationJob) -> dict[str, Any]:
 
 
 def job_page(*, job: GenerationJob) -> dict[str, Any]:
-    """What the job page and its status fragment render: the job, its status, its model."""
-    return {"job": job, "status": job_status(job=job), "model_label": model_label(job.model_key)}
+    """What the job page and its status fragment render: the job, its status, its model.
+
+    And whether the draft resembles a clip moderators removed: posting it holds it for review.
+    """
+    return {
+        "job": job,
+        "status": job_status(job=job),
+        "model_label": model_label(job.model_key),
+        # Only a draft can still be posted; a running job's page polls, so skip the query.
+        "resembles_removed": job.is_draft
+        and ClipFingerprint.objects.filter(job=job, match__active=True).exists(),
+    }
 
 
 def job_for_clip(*, watermark_id: int | None, clip_id: str | None) -> GenerationJob | None:

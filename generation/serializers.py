@@ -119,7 +119,8 @@ class JobInputSerializer(serializers.Serializer):
 def job_create_response(request: Request, *, source: services.RemixSource | None) -> Response:
     """Validate the request, queue the job and answer 201 (200 for an idempotent retry).
 
-    Policy refusals are 400 naming the rule; a used-up allowance is 429.
+    Policy refusals are 400 naming the rule and category, with where to appeal; a used-up
+    allowance is 429.
     """
     owner = cast(User, request.user)
     data = JobInputSerializer(data=request.data)
@@ -140,7 +141,12 @@ def job_create_response(request: Request, *, source: services.RemixSource | None
         )
     except services.GenerationRefused as exc:
         raise serializers.ValidationError(
-            {"prompt": exc.messages, "rule": exc.rule, "category": exc.category}
+            {
+                "prompt": exc.messages,
+                "rule": exc.rule,
+                "category": exc.category,
+                "appeal_url": absolute_url(request, exc.appeal_url),
+            }
         ) from exc
     except services.QuotaExceeded as exc:
         raise Throttled(detail=exc.messages[0]) from exc

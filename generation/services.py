@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from moderation.services import prompt_verdict
+from moderation.policy import prompt_verdict
 
 from .models import GenerationJob, new_watermark_id
 from .selectors import quota_limits, quota_usage
@@ -30,12 +30,26 @@ class InvalidTransition(RuntimeError):
 
 
 class GenerationRefused(ValidationError):
-    """The prompt policy refused the prompt; nothing was queued."""
+    """The prompt policy refused the prompt; nothing was queued.
 
-    def __init__(self, message: str, *, rule: str, category: str) -> None:
+    Carries the recorded refusal's id and where to appeal it (for a suspended account, the
+    notices page, where the suspension itself can be appealed).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        rule: str,
+        category: str,
+        refusal_id: int | None = None,
+        appeal_url: str = "",
+    ) -> None:
         super().__init__(message, code="policy")
         self.rule = rule
         self.category = category
+        self.refusal_id = refusal_id
+        self.appeal_url = appeal_url
 
 
 class QuotaExceeded(ValidationError):
@@ -102,7 +116,6 @@ def _model_config(model_key: str) -> dict[str, Any]:
     return config
 
 
-@transaction.atomic
 def generation_job_create(
     *,
     owner: User,
@@ -118,21 +131,57 @@ def generation_job_create(
     strength. The same idempotency key from the same person returns the first job.
     """
     if idempotency_key:
-        existing = GenerationJob.objects.filter(
-            owner=owner, idempotency_key=idempotency_key
-        ).first()
+        existing = _job_for_key(owner=owner, idempotency_key=idempotency_key)
         if existing is not None:
             return existing
     prompt, negative_prompt = prompt.strip(), negative_prompt.strip()
+    # Outside the transaction below: the refusal the policy records must outlive the
+    # rollback that raising GenerationRefused would cause, or there is nothing to appeal.
     verdict = prompt_verdict(user=owner, prompt=prompt, negative_prompt=negative_prompt)
     if not verdict.allowed:
-        raise GenerationRefused(verdict.message, rule=verdict.rule, category=verdict.category)
+        raise GenerationRefused(
+            verdict.message,
+            rule=verdict.rule,
+            category=verdict.category,
+            refusal_id=verdict.refusal_id,
+            appeal_url=verdict.appeal_url,
+        )
+    return _job_queue(
+        owner=owner,
+        prompt=prompt,
+        negative_prompt=negative_prompt,
+        params=params,
+        source=source,
+        idempotency_key=idempotency_key,
+    )
 
+
+def _job_for_key(*, owner: User, idempotency_key: str) -> GenerationJob | None:
+    return GenerationJob.objects.filter(owner=owner, idempotency_key=idempotency_key).first()
+
+
+@transaction.atomic
+def _job_queue(
+    *,
+    owner: User,
+    prompt: str,
+    negative_prompt: str,
+    params: dict[str, Any],
+    source: RemixSource | None,
+    idempotency_key: str,
+) -> GenerationJob:
+    """Count the allowance and queue an allowed prompt's job."""
     model_key = params.get("model_key") or settings.RIFF_DEFAULT_MODEL
     _model_config(model_key)
     # One person's jobs are counted under a lock on their row, so two tabs can't both
     # take the last slot.
     User.objects.select_for_update().filter(pk=owner.pk).first()
+    if idempotency_key:
+        # Looked up again under the lock: the same request sent twice at once may have
+        # passed the first look-up together while the policy was being checked.
+        existing = _job_for_key(owner=owner, idempotency_key=idempotency_key)
+        if existing is not None:
+            return existing
     daily, concurrent = quota_limits(user=owner)
     used_today, active = quota_usage(user=owner)
     if active >= concurrent:

@@ -1,42 +1,409 @@
-"""Moderation's answers to the rest of Riff; the prompt policy is asked before any job queues."""
+"""Writes for moderation: reports, cases, decisions, strikes, appeals, notices and the audit log."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
-from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
+from ranking.models import EngagementEvent
+from ranking.services import event_record
+
+from .models import (
+    Appeal,
+    AuditEntry,
+    Case,
+    Decision,
+    ModerationSettings,
+    Notice,
+    PolicyCategory,
+    PromptRefusal,
+    Report,
+    Severity,
+    Strike,
+)
+
+AUTOMATION = "automation"
 
 
-@dataclass(frozen=True)
-class PromptVerdict:
-    """Whether a prompt may run, and if not, which rule refused it and why, in plain words."""
+class ModerationRefused(Exception):
+    """A moderation request that can't be carried out, with the reason in plain words."""
 
-    allowed: bool
-    rule: str = ""
-    category: str = ""
-    message: str = ""
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
-ALLOWED = PromptVerdict(allowed=True)
+def audit_record(*, actor: User | None, action: str, target: str, **details: Any) -> AuditEntry:
+    """Append one entry to the audit log; `actor` None means automation did it."""
+    return AuditEntry.objects.create(
+        actor=actor,
+        actor_name=f"@{actor.username}" if actor is not None else AUTOMATION,
+        action=action,
+        target=target,
+        details=details,
+    )
 
 
-def prompt_verdict(*, user: User, prompt: str, negative_prompt: str = "") -> PromptVerdict:
-    """Check a prompt against the instance's blocked terms (MODERATION_BLOCKED_TERMS).
+@transaction.atomic
+def case_hold(*, post: Any, reason: str, **details: Any) -> Case:
+    """Hold a post for review (automation): hidden from everyone but its owner until decided."""
+    from feed.models import Post
 
-    Only whole words match, case-insensitively, so "class" is not refused for "ass".
+    Post.objects.filter(pk=post.pk).update(standing=Post.Standing.HELD)
+    post.standing = Post.Standing.HELD
+    case = Case.objects.select_for_update().filter(post=post, status=Case.Status.OPEN).first()
+    if case is None:
+        case = Case.objects.create(post=post, source=Case.Source.HASH_BANK, severity=Severity.HIGH)
+    audit_record(actor=None, action="hold", target=f"post {post.pk}", reason=reason, **details)
+    return case
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+
+def _target_owner(*, post: Any = None, comment: Any = None, account: User | None = None) -> User:
+    """Whose content or account a report or decision is about."""
+    if post is not None:
+        return post.owner
+    if comment is not None:
+        return comment.author
+    if account is None:
+        raise ValueError("Name a post, comment or account.")
+    return account
+
+
+@transaction.atomic
+def report_create(
+    *,
+    reporter: User,
+    reason: str,
+    note: str = "",
+    post: Any = None,
+    comment: Any = None,
+    account: User | None = None,
+) -> Report:
+    """Report a post, comment or account: it joins the open case on it, or opens one."""
+    if _target_owner(post=post, comment=comment, account=account).pk == reporter.pk:
+        raise ModerationRefused("You can't report your own post, comment or account.")
+    target = {"post": post, "comment": comment, "account": account}
+    case = (
+        Case.objects.select_for_update()
+        .filter(status=Case.Status.OPEN, **{k: v for k, v in target.items() if v is not None})
+        .first()
+    )
+    if case is None:
+        case = Case.objects.create(**target)
+    if case.reports.filter(reporter=reporter).exists():
+        raise ModerationRefused("You already reported this. A moderator will look at it.")
+    report = Report(case=case, reporter=reporter, reason=reason, note=note.strip())
+    report.full_clean()
+    report.save()
+    case.report_count += 1
+    case.severity = max(case.severity, Report.SEVERITY.get(reason, Severity.LOW))
+    case.save(update_fields=["report_count", "severity"])
+    if post is not None:  # the strongest negative signal the feed learns from
+        event_record(viewer=reporter, post_id=post.pk, kind=EngagementEvent.Kind.REPORT)
+    return report
+
+
+# --- decisions -------------------------------------------------------------------------------
+
+# Which actions fit which target: a label or a limit only means something on a post, and an
+# account can only be left alone or suspended.
+ACTIONS_FOR: dict[str, tuple[str, ...]] = {
+    "post": tuple(Decision.Action.values),
+    "comment": (Decision.Action.DISMISS, Decision.Action.REMOVE, Decision.Action.SUSPEND),
+    "account": (Decision.Action.DISMISS, Decision.Action.SUSPEND),
+}
+
+
+def _already_decided(case: Case) -> ModerationRefused:
+    decision = Decision.objects.select_related("moderator").filter(case=case).first()
+    if decision is None:
+        return ModerationRefused("This case is already closed.")
+    who = f"@{decision.moderator.username}" if decision.moderator else "automation"
+    return ModerationRefused(
+        f"This case was already decided by {who} on {decision.created:%d %b %Y at %H:%M}: "
+        f"{decision.get_action_display()}. Nothing was changed."
+    )
+
+
+def _apply(decision: Decision, case: Case) -> None:
+    """Carry out a decision on the post, comment or account."""
+    from feed.models import Post
+
+    action = decision.action
+    if case.post_id:
+        standing = {
+            Decision.Action.DISMISS: Post.Standing.OK,
+            Decision.Action.LABEL: Post.Standing.OK,
+            Decision.Action.LIMIT: Post.Standing.LIMITED,
+            Decision.Action.REMOVE: Post.Standing.REMOVED,
+            Decision.Action.SUSPEND: Post.Standing.REMOVED,
+        }[Decision.Action(action)]
+        changes: dict[str, Any] = {"standing": standing}
+        if action == Decision.Action.LABEL:
+            changes["content_label"] = decision.label
+        elif action != Decision.Action.DISMISS:
+            # A removal or limit says what it says; a dismissal keeps a label set earlier.
+            changes["content_label"] = ""
+        if action == Decision.Action.DISMISS and case.source == Case.Source.REPORTS:
+            del changes["standing"]  # reports alone never changed how the post is shown
+        Post.objects.filter(pk=case.post_id).update(**changes)
+        if action in (Decision.Action.REMOVE, Decision.Action.SUSPEND):
+            from .hashbank import bank_add
+
+            bank_add(post=Post.objects.get(pk=case.post_id), decision=decision)
+    if case.comment_id and action in (Decision.Action.REMOVE, Decision.Action.SUSPEND):
+        _comment_shown(case.comment_id, shown=False)
+    if action == Decision.Action.SUSPEND and decision.affected_id:
+        User.objects.filter(pk=decision.affected_id, suspended_at__isnull=True).update(
+            suspended_at=timezone.now()
+        )
+
+
+def _comment_shown(comment_id: int, *, shown: bool) -> None:
+    """Hide or show a comment again, keeping its post's comment count right."""
+    from feed.models import Comment, Post
+
+    changed = Comment.objects.filter(pk=comment_id, removed=shown).update(removed=not shown)
+    if changed:
+        post_id = Comment.objects.values_list("post_id", flat=True).get(pk=comment_id)
+        step = 1 if shown else -1
+        Post.objects.filter(pk=post_id).update(comment_count=F("comment_count") + step)
+
+
+@transaction.atomic
+def decision_make(
+    *,
+    case: Case,
+    moderator: User | None,
+    action: str,
+    facts: str,
+    category: PolicyCategory | None = None,
+    label: str = "",
+) -> Decision:
+    """Decide an open case, carry it out, count a strike and send the statement of reasons.
+
+    `moderator` None is automation (a strike threshold reached).
     """
-    for term in settings.MODERATION_BLOCKED_TERMS:
-        if re.search(rf"\b{re.escape(term)}\b", prompt, flags=re.IGNORECASE):
-            return PromptVerdict(
-                allowed=False,
-                rule=f"blocked term “{term}”",
-                category="blocked terms",
-                message=(
-                    f"This prompt can't be generated here: it contains “{term}”, which this "
-                    "instance does not allow. Change the prompt and try again."
-                ),
-            )
-    return ALLOWED
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if case.status != Case.Status.OPEN:
+        raise _already_decided(case)
+    if action not in ACTIONS_FOR[case.kind]:
+        raise ModerationRefused(
+            f"“{Decision.Action(action).label}” doesn't apply to a {case.kind}."
+        )
+    if action == Decision.Action.LABEL and not label.strip():
+        raise ModerationRefused("Say what the label should read.")
+    if action != Decision.Action.DISMISS and category is None:
+        raise ModerationRefused("Say which rule was broken.")
+    target = _target(case)
+    decision = Decision(
+        case=case,
+        moderator=moderator,
+        automated=moderator is None,
+        action=action,
+        category=category if action != Decision.Action.DISMISS else None,
+        label=label.strip(),
+        facts=facts.strip(),
+        affected=_target_owner(**{case.kind: target}),
+    )
+    decision.full_clean()
+    decision.save()
+    case.status, case.decided = Case.Status.DECIDED, decision.created
+    case.save(update_fields=["status", "decided"])
+    _apply(decision, case)
+    audit_record(
+        actor=moderator,
+        action=f"decide:{action}",
+        target=case.target_label,
+        case=case.pk,
+        decision=decision.pk,
+        category=category.slug if category else "",
+    )
+    # A suspension that strikes triggered is their consequence, not another strike.
+    affected = decision.affected if action in Decision.STRIKING and moderator else None
+    if affected is not None:
+        Strike.objects.create(user=affected, decision=decision)
+    if action != Decision.Action.DISMISS or case.source != Case.Source.REPORTS:
+        _notify(decision)
+    if affected is not None:
+        _suspend_on_strikes(affected, category=category)
+    return decision
+
+
+def _target(case: Case) -> Any:
+    return case.post or case.comment or case.account
+
+
+def live_strikes(*, user: User) -> int:
+    """Strikes against the account that still count (not voided, not expired)."""
+    days = ModerationSettings.current().strike_days
+    return Strike.objects.filter(
+        user=user, voided__isnull=True, created__gte=timezone.now() - timedelta(days=days)
+    ).count()
+
+
+def _suspend_on_strikes(user: User, *, category: PolicyCategory | None) -> None:
+    """Suspend an account automatically once its live strikes reach the admin's threshold."""
+    user.refresh_from_db(fields=["suspended_at"])
+    rules = ModerationSettings.current()
+    strikes = live_strikes(user=user)
+    if user.is_suspended or strikes < rules.suspend_after_strikes:
+        return
+    case = Case.objects.filter(account=user, status=Case.Status.OPEN).first()
+    if case is None:
+        case = Case.objects.create(account=user, source=Case.Source.REPORTS)
+    decision_make(
+        case=case,
+        moderator=None,
+        action=Decision.Action.SUSPEND,
+        category=category,
+        facts=(
+            f"The account reached {strikes} strikes in {rules.strike_days} days; "
+            f"this instance suspends accounts at {rules.suspend_after_strikes}."
+        ),
+    )
+
+
+def _notify(decision: Decision) -> Notice | None:
+    """Send the affected person the statement of reasons, on Riff and by email."""
+    if decision.affected is None:
+        return None
+    subject, body = statement_of_reasons(decision)
+    notice = Notice.objects.create(
+        recipient=decision.affected, decision=decision, subject=subject, body=body
+    )
+    if decision.affected.email:
+        send_mail(subject, body, None, [decision.affected.email], fail_silently=True)
+    return notice
+
+
+def statement_of_reasons(decision: Decision) -> tuple[str, str]:
+    """The subject and text of a decision's statement of reasons (what, facts, rule, redress)."""
+    case = decision.case
+    subject = {
+        Decision.Action.DISMISS: f"Your {case.kind} was reviewed and is shown again",
+        Decision.Action.LABEL: f"A warning label was added to your {case.kind}",
+        Decision.Action.LIMIT: f"Your {case.kind} is kept off For You",
+        Decision.Action.REMOVE: f"Your {case.kind} was removed",
+        Decision.Action.SUSPEND: "Your account was suspended",
+    }[Decision.Action(decision.action)]
+    body = render_to_string(
+        "moderation/statement.txt",
+        {
+            "decision": decision,
+            "case": case,
+            "strikes": live_strikes(user=decision.affected) if decision.affected else 0,
+            "appeal_path": reverse("moderation:decision_appeal", kwargs={"pk": decision.pk}),
+        },
+    ).strip()
+    return subject, body
+
+
+# --- appeals ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def appeal_create(
+    *,
+    appellant: User,
+    text: str,
+    decision: Decision | None = None,
+    refusal: PromptRefusal | None = None,
+) -> Appeal:
+    """Ask for a decision or a prompt refusal to be reviewed again (once each)."""
+    if decision is not None:
+        if decision.affected_id != appellant.pk:
+            raise ModerationRefused("Only the person a decision is about can appeal it.")
+        if decision.action == Decision.Action.DISMISS or decision.reversed:
+            raise ModerationRefused("There is nothing to appeal: nothing is restricted.")
+    elif refusal is not None and refusal.user_id != appellant.pk:
+        raise ModerationRefused("Only the person whose prompt was refused can appeal it.")
+    if Appeal.objects.filter(decision=decision, refusal=refusal).exists():
+        raise ModerationRefused("You already appealed this. You'll get a notice when it's decided.")
+    appeal = Appeal(appellant=appellant, decision=decision, refusal=refusal, text=text.strip())
+    appeal.full_clean()
+    appeal.save()
+    return appeal
+
+
+@transaction.atomic
+def appeal_decide(*, appeal: Appeal, moderator: User, overturn: bool, reply: str) -> Appeal:
+    """Uphold or overturn; the moderator who made the decision may not judge its appeal."""
+    appeal = (
+        Appeal.objects.select_for_update(of=("self",)).select_related("decision").get(pk=appeal.pk)
+    )
+    if appeal.status != Appeal.Status.PENDING:
+        who = f"@{appeal.decided_by.username}" if appeal.decided_by else "someone"
+        raise ModerationRefused(
+            f"This appeal was already decided by {who}: {appeal.get_status_display()}."
+        )
+    if appeal.decision is not None and appeal.decision.moderator_id == moderator.pk:
+        raise ModerationRefused(
+            "You made the decision under appeal; a different moderator must decide the appeal."
+        )
+    appeal.status = Appeal.Status.OVERTURNED if overturn else Appeal.Status.UPHELD
+    appeal.decided_by, appeal.reply, appeal.decided = moderator, reply.strip(), timezone.now()
+    appeal.full_clean()
+    appeal.save(update_fields=["status", "decided_by", "reply", "decided"])
+    if overturn:
+        if appeal.decision is not None:
+            _reverse(appeal.decision)
+        if appeal.refusal_id is not None:
+            PromptRefusal.objects.filter(pk=appeal.refusal_id).update(allowed_at=appeal.decided)
+    subject_of = (
+        f"the decision on your {appeal.decision.case.kind}"
+        if appeal.decision
+        else ("the refusal of your prompt")
+    )
+    audit_record(
+        actor=moderator,
+        action="appeal:overturn" if overturn else "appeal:uphold",
+        target=f"appeal {appeal.pk}",
+        decision=appeal.decision_id,
+        refusal=appeal.refusal_id,
+    )
+    Notice.objects.create(
+        recipient=appeal.appellant,
+        appeal=appeal,
+        subject=f"Your appeal of {subject_of}: {appeal.get_status_display().lower()}",
+        body=render_to_string("moderation/appeal_outcome.txt", {"appeal": appeal}).strip(),
+    )
+    return appeal
+
+
+def _reverse(decision: Decision) -> None:
+    """Undo an overturned decision: the content back as it was, the strike voided."""
+    from feed.models import Post
+
+    from .hashbank import bank_deactivate
+
+    now = timezone.now()
+    case = decision.case
+    Decision.objects.filter(pk=decision.pk).update(reversed=now)
+    if case.post_id:
+        Post.objects.filter(pk=case.post_id).update(standing=Post.Standing.OK, content_label="")
+        bank_deactivate(decision=decision)
+    if case.comment_id:
+        _comment_shown(case.comment_id, shown=True)
+    if decision.action == Decision.Action.SUSPEND and decision.affected_id:
+        User.objects.filter(pk=decision.affected_id).update(suspended_at=None)
+    Strike.objects.filter(decision=decision).update(voided=now)
+
+
+# --- notices ---------------------------------------------------------------------------------
+
+
+def notices_mark_read(*, user: User) -> int:
+    """Mark all of a person's notices read."""
+    return Notice.objects.filter(recipient=user, read__isnull=True).update(read=timezone.now())

@@ -9,7 +9,7 @@ from uuid import UUID
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -131,6 +131,7 @@ def _create_page(
     status: int = 200,
     error: str = "",
     rule: str = "",
+    appeal_url: str = "",
 ) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     daily, concurrent = generation_selectors.quota_limits(user=user)
@@ -147,6 +148,7 @@ def _create_page(
         "concurrent_limit": concurrent,
         "error": error,
         "rule": rule,
+        "appeal_url": appeal_url,
         "more_open": more_errors,
     }
     return render(request, "feed/create.html", context, status=status)
@@ -192,7 +194,13 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
         )
     except generation_services.GenerationRefused as exc:
         return _create_page(
-            request, form, remix_post, status=400, error=error_text(exc), rule=exc.rule
+            request,
+            form,
+            remix_post,
+            status=400,
+            error=error_text(exc),
+            rule=exc.rule,
+            appeal_url=exc.appeal_url,
         )
     except generation_services.QuotaExceeded as exc:
         return _create_page(request, form, remix_post, status=429, error=error_text(exc))
@@ -214,8 +222,13 @@ def draft_post(request: HtmxHttpRequest, job_id: UUID) -> HttpResponse:
             post = services.post_publish(job=job, actor=request.user, **form.cleaned_data)  # type: ignore[arg-type]
         except ValidationError as exc:
             error = error_text(exc)
+        except PermissionDenied as exc:
+            error = str(exc)
         else:
-            messages.success(request, "Posted. Your clip is live.")
+            if post.standing == Post.Standing.HELD:
+                messages.info(request, "Posted, and held for review: only you can see it for now.")
+            else:
+                messages.success(request, "Posted. Your clip is live.")
             return redirect(post)
     else:
         error = " ".join(str(e) for errors in form.errors.values() for e in errors)

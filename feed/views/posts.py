@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -102,6 +102,8 @@ def comment_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             )
         except ValidationError as exc:
             form.add_error("body", error_text(exc))
+        except PermissionDenied as exc:
+            form.add_error("body", str(exc))
     if comment is None:
         message = " ".join(str(e) for errors in form.errors.values() for e in errors)
         if request.htmx:

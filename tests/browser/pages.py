@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import BrowserContext, Page
+import re
+
+from playwright.sync_api import BrowserContext, Page, expect
 
 
 def new_tab(context: BrowserContext) -> Page:
@@ -30,3 +32,12 @@ def wait_playing(page: Page, selector: str, timeout: float = 20_000) -> None:
         arg=selector,
         timeout=timeout,
     )
+
+
+def log_in(page: Page, username: str) -> None:
+    """Sign in through the login form (factory users' password)."""
+    page.goto("/accounts/login/")
+    page.get_by_label("Handle or email").fill(username)
+    page.get_by_label("Password").fill("pass-word-123")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_label(re.compile("Account menu"))).to_be_visible()

@@ -27,7 +27,7 @@ from tests.generation.factories import job_in_state
 from tests.processes import daphne, process_env, started, stop, worker_args
 
 from .conftest import DESKTOP, MOBILE
-from .pages import new_tab, wait_playing
+from .pages import log_in, new_tab, wait_playing
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -111,14 +111,6 @@ def site(browser: Browser, daphne_url: str) -> Iterator[BrowserContext]:
 def tab(site: BrowserContext) -> Page:
     """A tab on daphne that keeps its console errors on `tab.console_errors`."""
     return new_tab(site)
-
-
-def log_in(page: Page, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Handle or email").fill(username)
-    page.get_by_label("Password").fill("pass-word-123")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_label(re.compile("Account menu"))).to_be_visible()
 
 
 def shoot(page: Page, path: Path, size: dict[str, int] | None = None) -> None:

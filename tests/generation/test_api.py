@@ -5,6 +5,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from generation.models import GenerationJob
+from moderation.models import PolicyCategory, PolicyRule, PromptRefusal
 from tests.clients import token_client
 from tests.factories import PostFactory
 
@@ -65,13 +66,18 @@ def test_bad_input_is_400_and_queues_nothing(client, body, field):
     assert not GenerationJob.objects.exists()
 
 
-def test_policy_refusal_names_the_rule(client, settings):
-    settings.MODERATION_BLOCKED_TERMS = ["forbidden"]
+def test_policy_refusal_names_the_rule(client):
+    category = PolicyCategory.objects.create(
+        slug="test-forbidden", name="Forbidden things", description="Not on this instance."
+    )
+    PolicyRule.objects.create(category=category, kind=PolicyRule.Kind.TERM, value="forbidden")
     response = make(client, prompt="something forbidden")
     assert response.status_code == 400
     body = response.json()
-    assert "forbidden" in body["rule"] and body["category"] == "blocked terms"
+    assert "forbidden" in body["rule"] and body["category"] == "test-forbidden"
     assert "can't be generated" in body["prompt"][0]
+    refusal = PromptRefusal.objects.get()
+    assert body["appeal_url"] == f"http://testserver/appeals/refusal/{refusal.pk}/"
     assert not GenerationJob.objects.exists()
 
 

@@ -12,6 +12,7 @@ from feed.services import post_publish, remix_source
 from generation import services
 from generation.models import GenerationJob, GenerationQuota
 from generation.selectors import eta_seconds, job_status, queue_position, quota_usage
+from moderation.models import PolicyCategory, PolicyRule, PromptRefusal
 from tests.factories import PostFactory
 
 from .factories import job_in_state
@@ -69,15 +70,26 @@ def test_declared_path_sets_timestamps(user):
     assert job.state == State.SUCCEEDED and job.finished_at >= job.started_at
 
 
-def test_blocked_prompt_never_reaches_the_queue(user, settings):
-    settings.MODERATION_BLOCKED_TERMS = ["gore"]
-    with pytest.raises(services.GenerationRefused) as refused:
-        create(user, prompt="lots of GORE please")
-    assert "gore" in refused.value.rule
+def test_blocked_prompt_never_reaches_the_queue(
+    user, django_capture_on_commit_callbacks, gpu_queue
+):
+    category = PolicyCategory.objects.create(
+        slug="test-glitter", name="Glitter", description="This instance has no glitter."
+    )
+    PolicyRule.objects.create(category=category, kind=PolicyRule.Kind.TERM, value="glitter")
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(services.GenerationRefused) as refused,
+    ):
+        create(user, prompt="lots of GLITTER please")
+    assert "glitter" in refused.value.rule and refused.value.category == "test-glitter"
     assert "can't be generated" in refused.value.messages[0]
-    assert not GenerationJob.objects.exists()
-    # Whole words only: "gorey" is another word.
-    create(user, prompt="edward gorey style ink drawing")
+    assert not GenerationJob.objects.exists() and gpu_queue() == []
+    # The refusal is kept (it can be appealed) although no job was made.
+    refusal = PromptRefusal.objects.get(pk=refused.value.refusal_id)
+    assert refused.value.appeal_url == f"/appeals/refusal/{refusal.pk}/"
+    # Whole words only: "glittery" is another word.
+    create(user, prompt="a glittery disco ball")
 
 
 def test_concurrent_allowance(user, settings):

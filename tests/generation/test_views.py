@@ -12,6 +12,7 @@ from django.urls import reverse
 from accounts.models import User
 from feed.models import Post
 from generation.models import GenerationJob
+from moderation.models import PolicyCategory, PolicyRule, PromptRefusal
 from tests.factories import PostFactory
 
 from .factories import job_in_state
@@ -100,12 +101,20 @@ def test_invalid_input_is_a_400_with_the_form_never_a_500(alice: Client, user: U
     assert not GenerationJob.objects.exists()
 
 
-def test_refused_prompt_shows_the_reason_and_queues_nothing(alice: Client, settings):
-    settings.MODERATION_BLOCKED_TERMS = ["forbidden"]
+def test_refused_prompt_shows_the_reason_and_queues_nothing(alice: Client):
+    category = PolicyCategory.objects.create(
+        slug="test-forbidden", name="Forbidden things", description="Not on this instance."
+    )
+    PolicyRule.objects.create(category=category, kind=PolicyRule.Kind.TERM, value="forbidden")
     response = alice.post(reverse("feed:create"), {**FORM, "prompt": "a forbidden dance"})
     assert response.status_code == 400
     html = response.content.decode()
-    assert "can&#x27;t be generated here" in html and "Rule: blocked term" in html
+    assert "can&#x27;t be generated here" in html and "Rule: term “forbidden”" in html
+    assert "falls under Forbidden things" in html
+    refusal = PromptRefusal.objects.get()
+    appeal = reverse("moderation:refusal_appeal", kwargs={"pk": refusal.pk})
+    assert f'href="{appeal}">Appeal this decision</a>' in html
+    assert alice.get(appeal).status_code == 200, "the appeal link works"
     assert ">a forbidden dance</textarea>" in html, "the prompt is kept for editing"
     assert not GenerationJob.objects.exists()
 

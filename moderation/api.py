@@ -1,0 +1,351 @@
+"""Moderation API: reports and appeals from anyone signed in; queue and decisions for moderators."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User
+
+from . import selectors, services
+from .models import Appeal, Case, Decision, PolicyCategory, PromptRefusal, Report
+
+
+class IsModerator(BasePermission):
+    """Moderators only (the review_case permission)."""
+
+    message = "Only moderators can use this."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        """Signed in and holding moderation.review_case."""
+        return selectors.is_moderator(request.user)
+
+
+def _refused(exc: services.ModerationRefused, code: int = 409) -> Response:
+    return Response({"detail": exc.message}, status=code)
+
+
+class ReportCreateApi(APIView):
+    """Report a post, comment or account (exactly one of them)."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        """What is reported and why."""
+
+        post = serializers.IntegerField(required=False)
+        comment = serializers.IntegerField(required=False)
+        account = serializers.CharField(required=False, help_text="The account's @handle.")
+        reason = serializers.ChoiceField(choices=Report.Reason.choices)
+        note = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+
+        class Meta:
+            ref_name = "ReportCreate"
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            named = [key for key in ("post", "comment", "account") if key in attrs]
+            if len(named) != 1:
+                raise ValidationError("Name exactly one of post, comment or account.")
+            return attrs
+
+    class OutputSerializer(serializers.Serializer):
+        """The report as filed."""
+
+        id = serializers.IntegerField()
+        case = serializers.IntegerField(source="case_id")
+        reason = serializers.CharField()
+        created = serializers.DateTimeField()
+
+        class Meta:
+            ref_name = "Report"
+
+    @extend_schema(
+        operation_id="report_create",
+        request=InputSerializer,
+        responses={
+            201: OutputSerializer,
+            400: OpenApiResponse(description="Missing or bad fields."),
+            404: OpenApiResponse(description="Nothing there to report."),
+            409: OpenApiResponse(description="Already reported, or your own content."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """File the report."""
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        kind = next(k for k in ("post", "comment", "account") if k in data.validated_data)
+        target = selectors.report_target(
+            viewer=cast(User, request.user), kind=kind, ref=str(data.validated_data[kind])
+        )
+        if target is None:
+            raise NotFound(f"There's no such {kind} to report.")
+        try:
+            report = services.report_create(
+                reporter=cast(User, request.user),
+                reason=data.validated_data["reason"],
+                note=data.validated_data.get("note", ""),
+                **target,
+            )
+        except services.ModerationRefused as exc:
+            return _refused(exc)
+        return Response(self.OutputSerializer(report).data, status=status.HTTP_201_CREATED)
+
+
+class NoticeSerializer(serializers.Serializer):
+    """A statement of reasons or an appeal's outcome."""
+
+    id = serializers.IntegerField()
+    subject = serializers.CharField()
+    body = serializers.CharField()
+    decision = serializers.IntegerField(source="decision_id", allow_null=True)
+    appeal = serializers.IntegerField(source="appeal_id", allow_null=True)
+    created = serializers.DateTimeField()
+    read = serializers.DateTimeField(allow_null=True)
+
+    class Meta:
+        ref_name = "Notice"
+
+
+class NoticeListApi(APIView):
+    """Your notices, newest first (the latest 50)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="notices_list", responses={200: NoticeSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        """The notices."""
+        notices = selectors.notices_for(user=cast(User, request.user))[:50]
+        return Response(NoticeSerializer(notices, many=True).data)
+
+
+class AppealCreateApi(APIView):
+    """Appeal a decision about you, or the refusal of your prompt (exactly one)."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(serializers.Serializer):
+        """What is appealed and why."""
+
+        decision = serializers.IntegerField(required=False)
+        refusal = serializers.IntegerField(required=False)
+        text = serializers.CharField(max_length=2000)
+
+        class Meta:
+            ref_name = "AppealCreate"
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if ("decision" in attrs) == ("refusal" in attrs):
+                raise ValidationError("Name exactly one of decision or refusal.")
+            return attrs
+
+    @extend_schema(
+        operation_id="appeal_create",
+        request=InputSerializer,
+        responses={201: None, 400: None, 404: None, 409: None},
+    )
+    def post(self, request: Request) -> Response:
+        """File the appeal."""
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = cast(User, request.user)
+        subject: dict[str, Any] = {}
+        if "decision" in data.validated_data:
+            subject["decision"] = Decision.objects.filter(
+                pk=data.validated_data["decision"], affected=user
+            ).first()
+        else:
+            subject["refusal"] = PromptRefusal.objects.filter(
+                pk=data.validated_data["refusal"], user=user
+            ).first()
+        if next(iter(subject.values())) is None:
+            raise NotFound("There's no such decision or refusal about you.")
+        try:
+            appeal = services.appeal_create(
+                appellant=user, text=data.validated_data["text"], **subject
+            )
+        except services.ModerationRefused as exc:
+            return _refused(exc)
+        return Response({"id": appeal.pk, "status": appeal.status}, status=201)
+
+
+# --- moderators ------------------------------------------------------------------------------
+
+
+class CaseSerializer(serializers.Serializer):
+    """A case in the queue."""
+
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    post = serializers.IntegerField(source="post_id", allow_null=True)
+    comment = serializers.IntegerField(source="comment_id", allow_null=True)
+    account = serializers.IntegerField(source="account_id", allow_null=True)
+    status = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.source
+    severity = serializers.IntegerField()
+    report_count = serializers.IntegerField()
+    opened = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "Case"
+
+
+class CaseListApi(APIView):
+    """The open cases, most severe and most reported first (the first 100)."""
+
+    permission_classes = [IsModerator]
+
+    @extend_schema(operation_id="moderation_cases_list", responses={200: CaseSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        """The queue."""
+        return Response(CaseSerializer(selectors.review_queue()[:100], many=True).data)
+
+
+class CaseDetailApi(APIView):
+    """One case with its reports, the prompt and the account's history."""
+
+    permission_classes = [IsModerator]
+
+    @extend_schema(operation_id="moderation_case_detail", responses={200: None, 404: None})
+    def get(self, request: Request, pk: int) -> Response:
+        """The case."""
+        case = selectors.case_queryset().filter(pk=pk).first()
+        if case is None:
+            raise NotFound("No such case.")
+        view = selectors.case_view(case=case)
+        history = view.history
+        return Response(
+            {
+                **CaseSerializer(case).data,
+                "prompt": view.prompt,
+                "reports": [
+                    {"reason": r.reason, "note": r.note, "reporter": r.reporter.username}
+                    for r in view.reports
+                ],
+                "ancestors": [p.pk for p in view.ancestors],
+                "account": {
+                    "handle": history.user.username,
+                    "live_strikes": history.live_strikes,
+                    "earlier_decisions": [d.action for d in history.decisions],
+                }
+                if history
+                else None,
+                "decision": view.decision.action if view.decision else None,
+            }
+        )
+
+
+class CaseDecideApi(APIView):
+    """Decide an open case; a case already decided is refused (409)."""
+
+    permission_classes = [IsModerator]
+
+    class InputSerializer(serializers.Serializer):
+        """The decision."""
+
+        action = serializers.ChoiceField(choices=Decision.Action.choices)
+        category = serializers.SlugRelatedField(
+            slug_field="slug",
+            queryset=PolicyCategory.objects.filter(active=True),
+            required=False,
+            allow_null=True,
+        )
+        label = serializers.CharField(  # type: ignore[assignment]  # a field, not Field.label
+            max_length=80, required=False, allow_blank=True
+        )
+        facts = serializers.CharField(max_length=2000)
+
+        class Meta:
+            ref_name = "CaseDecision"
+
+    @extend_schema(
+        operation_id="moderation_case_decide",
+        request=InputSerializer,
+        responses={201: None, 400: None, 404: None, 409: None},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        """Decide the case."""
+        case = Case.objects.filter(pk=pk).first()
+        if case is None:
+            raise NotFound("No such case.")
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            decision = services.decision_make(
+                case=case,
+                moderator=cast(User, request.user),
+                action=data.validated_data["action"],
+                category=data.validated_data.get("category"),
+                label=data.validated_data.get("label", ""),
+                facts=data.validated_data["facts"],
+            )
+        except services.ModerationRefused as exc:
+            return _refused(exc, 409 if case.status != Case.Status.OPEN else 400)
+        return Response({"id": decision.pk, "action": decision.action}, status=201)
+
+
+class AppealListApi(APIView):
+    """Appeals waiting for a moderator, oldest first."""
+
+    permission_classes = [IsModerator]
+
+    @extend_schema(operation_id="moderation_appeals_list", responses={200: None})
+    def get(self, request: Request) -> Response:
+        """The appeals."""
+        return Response(
+            [
+                {
+                    "id": a.pk,
+                    "decision": a.decision_id,
+                    "refusal": a.refusal_id,
+                    "appellant": a.appellant.username,
+                    "text": a.text,
+                    "created": a.created,
+                }
+                for a in selectors.appeals_queue()[:100]
+            ]
+        )
+
+
+class AppealDecideApi(APIView):
+    """Uphold or overturn an appeal; never by the moderator who made the decision."""
+
+    permission_classes = [IsModerator]
+
+    class InputSerializer(serializers.Serializer):
+        """The outcome."""
+
+        overturn = serializers.BooleanField()
+        reply = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+        class Meta:
+            ref_name = "AppealDecision"
+
+    @extend_schema(
+        operation_id="moderation_appeal_decide",
+        request=InputSerializer,
+        responses={200: None, 400: None, 404: None, 409: None},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        """Decide the appeal."""
+        appeal = Appeal.objects.filter(pk=pk).first()
+        if appeal is None:
+            raise NotFound("No such appeal.")
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            appeal = services.appeal_decide(
+                appeal=appeal,
+                moderator=cast(User, request.user),
+                overturn=data.validated_data["overturn"],
+                reply=data.validated_data.get("reply", ""),
+            )
+        except services.ModerationRefused as exc:
+            return _refused(exc, 403 if appeal.status == Appeal.Status.PENDING else 409)
+        return Response({"id": appeal.pk, "status": appeal.status})

@@ -1,0 +1,275 @@
+"""Reads for moderation: the review queue, a case with its context, appeals, notices, figures."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+
+from .models import Appeal, Case, Decision, Notice, PolicyCategory, PromptRefusal, Report
+from .services import live_strikes
+
+
+def is_moderator(user: Any) -> bool:
+    """May this person review cases and appeals?"""
+    return bool(user.is_authenticated and user.has_perm("moderation.review_case"))
+
+
+def case_queryset() -> QuerySet[Case]:
+    """Cases with their target and its owner joined in: the base of every case read."""
+    return Case.objects.select_related(
+        "post__owner", "post__remix_of__owner", "comment__author", "comment__post", "account"
+    )
+
+
+def report_target(*, viewer: User, kind: str, ref: str) -> dict[str, Any] | None:
+    """The post, comment or account (by @handle) to report; None unless the viewer can see it."""
+    from feed import selectors as feed_selectors
+    from feed.models import Comment
+
+    if kind == "account":
+        user = User.objects.filter(username__iexact=ref, is_active=True).first()
+        return {"account": user} if user is not None else None
+    if kind not in ("post", "comment") or not ref.isdigit():
+        return None
+    if kind == "post":
+        post = feed_selectors.post_visible(viewer=viewer, pk=int(ref))
+        return {"post": post} if post is not None else None
+    comment = Comment.objects.filter(pk=int(ref), removed=False).select_related("post").first()
+    if comment is None or feed_selectors.post_visible(viewer=viewer, pk=comment.post_id) is None:
+        return None
+    return {"comment": comment}
+
+
+def review_queue() -> QuerySet[Case]:
+    """Open cases, the most severe and most reported first, then the oldest."""
+    return (
+        case_queryset()
+        .filter(status=Case.Status.OPEN)
+        .order_by("-severity", "-report_count", "opened", "pk")
+    )
+
+
+@dataclass
+class AccountHistory:
+    """What a moderator should know about the person whose content is under review."""
+
+    user: User
+    joined: Any
+    posts: int
+    live_strikes: int
+    decisions: list[Decision]
+    reports_against: int
+
+
+@dataclass
+class CaseView:
+    """A case with everything its review page shows."""
+
+    case: Case
+    reports: list[Report]
+    reasons: list[tuple[str, int]]
+    ancestors: list[Any] = field(default_factory=list)
+    remixes: int = 0
+    history: AccountHistory | None = None
+    prompt: str = ""
+    decision: Decision | None = None
+
+
+# How far up a remix chain the review page shows.
+CASE_LINEAGE_DEPTH = 10
+
+
+def case_view(*, case: Case) -> CaseView:
+    """The case, its reports and reporters' notes, the clip's lineage and the owner's history."""
+    from feed.models import Post
+
+    reports = list(case.reports.select_related("reporter").order_by("created"))
+    reasons: dict[str, int] = {}
+    for report in reports:
+        label = report.get_reason_display()
+        reasons[label] = reasons.get(label, 0) + 1
+    view = CaseView(
+        case=case, reports=reports, reasons=sorted(reasons.items(), key=lambda r: -r[1])
+    )
+    post = case.post or (case.comment.post if case.comment is not None else None)
+    if post is not None:
+        view.prompt = post.prompt
+        parent_id = post.remix_of_id
+        while parent_id and len(view.ancestors) < CASE_LINEAGE_DEPTH:
+            parent = Post.objects.select_related("owner").filter(pk=parent_id).first()
+            if parent is None:
+                break
+            view.ancestors.append(parent)
+            parent_id = parent.remix_of_id
+        view.remixes = Post.objects.filter(remix_of=post).count()
+    owner = case.target_owner
+    view.history = AccountHistory(
+        user=owner,
+        joined=owner.date_joined,
+        posts=Post.objects.filter(owner=owner).count(),
+        live_strikes=live_strikes(user=owner),
+        decisions=list(
+            Decision.objects.filter(affected=owner)
+            .exclude(case=case)
+            .select_related("category", "moderator", "case")
+            .order_by("-created")[:10]
+        ),
+        reports_against=Report.objects.filter(
+            Q(case__post__owner=owner) | Q(case__comment__author=owner) | Q(case__account=owner)
+        ).count(),
+    )
+    view.decision = Decision.objects.filter(case=case).select_related("moderator").first()
+    return view
+
+
+def appeals_queue() -> QuerySet[Appeal]:
+    """Appeals waiting for a moderator, oldest first."""
+    return (
+        Appeal.objects.filter(status=Appeal.Status.PENDING)
+        .select_related(
+            "appellant",
+            "decision__moderator",
+            "decision__category",
+            "decision__case__post",
+            "decision__case__comment",
+            "refusal__category",
+        )
+        .order_by("created", "pk")
+    )
+
+
+def notices_for(*, user: User) -> QuerySet[Notice]:
+    """A person's notices, newest first, with the decision or appeal they are about."""
+    return (
+        Notice.objects.filter(recipient=user)
+        .select_related("decision__appeal", "appeal")
+        .order_by("-created", "-pk")
+    )
+
+
+def unread_notices(*, user: Any) -> int:
+    """How many notices this person hasn't opened."""
+    if not user.is_authenticated:
+        return 0
+    return Notice.objects.filter(recipient=user, read__isnull=True).count()
+
+
+def refusal_for(*, user: User, pk: int) -> PromptRefusal | None:
+    """One of this person's prompt refusals."""
+    return PromptRefusal.objects.select_related("category").filter(user=user, pk=pk).first()
+
+
+def _percentile(values: list[float], share: float) -> float:
+    """The value below which `share` of values fall (nearest rank); 0 for none."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, round(share * len(ordered) + 0.5 - 1e-9))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def wait_text(hours: float) -> str:
+    """A wait in the unit a person reads best: minutes, hours or days."""
+    if hours < 1:
+        return f"{hours * 60:.0f} min"
+    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
+
+
+@dataclass
+class Transparency:
+    """The public figures: what moderation did, and how long people waited."""
+
+    since: Any
+    days: int
+    action_names: list[str]
+    actions: list[dict[str, Any]]
+    by_month: list[dict[str, Any]]
+    total: int
+    automated: int
+    reports: int
+    median_hours: float
+    p90_hours: float
+    appeals: int
+    overturned: int
+    prompt_refusals: list[dict[str, Any]]
+
+    @property
+    def median_text(self) -> str:
+        """The median wait, readable."""
+        return wait_text(self.median_hours)
+
+    @property
+    def p90_text(self) -> str:
+        """The 90th percentile wait, readable."""
+        return wait_text(self.p90_hours)
+
+
+def transparency(*, days: int = 365) -> Transparency:
+    """Actions by category and month, and time from first report to decision (median, p90)."""
+    since = timezone.now() - timedelta(days=days)
+    decisions = Decision.objects.filter(created__gte=since)
+    by_category = (
+        decisions.values("category__name", "action")
+        .annotate(count=Count("pk"))
+        .order_by("category__name", "action")
+    )
+    labels = dict(Decision.Action.choices)
+    actions = [
+        {
+            "category": row["category__name"] or "No rule broken",
+            "action": labels[row["action"]].split(":")[0],
+            "count": row["count"],
+        }
+        for row in by_category
+    ]
+    months: dict[str, dict[str, Any]] = {}
+    for created, action in decisions.values_list("created", "action"):
+        month = months.setdefault(f"{created:%Y-%m}", {"month": f"{created:%B %Y}", "total": 0})
+        month["total"] += 1
+        month[action] = month.get(action, 0) + 1
+    for month in months.values():
+        month["counts"] = [month.get(action, 0) for action in Decision.Action.values]
+    waits = [
+        (decided - opened).total_seconds() / 3600
+        for opened, decided in decisions.filter(case__source=Case.Source.REPORTS, automated=False)
+        .annotate(opened=F("case__opened"))
+        .values_list("opened", "created")
+    ]
+    appeals = Appeal.objects.filter(created__gte=since)
+    refusals = (
+        PromptRefusal.objects.filter(created__gte=since)
+        .values("category__name")
+        .annotate(count=Count("pk"))
+        .order_by("-count")
+    )
+    return Transparency(
+        since=since,
+        days=days,
+        action_names=[
+            label.split(":")[0].removesuffix(" the account") for label in Decision.Action.labels
+        ],
+        actions=actions,
+        by_month=[months[key] for key in sorted(months, reverse=True)],
+        total=decisions.count(),
+        automated=decisions.filter(automated=True).count(),
+        reports=Report.objects.filter(created__gte=since).count(),
+        median_hours=statistics.median(waits) if waits else 0.0,
+        p90_hours=_percentile(waits, 0.9),
+        appeals=appeals.count(),
+        overturned=appeals.filter(status=Appeal.Status.OVERTURNED).count(),
+        prompt_refusals=[
+            {"category": r["category__name"] or "Other", "count": r["count"]} for r in refusals
+        ],
+    )
+
+
+def categories() -> QuerySet[PolicyCategory]:
+    """Active policy categories, most severe first: what a decision can cite."""
+    return PolicyCategory.objects.filter(active=True).order_by("-severity", "name")
