@@ -172,13 +172,15 @@ def _semantic(prompt: str) -> _Match | None:
     if not over:
         return None
     score, category, example = max(over, key=lambda item: item[0])
+    logger.info("Prompt refused as close to policy example %r (%.2f)", example, score)
+    # The example itself is not repeated back: some are things nobody should be shown.
     return _Match(
         category=category,
         rule=(
-            f"close to the example “{example}” (similarity {score:.2f}, threshold "
-            f"{category.semantic_threshold:.2f})"
+            f"close in meaning to {category.name} examples (similarity {score:.2f}, "
+            f"threshold {category.semantic_threshold:.2f})"
         ),
-        why=f"it reads like {category.name} (close to examples such as “{example}”)",
+        why=f"it reads like {category.name}",
     )
 
 

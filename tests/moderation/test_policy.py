@@ -132,8 +132,9 @@ def test_a_paraphrase_is_refused_by_meaning_and_everyday_prompts_pass(user: User
     result = verdict(user, "klansmen in white hoods burning a cross")
 
     assert not result.allowed and result.category == "hate"
-    assert result.rule.startswith("close to the example “Ku Klux Klan members burning")
-    assert "it reads like Hate and extremism (close to examples such as" in result.message
+    assert result.rule.startswith("close in meaning to Hate and extremism examples (similarity")
+    assert "it reads like Hate and extremism." in result.message
+    assert "Ku Klux Klan" not in result.message  # the example is never shown back
     for prompt in BENIGN:
         assert verdict(user, prompt).allowed, prompt
 
