@@ -1,6 +1,7 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels."""
 
 import os
+import threading
 
 from django.core.asgi import get_asgi_application
 
@@ -12,6 +13,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from config.routing import websocket_urlpatterns  # noqa: E402
+from moderation.policy import policy_warm  # noqa: E402
+
+# The prompt policy's text encoder takes seconds to load: load it while the server starts.
+threading.Thread(target=policy_warm, name="policy-warm", daemon=True).start()
 
 application = ProtocolTypeRouter(
     {

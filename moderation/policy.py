@@ -184,6 +184,28 @@ def _semantic(prompt: str) -> _Match | None:
     )
 
 
+def policy_warm() -> None:
+    """Load the encoder and embed the examples now, so the first prompt doesn't wait ~7 s.
+
+    Run by the web server in a background thread at start; a failure here only means the
+    first prompt loads the model itself.
+    """
+    from django.db import connection
+
+    try:
+        keys = list(
+            PolicyExample.objects.filter(category__active=True)
+            .order_by("pk")
+            .values_list("pk", "prompt")
+        )
+        if keys:
+            _example_vectors(keys)
+    except Exception:
+        logger.exception("Warming the prompt policy's encoder failed; the first prompt will.")
+    finally:
+        connection.close()  # this thread's own connection
+
+
 # Example embeddings, keyed by (example id, its text) so an edited example is embedded again.
 _vectors: dict[tuple[int, str], np.ndarray] = {}
 _vectors_lock = threading.Lock()

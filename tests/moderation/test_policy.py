@@ -232,3 +232,17 @@ def test_the_api_answers_4xx_with_rule_category_and_appeal_url(user: User) -> No
     assert body["appeal_url"] == f"http://testserver/appeals/refusal/{refusal.pk}/"
     assert "Hate and extremism" in body["prompt"][0]
     assert not GenerationJob.objects.exists()
+
+
+def test_warming_embeds_every_active_example_ahead_of_the_first_prompt() -> None:
+    import threading
+
+    from moderation import policy
+
+    policy._vectors.clear()
+    # In a thread of its own, as the web server runs it: it closes that thread's connection.
+    warm = threading.Thread(target=policy.policy_warm)
+    warm.start()
+    warm.join()
+    active = set(PolicyExample.objects.filter(category__active=True).values_list("pk", "prompt"))
+    assert active and set(policy._vectors) == active
