@@ -1,0 +1,280 @@
+"""The replay: train on the first part of a log, then predict each exposure before learning it."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..learner import (
+    HEAD_OF_EVENT,
+    HEADS,
+    Event,
+    Learner,
+    LearnerConfig,
+)
+from .baselines import PopularityBaseline, Ranker, RecencyBaseline
+from .log import EvaluationError, EventLog
+from .metrics import TOP_K, auc, gini, ndcg_at_k
+
+# A viewer's exposures further apart than this start a new session.
+SESSION_GAP_S = 30 * 60.0
+# NDCG gain of an exposure: what the viewer did with it (a report or "not interested" zeroes it).
+GAINS: dict[str, float] = {"like": 1.0, "share": 2.0, "comment": 1.0, "complete": 0.5}
+
+
+@dataclass
+class ModelResult:
+    """One model's figures; None where the test window cannot tell."""
+
+    name: str
+    auc: dict[str, float | None]
+    ndcg: float | None
+    coverage: float | None
+    creator_gini: float | None
+    top_creator_share: float | None
+
+
+@dataclass
+class Report:
+    """What `evaluate` found, and on how much data."""
+
+    models: list[ModelResult]
+    train_events: int
+    test_events: int
+    exposures: int
+    sessions: int
+    positives: dict[str, int]
+    skipped: Counter[str]
+    seconds: float = 0.0
+
+
+@dataclass
+class _Exposure:
+    viewer: str
+    item: str
+    session: int
+    labels: int = 0  # a bit per head
+    hidden: bool = False  # "not interested" or a report: no gain however liked
+
+
+def evaluate(
+    log: EventLog,
+    *,
+    split: float = 0.8,
+    config: LearnerConfig | None = None,
+    max_viewers: int = 500,
+    seed: int = 0,
+) -> Report:
+    """Train on the first `split` of the events in time order, replay the rest progressively.
+
+    Exposures: an impression opens one (as does any event of a viewer-clip pair that has
+    none open); every model predicts it *before* learning from that impression, and the
+    exposure's labels are the heads it gets a positive of before the pair's next impression.
+
+    AUC, per head, is over all test exposures, scored with their own prediction.
+
+    NDCG@10 is per viewer-session: a session is a signed-in viewer's test exposures with no
+    gap over 30 minutes between them. The session's exposures are ordered by the model's
+    value (the weighted predictions, each taken at its own impression, so with what the
+    model had learnt up to then) with ties broken at random, and compared with the ideal
+    order by the gain: 2 share/remix + 1 like + 1 comment + 0.5 complete/replay, zero for an
+    exposure marked not interested or reported. DCG@10 = sum over the first ten ranks r of
+    gain / log2(r + 1), divided by the ideal DCG@10; sessions with under two exposures or
+    no gain are left out, and the figure is the mean over sessions.
+
+    Coverage and creator concentration look at the end of the replay: for up to
+    `max_viewers` viewers active in the test window, each model's top 10 among the clips
+    with an event in that window that the viewer has never been shown. Coverage is the
+    share of those clips in at least one top 10; creator Gini is over the authors of the
+    clips (a clip of unknown author is its own), counting the top-10 slots each holds; the
+    top-creator share is the share of slots held by the 10% of authors with most of them.
+    """
+    if not 0.0 < split < 1.0:
+        raise EvaluationError(f"The split must be between 0 and 1, not {split}")
+    events = sorted(log.events, key=lambda event: event.ts)
+    cut = int(len(events) * split)
+    train, test = events[:cut], events[cut:]
+    if not train or not test:
+        raise EvaluationError(
+            f"Too few events to evaluate: {len(events)} (need some before and after the split)"
+        )
+    started = time.perf_counter()
+    models: dict[str, Ranker] = {
+        "learner": Learner(config, items=log.items),
+        "popularity": PopularityBaseline(),
+        "recency": RecencyBaseline(log.items),
+    }
+    for model in models.values():
+        model.fit(train)
+    open_pairs: dict[tuple[str, str], int] = {(e.viewer, e.item): -1 for e in train}
+    exposures: list[_Exposure] = []
+    predictions: dict[str, list[np.ndarray]] = {name: [] for name in models}
+    values: dict[str, list[float]] = {name: [] for name in models}
+    last_seen: dict[str, float] = {}
+    session_of: dict[str, int] = {}
+    sessions = 0
+    for event in test:
+        pair = (event.viewer, event.item)
+        index = open_pairs.get(pair)
+        if event.kind == "impression" or index is None:
+            session = -1
+            if event.viewer:
+                if event.ts - last_seen.get(event.viewer, -math.inf) > SESSION_GAP_S:
+                    session_of[event.viewer] = sessions
+                    sessions += 1
+                last_seen[event.viewer] = event.ts
+                session = session_of[event.viewer]
+            for name, model in models.items():
+                scores = model.score(event.viewer, [event.item], now=event.ts)
+                predictions[name].append(np.array([scores[head][0] for head in HEADS]))
+                values[name].append(float(model.value(event.viewer, [event.item], now=event.ts)[0]))
+            index = len(exposures)
+            exposures.append(_Exposure(viewer=event.viewer, item=event.item, session=session))
+            open_pairs[pair] = index
+        if index >= 0:
+            _label(exposures[index], event.kind)
+        for model in models.values():
+            model.update(event)
+    if not exposures:
+        raise EvaluationError("The test window holds no exposures to evaluate")
+    labels = np.array([[(e.labels >> h) & 1 for h in range(len(HEADS))] for e in exposures])
+    gains = np.array([_gain(e) for e in exposures])
+    rng = np.random.default_rng(seed)
+    tiebreak = rng.random(len(exposures))
+    by_session: dict[int, list[int]] = defaultdict(list)
+    for position, exposure in enumerate(exposures):
+        if exposure.session >= 0:
+            by_session[exposure.session].append(position)
+    scored_sessions = [
+        np.array(members)
+        for members in by_session.values()
+        if len(members) >= 2 and gains[members].sum() > 0
+    ]
+    coverage = _coverage(models, log, test, events, max_viewers=max_viewers, rng=rng)
+    results = []
+    for name in models:
+        table = np.array(predictions[name])
+        value = np.array(values[name])
+        ndcgs = [ndcg_at_k(value[m], gains[m], tiebreak[m]) for m in scored_sessions]
+        results.append(
+            ModelResult(
+                name=name,
+                auc={head: auc(table[:, h], labels[:, h]) for h, head in enumerate(HEADS)},
+                ndcg=float(np.mean(ndcgs)) if ndcgs else None,
+                **coverage[name],
+            )
+        )
+    return Report(
+        models=results,
+        train_events=len(train),
+        test_events=len(test),
+        exposures=len(exposures),
+        sessions=len(scored_sessions),
+        positives={head: int(labels[:, h].sum()) for h, head in enumerate(HEADS)},
+        skipped=log.skipped,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _label(exposure: _Exposure, kind: str) -> None:
+    if kind == "unlike":
+        exposure.labels &= ~(1 << HEADS.index("like"))
+        return
+    if kind in ("not_interested", "report"):
+        exposure.hidden = True
+    head = HEAD_OF_EVENT.get(kind)
+    if head is not None:
+        exposure.labels |= 1 << HEADS.index(head)
+
+
+def _gain(exposure: _Exposure) -> float:
+    if exposure.hidden:
+        return 0.0
+    return sum(gain for head, gain in GAINS.items() if exposure.labels >> HEADS.index(head) & 1)
+
+
+def _coverage(
+    models: dict[str, Ranker],
+    log: EventLog,
+    test: list[Event],
+    events: list[Event],
+    *,
+    max_viewers: int,
+    rng: np.random.Generator,
+) -> dict[str, dict[str, float | None]]:
+    catalog = sorted({event.item for event in test})
+    viewers = sorted({event.viewer for event in test if event.viewer})
+    if len(viewers) > max_viewers:
+        viewers = sorted(rng.choice(viewers, size=max_viewers, replace=False).tolist())
+    seen: dict[str, set[str]] = defaultdict(set)
+    for event in events:
+        seen[event.viewer].add(event.item)
+    author = {
+        item: (log.items[item].author if item in log.items else None) or "\0" + item
+        for item in catalog
+    }
+    authors = sorted(set(author.values()))
+    now = events[-1].ts
+    empty: dict[str, float | None] = {
+        "coverage": None,
+        "creator_gini": None,
+        "top_creator_share": None,
+    }
+    out: dict[str, dict[str, float | None]] = {}
+    for name, model in models.items():
+        shown: set[str] = set()
+        slots: Counter[str] = Counter()
+        for viewer in viewers:
+            candidates = [item for item in catalog if item not in seen[viewer]]
+            if not candidates:
+                continue
+            value = model.value(viewer, candidates, now=now)
+            for position in np.argsort(-value, kind="stable")[:TOP_K]:
+                item = candidates[int(position)]
+                shown.add(item)
+                slots[author[item]] += 1
+        if not slots:
+            out[name] = dict(empty)
+            continue
+        counts = np.array([slots[a] for a in authors], dtype=np.float64)
+        top = max(1, math.ceil(0.1 * len(authors)))
+        out[name] = {
+            "coverage": len(shown) / len(catalog),
+            "creator_gini": gini(counts),
+            "top_creator_share": float(np.sort(counts)[::-1][:top].sum() / counts.sum()),
+        }
+    return out
+
+
+# --- the table ------------------------------------------------------------------------
+
+
+def format_report(report: Report) -> str:
+    """The figures as a plain-text table, one column per model."""
+    names = [model.name for model in report.models]
+    rows: list[tuple[str, list[float | None]]] = []
+    for head in HEADS:
+        rows.append(
+            (f"AUC {head} ({report.positives[head]} +)", [m.auc[head] for m in report.models])
+        )
+    rows.append((f"NDCG@10 ({report.sessions} sessions)", [m.ndcg for m in report.models]))
+    rows.append(("coverage@10", [m.coverage for m in report.models]))
+    rows.append(("creator Gini@10", [m.creator_gini for m in report.models]))
+    rows.append(("top-10% creators' share@10", [m.top_creator_share for m in report.models]))
+    width = max(len(label) for label, _ in rows) + 2
+    lines = [
+        f"Events: {report.train_events} to train, {report.test_events} to test "
+        f"({report.exposures} test exposures), replayed in {report.seconds:.1f} s",
+    ]
+    for reason, count in sorted(report.skipped.items()):
+        lines.append(f"Skipped: {count} x {reason}")
+    lines.append("")
+    lines.append("metric".ljust(width) + "".join(name.rjust(12) for name in names))
+    for label, figures in rows:
+        cells = "".join(("-" if f is None else f"{f:.3f}").rjust(12) for f in figures)
+        lines.append(label.ljust(width) + cells)
+    return "\n".join(lines)

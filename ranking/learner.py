@@ -1,0 +1,705 @@
+"""The For You learner: per-(viewer, clip) engagement probabilities, updated on every event.
+
+Pure Python and numpy, no ORM: it learns from the live EngagementEvent table and from logs
+exported elsewhere alike, with ids as opaque strings.
+
+The model, one logistic head per engagement kind in `HEADS`, sharing everything but the
+last layer::
+
+    logit_h = b_h + W_h . x(viewer, item) + bi[item, h] + bu[viewer, h] + G_h . (U_v * V_i)
+
+`x` are hand-made features read from running counters (viewer-author affinity, viewer taste
+against the clip's prompt embedding, freshness, decayed popularity, the clip's completion,
+like, share, skip rates, its creator's standing, whether the viewer saw it already);
+`U`/`V` are latent factors (online matrix factorisation; `G` gates them per head), so the
+model also learns from opaque ids with no side information at all.
+
+Labels follow the "fake negative" scheme of Twitter's continuous training (Ktena et al.,
+RecSys 2019): an impression is a negative for every head at once, and a later like (or
+complete, share...) of the same exposure is one more positive update. So a like moves the
+viewer's scores at once, without waiting for a window to close. The model then learns
+q = p / (1 + p) rather than p; `score` returns p = q / (1 - q), which ranks the same.
+
+Ids map to rows of growing numpy arrays through dicts (collisionless, as in Monolith):
+a self-hosted catalogue is thousands to millions of clips, so exact rows cost little,
+and no two clips or viewers ever share (and corrupt) each other's factors, which a fixed
+hashed table would do and which would make a state hard to inspect or roll back.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+# The engagement kinds the model predicts, in the order of its heads.
+HEADS: tuple[str, ...] = ("like", "complete", "share", "comment", "skip", "negative")
+_H = {name: index for index, name in enumerate(HEADS)}
+
+# Every event kind of ranking.models.EngagementEvent.Kind (kept in sync by a test).
+EVENT_KINDS: frozenset[str] = frozenset(
+    {
+        "impression",
+        "view",
+        "complete",
+        "replay",
+        "skip",
+        "like",
+        "unlike",
+        "comment",
+        "share",
+        "follow",
+        "remix",
+        "not_interested",
+        "report",
+    }
+)
+
+# Which head an event is a positive of; impression, view, follow and unlike are no head's.
+HEAD_OF_EVENT: dict[str, str] = {
+    "like": "like",
+    "complete": "complete",
+    "replay": "complete",
+    "share": "share",
+    "remix": "share",
+    "comment": "comment",
+    "skip": "skip",
+    "not_interested": "negative",
+    "report": "negative",
+}
+
+# How much an event says the viewer wants more like this: feeds taste, affinity, popularity.
+SIGNAL: dict[str, float] = {
+    "like": 1.0,
+    "unlike": -1.0,
+    "share": 2.0,
+    "remix": 2.0,
+    "comment": 1.0,
+    "complete": 0.5,
+    "replay": 0.5,
+    "follow": 3.0,
+    "skip": -0.25,
+    "not_interested": -2.0,
+    "report": -4.0,
+}
+
+# The value of a clip to a viewer, as a weighted sum of predicted probabilities (X-style).
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "like": 1.0,
+    "complete": 0.5,
+    "share": 2.0,
+    "comment": 1.0,
+    "skip": -0.5,
+    "negative": -5.0,
+}
+
+FEATURES: tuple[str, ...] = (
+    "affinity",
+    "taste",
+    "freshness",
+    "popularity",
+    *(f"item_{head}_lift" for head in HEADS),
+    "author_like_lift",
+    "author_negative_lift",
+    "seen",
+)
+
+_ALL_HEADS = np.ones(len(HEADS))
+_ONE_HEAD = np.eye(len(HEADS))
+_HOUR = 3600.0
+_DAY = 24 * _HOUR
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One engagement event: who, which clip, what, how much (seconds for views), when."""
+
+    viewer: str
+    item: str
+    kind: str
+    value: float = 1.0
+    ts: float = 0.0
+
+
+@dataclass(frozen=True)
+class ItemInfo:
+    """What is known about a clip beyond its id; any part may be missing."""
+
+    author: str | None = None
+    created: float | None = None
+    embedding: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class LearnerConfig:
+    """Hyperparameters; saved with the state so that a version reloads as it was."""
+
+    factors: int = 16
+    seed: int = 0
+    passes: int = 2
+    lr_dense: float = 0.05  # Adagrad, for the shared weights W and b
+    lr_bias: float = 0.03  # SGD, per item and per viewer biases
+    lr_factors: float = 0.08  # SGD, latent factors
+    lr_gate: float = 0.002  # SGD, per-head gates of the factors
+    l2: float = 1e-2
+    init_scale: float = 0.1
+    freshness_s: float = 2 * _DAY
+    popularity_half_life_s: float = 12 * _HOUR
+    affinity_half_life_s: float = 14 * _DAY
+    taste_memory: float = 50.0  # the running mean of taste forgets beyond this much signal
+    prior_strength: float = 5.0  # pseudo-impressions behind every smoothed rate
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
+
+
+def _signed_log(x: np.ndarray) -> np.ndarray:
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
+@dataclass
+class _Exposure:
+    """One showing of a clip to a viewer: its features then, heads counted positive so far.
+
+    A later like learns from the features the clip had when shown, as the prediction it
+    corrects was made from them (later ones would leak: "seen" is 1 by then, and so on).
+    """
+
+    x: np.ndarray
+    mask: int = 0
+    shown: int = 0
+
+
+@dataclass
+class _Ids:
+    """A collisionless id -> row map; row 0 is reserved for "unknown" and never trained."""
+
+    index: dict[str, int] = field(default_factory=dict)
+    ids: list[str] = field(default_factory=lambda: [""])
+
+    def rows(self, keys: Sequence[str]) -> np.ndarray:
+        get = self.index.get
+        return np.fromiter((get(key, 0) for key in keys), dtype=np.int64, count=len(keys))
+
+
+class Learner:
+    """Online multi-task engagement model; see the module docstring."""
+
+    def __init__(
+        self, config: LearnerConfig | None = None, items: Mapping[str, ItemInfo] | None = None
+    ) -> None:
+        self.config = config or LearnerConfig()
+        self._reset_params()
+        self._reset_stats()
+        for item, info in (items or {}).items():
+            self.set_item_info(item, info)
+
+    # --- tables -------------------------------------------------------------------------
+
+    def _reset_params(self) -> None:
+        k, h, f = self.config.factors, len(HEADS), len(FEATURES)
+        self._viewers = _Ids()
+        self._items = _Ids()
+        self._authors = _Ids()
+        self._dim = 0  # embedding length, set by the first embedding seen
+        self.U = np.zeros((1, k))
+        self.bu = np.zeros((1, h))
+        self.V = np.zeros((1, k))
+        self.bi = np.zeros((1, h))
+        self.W = np.zeros((h, f))
+        self.b = np.full(h, -2.0)
+        # One shared latent "wants this" score: positive heads read it as is, skip and
+        # negative-feedback heads with the opposite sign; each gate then learns its own.
+        self.G = np.outer(
+            [-1.0 if head in ("skip", "negative") else 1.0 for head in HEADS], np.ones(k)
+        )
+        self._gW = np.full((h, f), 1e-6)
+        self._gb = np.full(h, 1e-6)
+        # Side information belongs with the ids, so it lives through a re-fit.
+        self.item_author = np.zeros(1, dtype=np.int64)
+        self.item_created = np.full(1, np.inf)
+        self.item_emb = np.zeros((1, 0))
+        self.item_has_emb = np.zeros(1, dtype=bool)
+        self.item_given_created = np.zeros(1, dtype=bool)
+
+    def _reset_stats(self) -> None:
+        """Forget the counters read by the features (not the learnt weights)."""
+        n_v, n_i, n_a, h = (
+            len(self._viewers.ids),
+            len(self._items.ids),
+            len(self._authors.ids),
+            len(HEADS),
+        )
+        self.taste = np.zeros((n_v, self._dim))
+        self.taste_w = np.zeros(n_v)
+        self.item_imps = np.zeros(n_i)
+        self.item_cnt = np.zeros((n_i, h))
+        self.item_pop = np.zeros(n_i)
+        self.item_pop_ts = np.zeros(n_i)
+        self.author_imps = np.zeros(n_a)
+        self.author_cnt = np.zeros((n_a, h))
+        self.tot_imps = 0.0
+        self.tot_cnt = np.zeros(h)
+        self._affinity: dict[int, dict[int, list[float]]] = {}
+        self._exposures: dict[tuple[int, int], _Exposure] = {}
+        self.clock = -math.inf
+        # Items whose creation time is unknown were "created" when first seen in this pass.
+        unknown = ~self.item_given_created
+        unknown[0] = False
+        self.item_created[unknown] = np.inf
+
+    _VIEWER_ARRAYS = ("U", "bu", "taste", "taste_w")
+    _ITEM_ARRAYS = (
+        "V",
+        "bi",
+        "item_author",
+        "item_created",
+        "item_given_created",
+        "item_emb",
+        "item_has_emb",
+        "item_imps",
+        "item_cnt",
+        "item_pop",
+        "item_pop_ts",
+    )
+    _AUTHOR_ARRAYS = ("author_imps", "author_cnt")
+
+    def _grow(self, names: Sequence[str], rows: int) -> None:
+        for name in names:
+            array = getattr(self, name)
+            if array.shape[0] < rows:
+                extra = np.zeros((max(rows, 2 * array.shape[0]) - array.shape[0], *array.shape[1:]))
+                if name == "item_created":
+                    extra[:] = np.inf
+                setattr(self, name, np.concatenate([array, extra.astype(array.dtype)]))
+
+    def _init_vector(self, space: str, key: str) -> np.ndarray:
+        # Seeded by the id, not by arrival order: a state reloads and re-trains identically.
+        rng = np.random.default_rng([self.config.seed, zlib.crc32(f"{space}:{key}".encode())])
+        return rng.normal(0.0, self.config.init_scale, self.config.factors)
+
+    def _viewer_row(self, viewer: str) -> int:
+        if not viewer:
+            return 0  # signed out: item statistics learn, no personal parameters do
+        row = self._viewers.index.get(viewer)
+        if row is None:
+            row = len(self._viewers.ids)
+            self._viewers.index[viewer] = row
+            self._viewers.ids.append(viewer)
+            self._grow(self._VIEWER_ARRAYS, row + 1)
+            self.U[row] = self._init_vector("v", viewer)
+        return row
+
+    def _author_row(self, author: str) -> int:
+        row = self._authors.index.get(author)
+        if row is None:
+            row = len(self._authors.ids)
+            self._authors.index[author] = row
+            self._authors.ids.append(author)
+            self._grow(self._AUTHOR_ARRAYS, row + 1)
+        return row
+
+    def _item_row(self, item: str) -> int:
+        row = self._items.index.get(item)
+        if row is None:
+            row = len(self._items.ids)
+            self._items.index[item] = row
+            self._items.ids.append(item)
+            self._grow(self._ITEM_ARRAYS, row + 1)
+            self.V[row] = self._init_vector("i", item)
+            # Until told otherwise, a clip is its own author (so creator standing is its own).
+            self.item_author[row] = self._author_row("\0" + item)
+        return row
+
+    def set_item_info(self, item: str, info: ItemInfo) -> None:
+        """Record a clip's author, creation time and prompt embedding (each optional)."""
+        row = self._item_row(item)
+        if info.author is not None:
+            self.item_author[row] = self._author_row(info.author)
+        if info.created is not None:
+            self.item_created[row] = float(info.created)
+            self.item_given_created[row] = True
+        if info.embedding is not None:
+            vector = np.asarray(info.embedding, dtype=np.float64).ravel()
+            if self._dim == 0:
+                self._dim = vector.size
+                self.item_emb = np.zeros((self.item_emb.shape[0], self._dim))
+                self.taste = np.zeros((self.taste.shape[0], self._dim))
+            if vector.size != self._dim:
+                raise ValueError(f"embedding of {item!r} has {vector.size} values, not {self._dim}")
+            norm = float(np.linalg.norm(vector))
+            if norm > 0:
+                self.item_emb[row] = vector / norm
+                self.item_has_emb[row] = True
+
+    @property
+    def viewers(self) -> list[str]:
+        """Known viewer ids."""
+        return self._viewers.ids[1:]
+
+    @property
+    def items(self) -> list[str]:
+        """Known clip ids."""
+        return self._items.ids[1:]
+
+    # --- features and prediction --------------------------------------------------------
+
+    def _lift(self, counts: np.ndarray, shown: np.ndarray) -> np.ndarray:
+        """log(smoothed rate / global rate), per head: how much better than average."""
+        alpha = self.config.prior_strength
+        mean = (self.tot_cnt + 0.5) / (self.tot_imps + 1.0)
+        rate = (counts + alpha * mean) / (shown[:, None] + alpha)
+        return np.log(rate / mean)
+
+    def _features(self, v: int, rows: np.ndarray, now: float) -> np.ndarray:
+        cfg = self.config
+        n = rows.size
+        x = np.zeros((n, len(FEATURES)))
+        authors = self.item_author[rows]
+        affinity = self._affinity.get(v)
+        if affinity:
+            vals = np.array([affinity.get(a, (0.0, now)) for a in authors.tolist()]).reshape(n, 2)
+            decayed = vals[:, 0] * np.exp2(
+                -np.maximum(now - vals[:, 1], 0) / cfg.affinity_half_life_s
+            )
+            x[:, 0] = _signed_log(decayed)
+        if self._dim and self.taste_w[v] > 0:
+            taste = self.taste[v]
+            x[:, 1] = (self.item_emb[rows] @ taste) / (np.linalg.norm(taste) + 1e-9)
+        age = np.maximum(now - self.item_created[rows], 0.0)  # unknown creation: brand new
+        x[:, 2] = np.exp(-age / cfg.freshness_s)
+        pop = self.item_pop[rows] * np.exp2(
+            -np.maximum(now - self.item_pop_ts[rows], 0) / cfg.popularity_half_life_s
+        )
+        x[:, 3] = np.log1p(pop) / 3.0
+        x[:, 4 : 4 + len(HEADS)] = self._lift(self.item_cnt[rows], self.item_imps[rows])
+        author_lift = self._lift(self.author_cnt[authors], self.author_imps[authors])
+        x[:, 4 + len(HEADS)] = author_lift[:, _H["like"]]
+        x[:, 5 + len(HEADS)] = author_lift[:, _H["negative"]]
+        if v:
+            get = self._exposures.get
+            x[:, -1] = np.log1p(
+                np.fromiter(
+                    ((e.shown if (e := get((v, r))) else 0) for r in rows.tolist()),
+                    dtype=np.float64,
+                    count=n,
+                )
+            )
+        return x
+
+    def _features_one(self, v: int, i: int, now: float) -> np.ndarray:
+        """`_features` for one clip, in plain Python: the training path's hot spot."""
+        cfg = self.config
+        a = int(self.item_author[i])
+        affinity = 0.0
+        per_author = self._affinity.get(v)
+        if per_author and (entry := per_author.get(a)) is not None:
+            decayed = entry[0] * 2.0 ** (-max(now - entry[1], 0.0) / cfg.affinity_half_life_s)
+            affinity = math.copysign(math.log1p(abs(decayed)), decayed)
+        taste = 0.0
+        if self._dim and self.taste_w[v] > 0 and self.item_has_emb[i]:
+            vector = self.taste[v]
+            taste = float(self.item_emb[i] @ vector) / (float(np.linalg.norm(vector)) + 1e-9)
+        age = max(now - float(self.item_created[i]), 0.0)
+        pop_age = max(now - float(self.item_pop_ts[i]), 0.0)
+        pop = float(self.item_pop[i]) * 2.0 ** (-pop_age / cfg.popularity_half_life_s)
+        alpha, total = cfg.prior_strength, self.tot_imps + 1.0
+        means = [(c + 0.5) / total for c in self.tot_cnt.tolist()]
+        shown = float(self.item_imps[i]) + alpha
+        lifts = [
+            math.log((c + alpha * m) / shown / m)
+            for c, m in zip(self.item_cnt[i].tolist(), means, strict=True)
+        ]
+        author_shown = float(self.author_imps[a]) + alpha
+        counts = self.author_cnt[a].tolist()
+        like, negative = _H["like"], _H["negative"]
+        exposure = self._exposures.get((v, i)) if v else None
+        return np.array(
+            [
+                affinity,
+                taste,
+                math.exp(-age / cfg.freshness_s),
+                math.log1p(pop) / 3.0,
+                *lifts,
+                math.log((counts[like] + alpha * means[like]) / author_shown / means[like]),
+                math.log(
+                    (counts[negative] + alpha * means[negative]) / author_shown / means[negative]
+                ),
+                math.log1p(exposure.shown if exposure else 0),
+            ]
+        )
+
+    def _logits(self, v: int, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
+        factors = (self.U[v] * self.V[rows]) @ self.G.T
+        return self.b + x @ self.W.T + self.bi[rows] + self.bu[v] + factors
+
+    def score(
+        self, viewer: str, items: Sequence[str], now: float | None = None
+    ) -> dict[str, np.ndarray]:
+        """Probability of each head's engagement for each candidate, if shown now.
+
+        `now` is in the events' clock (unix seconds); by default the last event's time.
+        Unknown viewers and clips get the population's figures. Reads only: nothing changes.
+        """
+        v = self._viewers.index.get(viewer, 0) if viewer else 0
+        rows = self._items.rows(items)
+        when = self._now(now)
+        q = _sigmoid(self._logits(v, rows, self._features(v, rows, when)))
+        p = np.clip(q / (1.0 - q), 0.0, 1.0)  # undo the fake-negative bias
+        return {head: p[:, index] for index, head in enumerate(HEADS)}
+
+    def value(
+        self,
+        viewer: str,
+        items: Sequence[str],
+        now: float | None = None,
+        weights: Mapping[str, float] | None = None,
+    ) -> np.ndarray:
+        """One number per candidate to rank by: the weighted sum of predicted engagements."""
+        scores = self.score(viewer, items, now)
+        weights = weights or DEFAULT_WEIGHTS
+        total = np.zeros(len(items))
+        for head, weight in weights.items():
+            total += weight * scores[head]
+        return total
+
+    def _now(self, now: float | None) -> float:
+        if now is not None:
+            return float(now)
+        return self.clock if math.isfinite(self.clock) else 0.0
+
+    # --- learning -----------------------------------------------------------------------
+
+    def _step(self, v: int, i: int, x: np.ndarray, heads: np.ndarray, label: float) -> None:
+        """One SGD step of the log loss on the heads in `heads` (a 0/1 mask)."""
+        cfg = self.config
+        u, w = self.U[v], self.V[i]
+        uv = u * w
+        z = self.b + self.W @ x + self.bi[i] + self.bu[v] + self.G @ uv
+        err = (_sigmoid(z) - label) * heads
+        grad_w = np.outer(err, x)
+        self._gW += grad_w * grad_w
+        self.W -= cfg.lr_dense * grad_w / np.sqrt(self._gW)
+        self._gb += err * err
+        self.b -= cfg.lr_dense * err / np.sqrt(self._gb)
+        self.bi[i] -= cfg.lr_bias * (err + cfg.l2 * self.bi[i])
+        if v:
+            self.bu[v] -= cfg.lr_bias * (err + cfg.l2 * self.bu[v])
+            back = self.G.T @ err
+            self.U[v] = u - cfg.lr_factors * (back * w + cfg.l2 * u)
+            self.V[i] = w - cfg.lr_factors * (back * u + cfg.l2 * w)
+            self.G -= cfg.lr_gate * np.outer(err, uv)
+
+    def update(self, event: Event) -> bool:
+        """Learn from one event, at once; False (and nothing learnt) for an unknown kind."""
+        kind = event.kind
+        if kind not in EVENT_KINDS:
+            return False
+        ts = float(event.ts)
+        self.clock = max(self.clock, ts)
+        v = self._viewer_row(event.viewer)
+        i = self._item_row(event.item)
+        if not math.isfinite(self.item_created[i]):
+            self.item_created[i] = ts
+        a = int(self.item_author[i])
+        # Signed-out viewers share row 0: their exposures pair up per clip, roughly.
+        exposure = self._exposures.get((v, i))
+        if kind == "impression" or exposure is None:
+            exposure = self._expose(v, i, a, ts)
+        head = HEAD_OF_EVENT.get(kind)
+        if kind == "unlike":
+            bit = 1 << _H["like"]
+            if exposure.mask & bit:
+                exposure.mask &= ~bit
+                self._count(i, a, _H["like"], -1.0)
+                self._step(v, i, exposure.x, _ONE_HEAD[_H["like"]], 0.0)
+        elif head is not None and not exposure.mask & (1 << _H[head]):
+            exposure.mask |= 1 << _H[head]
+            self._step(v, i, exposure.x, _ONE_HEAD[_H[head]], 1.0)
+            self._count(i, a, _H[head], 1.0)
+        signal = SIGNAL.get(kind, 0.0)
+        if signal:
+            self._signal(v, i, a, ts, signal)
+        return True
+
+    def _expose(self, v: int, i: int, a: int, ts: float) -> _Exposure:
+        """A new showing: a negative for every head, then count it."""
+        x = self._features_one(v, i, ts)
+        self._step(v, i, x, _ALL_HEADS, 0.0)
+        previous = self._exposures.get((v, i))
+        exposure = _Exposure(x=x, mask=0, shown=(previous.shown if previous else 0) + 1)
+        self._exposures[(v, i)] = exposure
+        self.item_imps[i] += 1
+        self.author_imps[a] += 1
+        self.tot_imps += 1
+        return exposure
+
+    def _count(self, i: int, a: int, h: int, delta: float) -> None:
+        self.item_cnt[i, h] += delta
+        self.author_cnt[a, h] += delta
+        self.tot_cnt[h] += delta
+
+    def _signal(self, v: int, i: int, a: int, ts: float, signal: float) -> None:
+        cfg = self.config
+        if signal > 0:
+            decay = np.exp2(-max(ts - self.item_pop_ts[i], 0.0) / cfg.popularity_half_life_s)
+            self.item_pop[i] = self.item_pop[i] * decay + signal
+            self.item_pop_ts[i] = ts
+        if not v:
+            return
+        per_author = self._affinity.setdefault(v, {})
+        old = per_author.get(a)
+        if old is None:
+            per_author[a] = [signal, ts]
+        else:
+            decay = 2.0 ** (-max(ts - old[1], 0.0) / cfg.affinity_half_life_s)
+            per_author[a] = [old[0] * decay + signal, ts]
+        if signal > 0 and self._dim and self.item_has_emb[i]:
+            weight = min(self.taste_w[v] + signal, cfg.taste_memory)
+            self.taste[v] += (signal / weight) * (self.item_emb[i] - self.taste[v])
+            self.taste_w[v] = weight
+
+    def fit(self, events: Iterable[Event], passes: int | None = None) -> Learner:
+        """Train from scratch: several passes over the events in time order.
+
+        Learnt weights carry from pass to pass; the counters behind the features restart
+        each pass, so that after the last one they describe the stream seen exactly once.
+        """
+        ordered = sorted(events, key=lambda event: event.ts)
+        infos = self._side_information()
+        self._reset_params()
+        for item, info in infos.items():
+            self.set_item_info(item, info)
+        for _ in range(passes or self.config.passes):
+            self._reset_stats()
+            for event in ordered:
+                self.update(event)
+        return self
+
+    def _side_information(self) -> dict[str, ItemInfo]:
+        infos = {}
+        for row, item in enumerate(self._items.ids[1:], start=1):
+            author = self._authors.ids[int(self.item_author[row])]
+            infos[item] = ItemInfo(
+                author=None if author.startswith("\0") else author,
+                created=float(self.item_created[row]) if self.item_given_created[row] else None,
+                embedding=self.item_emb[row].copy() if self.item_has_emb[row] else None,
+            )
+        return infos
+
+    # --- saving -------------------------------------------------------------------------
+
+    _ARRAYS = (
+        "U",
+        "bu",
+        "V",
+        "bi",
+        "W",
+        "b",
+        "G",
+        "_gW",
+        "_gb",
+        "taste",
+        "taste_w",
+        "item_author",
+        "item_created",
+        "item_given_created",
+        "item_emb",
+        "item_has_emb",
+        "item_imps",
+        "item_cnt",
+        "item_pop",
+        "item_pop_ts",
+        "author_imps",
+        "author_cnt",
+        "tot_cnt",
+    )
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Everything the learner knows, as numpy arrays (see `to_bytes`)."""
+        sizes = {
+            "v": len(self._viewers.ids),
+            "i": len(self._items.ids),
+            "a": len(self._authors.ids),
+        }
+        table = dict.fromkeys(self._VIEWER_ARRAYS, "v")
+        table.update(dict.fromkeys(self._ITEM_ARRAYS, "i"))
+        table.update(dict.fromkeys(self._AUTHOR_ARRAYS, "a"))
+        state: dict[str, np.ndarray] = {}
+        for name in self._ARRAYS:
+            array = getattr(self, name)
+            state[name] = array[: sizes[table[name]]].copy() if name in table else array.copy()
+        affinity = [
+            (v, a, val, ts) for v, d in self._affinity.items() for a, (val, ts) in d.items()
+        ]
+        state["affinity_keys"] = np.array(
+            [(v, a) for v, a, _, _ in affinity], dtype=np.int64
+        ).reshape(-1, 2)
+        state["affinity_vals"] = np.array([(val, ts) for _, _, val, ts in affinity]).reshape(-1, 2)
+        state["exposure_keys"] = np.array(list(self._exposures), dtype=np.int64).reshape(-1, 2)
+        state["exposure_vals"] = np.array(
+            [(e.mask, e.shown) for e in self._exposures.values()], dtype=np.int64
+        ).reshape(-1, 2)
+        state["exposure_x"] = np.array(
+            [e.x for e in self._exposures.values()], dtype=np.float64
+        ).reshape(-1, len(FEATURES))
+        state["viewer_ids"] = np.array(self._viewers.ids, dtype=str)
+        state["item_ids"] = np.array(self._items.ids, dtype=str)
+        state["author_ids"] = np.array(self._authors.ids, dtype=str)
+        state["scalars"] = np.array([self.tot_imps, self.clock, self._dim], dtype=np.float64)
+        state["config"] = np.array(json.dumps(asdict(self.config), sort_keys=True))
+        return state
+
+    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
+        """Become exactly the learner that `state_dict` was taken from."""
+        self.config = LearnerConfig(**json.loads(str(state["config"])))
+        for name in self._ARRAYS:
+            setattr(self, name, np.array(state[name], copy=True))
+        self._viewers = _Ids(ids=[str(x) for x in state["viewer_ids"]])
+        self._items = _Ids(ids=[str(x) for x in state["item_ids"]])
+        self._authors = _Ids(ids=[str(x) for x in state["author_ids"]])
+        for ids in (self._viewers, self._items, self._authors):
+            ids.index = {key: row for row, key in enumerate(ids.ids) if row}
+        self.tot_imps, self.clock, dim = (float(x) for x in state["scalars"])
+        self._dim = int(dim)
+        self._affinity = {}
+        for (v, a), (val, ts) in zip(
+            state["affinity_keys"].tolist(), state["affinity_vals"].tolist(), strict=True
+        ):
+            self._affinity.setdefault(v, {})[a] = [val, ts]
+        self._exposures = {
+            (v, i): _Exposure(x=x.copy(), mask=mask, shown=shown)
+            for (v, i), (mask, shown), x in zip(
+                state["exposure_keys"].tolist(),
+                state["exposure_vals"].tolist(),
+                state["exposure_x"],
+                strict=True,
+            )
+        }
+
+    def to_bytes(self) -> bytes:
+        """The state as one .npz file's bytes (no pickles), for saving a version."""
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **self.state_dict())  # type: ignore[arg-type]
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Learner:
+        """A learner from `to_bytes` output."""
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            state = {name: npz[name] for name in npz.files}
+        learner = cls()
+        learner.load_state_dict(state)
+        return learner
+
+
+def state_equal(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Whether two state dicts hold the same arrays, bit for bit."""
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)

@@ -1,0 +1,228 @@
+"""The For You learner on a simulated population whose tastes it never sees."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from ranking.evaluation import EventLog, Report, evaluate, format_report
+from ranking.learner import (
+    EVENT_KINDS,
+    HEADS,
+    Event,
+    ItemInfo,
+    Learner,
+    LearnerConfig,
+    state_equal,
+)
+from ranking.models import EngagementEvent
+
+T0 = 1_700_000_000.0
+DAY = 86400.0
+
+
+class Population:
+    """Viewers and clips with hidden topic vectors; engagement is a logistic of their match."""
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        viewers: int = 300,
+        items: int = 400,
+        topics: int = 6,
+        sessions: int = 6,
+        per_session: int = 8,
+        days: float = 10.0,
+    ) -> None:
+        rng = np.random.default_rng(seed)
+        self.taste = rng.normal(size=(viewers, topics))
+        self.taste /= np.linalg.norm(self.taste, axis=1, keepdims=True)
+        topic = rng.integers(0, topics, items)
+        self.style = np.eye(topics)[topic] + 0.35 * rng.normal(size=(items, topics))
+        self.style /= np.linalg.norm(self.style, axis=1, keepdims=True)
+        self.quality = rng.normal(0.0, 0.4, items)
+        self.quality[rng.random(items) < 0.08] += 1.5  # a few clips everyone likes
+        author = rng.integers(0, 40, items)
+        # Most clips exist at the start; the rest appear over the period.
+        created = np.where(
+            rng.random(items) < 0.6,
+            T0 - rng.random(items) * 2 * DAY,
+            T0 + rng.random(items) * 0.9 * days * DAY,
+        )
+        self.items = {
+            f"i{i}": ItemInfo(author=f"a{author[i]}", created=float(created[i]))
+            for i in range(items)
+        }
+        self.shown: dict[str, set[str]] = {}
+        events: list[Event] = []
+        for v in range(viewers):
+            viewer = f"v{v}"
+            seen = self.shown.setdefault(viewer, set())
+            for start in np.sort(T0 + rng.random(sessions) * days * DAY):
+                live = [i for i in np.flatnonzero(created <= start) if f"i{i}" not in seen]
+                picks = rng.choice(live, size=min(per_session, len(live)), replace=False)
+                for j, i in enumerate(picks):
+                    events += self._watch(rng, v, int(i), start + 20.0 * j)
+                    seen.add(f"i{i}")
+        self.events = sorted(events, key=lambda event: event.ts)
+
+    def _watch(self, rng: np.random.Generator, v: int, i: int, t: float) -> list[Event]:
+        match = 3.0 * self.taste[v] @ self.style[i] + self.quality[i]
+        viewer, item = f"v{v}", f"i{i}"
+        out = [Event(viewer, item, "impression", 1.0, t)]
+        complete = rng.random() < _sigmoid(match - 0.3)
+        if complete:
+            out.append(Event(viewer, item, "complete", 1.0, t + 6))
+        else:
+            out.append(Event(viewer, item, "skip", float(rng.random() * 3), t + 2))
+        if rng.random() < _sigmoid(match + complete - 2.5):
+            out.append(Event(viewer, item, "like", 1.0, t + 7))
+        if rng.random() < _sigmoid(match - 3.5):
+            out.append(Event(viewer, item, "share", 1.0, t + 8))
+        if rng.random() < _sigmoid(-match - 3.5):
+            out.append(Event(viewer, item, "not_interested", 1.0, t + 3))
+        return out
+
+
+def _sigmoid(z: float) -> float:
+    return float(1.0 / (1.0 + np.exp(-z)))
+
+
+@pytest.fixture(scope="module")
+def population() -> Population:
+    """300 viewers, 400 clips, about 34,000 events over ten days."""
+    return Population()
+
+
+@pytest.fixture(scope="module")
+def report(population: Population) -> Report:
+    """The offline evaluation of the learner and both baselines on the population."""
+    result = evaluate(EventLog(events=population.events, items=population.items))
+    print(format_report(result))  # shown with -s: the figures quoted in docs come from here
+    return result
+
+
+@pytest.fixture(scope="module")
+def trained(population: Population) -> Learner:
+    """A learner trained on the whole log in one pass, its factors learning fast.
+
+    At the default factor rate the learnt item factors barely reflect the hidden topics
+    (item-item correlation 0.03 after one pass); at 0.2 they do more (0.16), at some cost
+    in held-out AUC (0.594 against 0.617), hence not the default.
+    """
+    config = LearnerConfig(passes=1, lr_factors=0.2)
+    return Learner(config, items=population.items).fit(population.events)
+
+
+def test_event_kinds_are_the_logs():
+    assert set(EngagementEvent.Kind.values) == EVENT_KINDS
+
+
+def test_learner_beats_recency_and_popularity(report: Report):
+    figures = {model.name: model for model in report.models}
+    learner, baselines = figures["learner"], [figures["popularity"], figures["recency"]]
+    assert learner.auc["like"] is not None and learner.ndcg is not None
+    best_auc = max(b.auc["like"] or 0.0 for b in baselines)
+    best_ndcg = max(b.ndcg or 0.0 for b in baselines)
+    # Measured (seed 0): like AUC 0.617 against 0.547 (popularity), NDCG@10 0.736 against
+    # 0.694; the margins asserted are about half of those measured.
+    assert learner.auc["like"] > best_auc + 0.035
+    assert learner.ndcg > best_ndcg + 0.02
+    # Completion and share are learnt too, from the same factors.
+    assert (learner.auc["complete"] or 0.0) > max(
+        b.auc["complete"] or 0.0 for b in baselines
+    ) + 0.03
+    assert (learner.auc["share"] or 0.0) > max(b.auc["share"] or 0.0 for b in baselines) + 0.03
+    # Personal top tens spread over more of the catalogue than one global list does.
+    assert (learner.coverage or 0.0) > max(b.coverage or 0.0 for b in baselines)
+
+
+def test_one_like_moves_that_viewers_scores_for_similar_clips(
+    population: Population, trained: Learner
+):
+    learner = Learner.from_bytes(trained.to_bytes())  # the fixture stays untouched
+    viewer, bystander = "v0", "v1"
+    shows = Counter(e.item for e in population.events if e.kind == "impression")
+    # The clip liked is one the viewer never saw, and others saw most (so its factors are learnt).
+    unseen = [item for item, _ in shows.most_common() if item not in population.shown[viewer]]
+    liked = unseen[0]
+    rest = np.array([int(item[1:]) for item in unseen[1:]])
+    closeness = population.style[rest] @ population.style[int(liked[1:])]
+    order = np.argsort(-closeness)
+    similar = [f"i{i}" for i in rest[order[:20]]]
+    different = [f"i{i}" for i in rest[order[-20:]]]
+    candidates = similar + different
+    before = learner.score(viewer, candidates)["like"]
+    other_before = learner.score(bystander, candidates)["like"]
+    now = learner.clock + 60.0
+    learner.update(Event(viewer, liked, "impression", 1.0, now))
+    learner.update(Event(viewer, liked, "like", 1.0, now + 5.0))
+    change = learner.score(viewer, candidates)["like"] - before
+    other_change = learner.score(bystander, candidates)["like"] - other_before
+    rise_similar, rise_different = change[:20].mean(), change[20:].mean()
+    # Measured: +0.021 on average for the 20 closest clips, -0.002 for the 20 farthest,
+    # and at most 0.003 either way for another viewer.
+    assert rise_similar > 0.01
+    assert rise_similar > rise_different + 0.01
+    # Others move only through the shared weights: by far less than the viewer who liked.
+    assert np.abs(other_change).max() < 0.3 * rise_similar
+
+
+def test_state_round_trips_exactly(population: Population, trained: Learner):
+    state = trained.state_dict()
+    copy = Learner()
+    copy.load_state_dict(state)
+    assert state_equal(copy.state_dict(), state)
+    restored = Learner.from_bytes(trained.to_bytes())
+    assert state_equal(restored.state_dict(), state)
+    items = list(population.items)[:500]
+    for head, values in trained.score("v7", items).items():
+        assert np.array_equal(values, restored.score("v7", items)[head])
+    # And they go on learning the same way.
+    more = [Event("v7", "i3", "impression", 1.0, trained.clock + 1), Event("v7", "i3", "like")]
+    original = Learner.from_bytes(trained.to_bytes())
+    for learner in (original, restored):
+        for event in more:
+            learner.update(event)
+    assert state_equal(original.state_dict(), restored.state_dict())
+
+
+def test_training_is_deterministic_with_a_seed(population: Population):
+    events = population.events[:3000]
+    first = Learner(LearnerConfig(seed=3), items=population.items).fit(events)
+    second = Learner(LearnerConfig(seed=3), items=population.items).fit(events)
+    other = Learner(LearnerConfig(seed=4), items=population.items).fit(events)
+    assert state_equal(first.state_dict(), second.state_dict())
+    assert not state_equal(first.state_dict(), other.state_dict())
+
+
+def test_taste_follows_prompt_embeddings():
+    """With prompt embeddings, a like pulls the viewer's taste towards the clip's prompt."""
+    vectors = {"cats": np.array([1.0, 0.0, 0.0]), "cars": np.array([0.0, 1.0, 0.0])}
+    items = {
+        f"{topic}{n}": ItemInfo(author=topic, embedding=vector + 0.1 * n)
+        for topic, vector in vectors.items()
+        for n in range(3)
+    }
+    learner = Learner(items=items)
+    learner.update(Event("ann", "cats0", "impression", ts=10.0))
+    learner.update(Event("ann", "cats0", "like", ts=11.0))
+    features = learner._features(
+        learner._viewers.index["ann"], learner._items.rows(list(items)), 12
+    )
+    taste = features[:, 1]
+    assert taste[:3].min() > 0.9 and taste[3:].max() < 0.2
+    affinity = features[:, 0]
+    assert affinity[:3].min() > 0 and affinity[3:].max() == 0
+
+
+def test_scoring_covers_every_head_for_known_and_unknown_clips(
+    population: Population, trained: Learner
+):
+    candidates = list(population.items) + [f"new{n}" for n in range(100)]  # 500
+    scores = trained.score("v5", candidates)
+    assert set(scores) == set(HEADS) and all(s.shape == (500,) for s in scores.values())
+    assert all(np.isfinite(s).all() and (s >= 0).all() and (s <= 1).all() for s in scores.values())
