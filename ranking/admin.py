@@ -1,9 +1,28 @@
-"""Admin for the engagement log (read-only: it is append-only)."""
+"""Admin for the engagement log (read-only: it is append-only) and the ranking's versions."""
 
-from django.contrib import admin
-from django.http import HttpRequest
+from typing import Any, cast
 
-from .models import EngagementEvent
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+
+from accounts.models import User
+
+from .evaluation import EvaluationError
+from .learner import HEADS
+from .models import TUNABLE_FIELDS, EngagementEvent, RankingConfig
+from .preview import config_preview
+from .selectors import active_config, ranking_config_previous
+from .services import ranking_config_activate, ranking_config_create, ranking_config_diff
+
+# How many days of events a preview replays unless asked otherwise.
+PREVIEW_DAYS = 7
 
 
 @admin.register(EngagementEvent)
@@ -24,3 +43,276 @@ class EngagementEventAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         """The log is append-only."""
         return False
+
+
+class RankingConfigForm(forms.ModelForm):
+    """A version's settings; saving makes a new version, so the note starts empty."""
+
+    class Meta:
+        model = RankingConfig
+        fields = (*TUNABLE_FIELDS, "note")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["note"] = ""
+
+    def clean(self) -> dict[str, Any]:
+        """A new version must change something."""
+        cleaned = super().clean() or {}
+        if self.instance.pk and not set(self.changed_data) & set(TUNABLE_FIELDS):
+            raise forms.ValidationError(
+                "Nothing changed: a new version needs at least one setting different "
+                f"from {self.instance}."
+            )
+        return cleaned
+
+
+@admin.register(RankingConfig)
+class RankingConfigAdmin(admin.ModelAdmin):
+    """Versions of the For You ranking: edit to make a new one, activate, roll back, preview."""
+
+    form = RankingConfigForm
+    list_display = ("version", "is_active", "created_by", "created", "note", "changes_summary")
+    list_display_links = ("version",)
+    list_select_related = ("created_by",)
+    list_filter = ("is_active",)
+    search_fields = ("note", "created_by__username")
+    actions = ("activate_selected",)
+    fieldsets = (
+        ("Weights of the predicted engagements", {"fields": [f"weight_{h}" for h in HEADS]}),
+        (
+            "Freshness and exploration",
+            {"fields": ["freshness_half_life_hours", "exploration_share"]},
+        ),
+        ("Diversity on a page", {"fields": ["max_per_author", "remix_gap"]}),
+        ("Why", {"fields": ["note"]}),
+    )
+    history_fields = (
+        "version",
+        "based_on",
+        "changes",
+        "created_by",
+        "created",
+        "is_active",
+        "activated",
+        "activated_by",
+    )
+
+    def get_fieldsets(self, request: HttpRequest, obj: RankingConfig | None = None) -> Any:
+        """The settings, then (for a saved version) where it came from and its life."""
+        if obj is None:
+            return self.fieldsets
+        return (*self.fieldsets, ("Version", {"fields": self.history_fields}))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: RankingConfig | None = None) -> Any:
+        """A saved version's history is never edited."""
+        return self.history_fields if obj is not None else ()
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        """A new version starts from the settings in force."""
+        return active_config().values
+
+    def has_change_permission(self, request: HttpRequest, obj: RankingConfig | None = None) -> bool:
+        """Only the active version, or one never activated, is a base for a new version."""
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or obj.is_editable)
+
+    def has_delete_permission(self, request: HttpRequest, obj: RankingConfig | None = None) -> bool:
+        """Versions are the history: none is deleted."""
+        return False
+
+    @admin.display(description="Changes")
+    def changes_summary(self, obj: RankingConfig) -> str:
+        """The diff against the version it was based on, one setting after another."""
+        base = f"from {obj.based_on}: " if obj.based_on_id else "from the defaults: "
+        if not obj.changes:
+            return "-"
+        return base + "; ".join(
+            f"{name} {before} → {after}" for name, (before, after) in obj.changes.items()
+        )
+
+    def save_model(
+        self, request: HttpRequest, obj: RankingConfig, form: forms.ModelForm, change: bool
+    ) -> None:
+        """Save the form as a new version, leaving the one it was edited from untouched."""
+        based_on = RankingConfig.objects.get(pk=obj.pk) if change else active_config()
+        saved = ranking_config_create(
+            values={name: form.cleaned_data[name] for name in TUNABLE_FIELDS},
+            note=form.cleaned_data["note"],
+            based_on=based_on if based_on.pk else None,
+            created_by=cast(User, request.user),
+        )
+        # The admin goes on with `obj` (messages, history, redirect): make it the new row.
+        for model_field in RankingConfig._meta.concrete_fields:
+            setattr(obj, model_field.attname, getattr(saved, model_field.attname))
+        obj._state.adding = False
+
+    def construct_change_message(
+        self, request: HttpRequest, form: forms.Form, formsets: Any, add: bool = False
+    ) -> Any:
+        """History names the new version and its diff (save_model has made it the instance)."""
+        saved = cast(RankingConfig, cast(forms.ModelForm, form).instance)
+        return f"Saved {saved}: {self.changes_summary(saved)}"
+
+    def response_change(self, request: HttpRequest, obj: RankingConfig) -> HttpResponse:
+        """After saving an edit, go to the new version (not active yet)."""
+        self.message_user(
+            request,
+            f"Saved as {obj}, not active yet: preview it, then activate it.",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:ranking_rankingconfig_change", args=[obj.pk]))
+
+    def response_add(
+        self, request: HttpRequest, obj: RankingConfig, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        """After adding, go to the new version (not active yet)."""
+        return self.response_change(request, obj)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """The version's page, with what a rollback or activation would do."""
+        obj = self.get_object(request, object_id)
+        extra = {
+            "active_version": RankingConfig.objects.filter(is_active=True).first(),
+            "can_activate": obj is not None and self._may_activate(request) and not obj.is_active,
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, extra)
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """The versions, with a one-click rollback to the one live before the active one."""
+        extra = {
+            "previous_version": ranking_config_previous() if self._may_activate(request) else None,
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra)
+
+    def get_urls(self) -> list[URLPattern]:
+        """Activate, roll back and preview, beside the usual pages."""
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<int:pk>/activate/",
+                wrap(self.activate_view),
+                name="ranking_rankingconfig_activate",
+            ),
+            path("rollback/", wrap(self.rollback_view), name="ranking_rankingconfig_rollback"),
+            path(
+                "<int:pk>/preview/", wrap(self.preview_view), name="ranking_rankingconfig_preview"
+            ),
+            *super().get_urls(),
+        ]
+
+    def _may_activate(self, request: HttpRequest) -> bool:
+        return self.has_change_permission(request)
+
+    def _activate(self, request: HttpRequest, config: RankingConfig) -> None:
+        was = RankingConfig.objects.filter(is_active=True).first()
+        try:
+            ranking_config_activate(config=config, by=cast(User, request.user))
+        except IntegrityError:
+            self.message_user(
+                request,
+                "Another version was activated at the same moment; look again and retry.",
+                messages.ERROR,
+            )
+            return
+        self.log_change(request, config, f"Activated (was {was or 'the defaults'}).")
+        self.message_user(
+            request, f"Now live: {config} (was {was or 'the defaults'}).", messages.SUCCESS
+        )
+
+    @admin.action(description="Activate the selected version")
+    def activate_selected(self, request: HttpRequest, queryset: QuerySet[RankingConfig]) -> None:
+        """Activate one version (exactly one must be selected)."""
+        if not self._may_activate(request):
+            raise PermissionDenied
+        configs = list(queryset[:2])
+        if len(configs) != 1:
+            self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
+            return
+        self._activate(request, configs[0])
+
+    def activate_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Make this version live (a rollback when it is an older one): POST only."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self._may_activate(request):
+            raise PermissionDenied
+        config = get_object_or_404(RankingConfig, pk=pk)
+        self._activate(request, config)
+        return HttpResponseRedirect(reverse("admin:ranking_rankingconfig_changelist"))
+
+    def rollback_view(self, request: HttpRequest) -> HttpResponse:
+        """Make the version live before the active one live again: POST only."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self._may_activate(request):
+            raise PermissionDenied
+        previous = ranking_config_previous()
+        if previous is None:
+            self.message_user(request, "No earlier version to roll back to.", messages.ERROR)
+        else:
+            self._activate(request, previous)
+        return HttpResponseRedirect(reverse("admin:ranking_rankingconfig_changelist"))
+
+    def preview_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """This version beside the active one, replayed on the last days of events."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        config = get_object_or_404(RankingConfig, pk=pk)
+        active = active_config()
+        try:
+            days = min(max(int(request.GET.get("days", PREVIEW_DAYS)), 1), 90)
+        except ValueError:
+            days = PREVIEW_DAYS
+        embed_prompts = request.GET.get("embeddings", "1") != "0"
+        report = error = None
+        try:
+            report = config_preview(
+                config=config, against=active, days=days, embed_prompts=embed_prompts
+            )
+        except EvaluationError as problem:
+            error = str(problem)
+        rows: list[tuple[str, list[float | None]]] = []
+        if report is not None:
+            results = report.results
+            rows = [
+                (f"NDCG@10 ({report.sessions} sessions)", [r.ndcg for r in results]),
+                ("AUC of the score, engaged or not", [r.score_auc for r in results]),
+                ("coverage@10", [r.coverage for r in results]),
+                ("creator Gini@10", [r.creator_gini for r in results]),
+                ("top-10% creators' share@10", [r.top_creator_share for r in results]),
+                *(
+                    (
+                        f"AUC {head} ({report.positives[head]} +)",
+                        [report.auc[head]] * len(results),
+                    )
+                    for head in HEADS
+                ),
+            ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Preview of {config} beside {active if active.pk else 'the defaults'}",
+            "original": config,
+            "active": active,
+            "days": days,
+            "embed_prompts": embed_prompts,
+            "report": report,
+            "error": error,
+            "rows": rows,
+            # Lists, not dicts: a template's `.items` would look up a key "items" first.
+            "changes": sorted(ranking_config_diff(active if active.pk else None, config).items()),
+            "skipped": sorted(report.skipped.items()) if report else [],
+        }
+        return TemplateResponse(request, "admin/ranking/rankingconfig/preview.html", context)

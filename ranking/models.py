@@ -1,8 +1,18 @@
-"""The engagement log the feed learns from."""
+"""The engagement log the feed learns from, and the versioned settings of its ranking."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+
+from .learner import DEFAULT_WEIGHTS, HEADS
+
+if TYPE_CHECKING:
+    pass
 
 
 class EngagementEvent(models.Model):
@@ -58,3 +68,154 @@ class EngagementEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.post_id} by {self.viewer_id}"
+
+
+# The settings a version holds, in the order the admin shows them and diffs name them.
+TUNABLE_FIELDS: tuple[str, ...] = (
+    *(f"weight_{head}" for head in HEADS),
+    "freshness_half_life_hours",
+    "exploration_share",
+    "max_per_author",
+    "remix_gap",
+)
+# The fields that change after a version is saved: which one is live, and since when.
+_ACTIVATION_FIELDS = frozenset({"is_active", "activated", "activated_by"})
+# Heads whose engagement is unwanted: their weights are never positive.
+NEGATIVE_HEADS = frozenset({"skip", "negative"})
+
+
+def _weight_field(head: str) -> models.FloatField:
+    negative = head in NEGATIVE_HEADS
+    return models.FloatField(
+        f"weight of {head}",
+        default=DEFAULT_WEIGHTS[head],
+        validators=[MaxValueValidator(0.0) if negative else MinValueValidator(0.0)],
+        help_text=(
+            f"How much a predicted {head} counts in a clip's score"
+            + (" (zero or less: it is unwanted)." if negative else " (zero or more).")
+        ),
+    )
+
+
+class RankingConfig(models.Model):
+    """One version of how For You is ranked; saved once, never edited; one is active.
+
+    A clip's score is the weighted sum of the learner's predicted engagements, decayed
+    with the clip's age; a page then gets its exploration slots and diversity limits.
+    """
+
+    version = models.PositiveIntegerField(unique=True, editable=False)
+    based_on = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        help_text="The version this one was edited from; `changes` is the diff against it.",
+    )
+    weight_like = _weight_field("like")
+    weight_complete = _weight_field("complete")
+    weight_share = _weight_field("share")
+    weight_comment = _weight_field("comment")
+    weight_skip = _weight_field("skip")
+    weight_negative = _weight_field("negative")
+    freshness_half_life_hours = models.FloatField(
+        default=24.0,
+        validators=[MinValueValidator(0.1)],
+        help_text="A clip's score halves every this many hours of age.",
+    )
+    exploration_share = models.FloatField(
+        default=0.1,
+        validators=[MinValueValidator(0.0), MaxValueValidator(0.5)],
+        help_text="Share of a page's slots (0 to 0.5) given to clips picked at random.",
+    )
+    max_per_author = models.PositiveSmallIntegerField(
+        "max clips per author per page",
+        default=2,
+        validators=[MinValueValidator(1)],
+    )
+    remix_gap = models.PositiveSmallIntegerField(
+        default=1,
+        help_text="At least this many clips between two remixes of one parent "
+        "(0 lets them sit side by side).",
+    )
+    note = models.TextField(help_text="Why this version: what it should change, and why.")
+    changes = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="{field: [before, after]} against the version it was based on.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    created = models.DateTimeField(default=timezone.now, editable=False)
+    is_active = models.BooleanField(default=False, editable=False)
+    activated = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When it last went live."
+    )
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"],
+                condition=models.Q(is_active=True),
+                name="rankingconfig_one_active",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(exploration_share__gte=0.0, exploration_share__lte=0.5),
+                name="rankingconfig_exploration_share_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(freshness_half_life_hours__gt=0.0),
+                name="rankingconfig_half_life_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_per_author__gte=1),
+                name="rankingconfig_max_per_author_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.version}" if self.pk else "defaults"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save a new version; a saved one may only change which version is live."""
+        update_fields = kwargs.get("update_fields")
+        if (
+            self.pk
+            and not self._state.adding
+            and not (update_fields is not None and set(update_fields) <= _ACTIVATION_FIELDS)
+        ):
+            raise ValueError("A saved ranking config is immutable: save a new version instead.")
+        super().save(*args, **kwargs)
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """The weight of each learner head, by head name."""
+        return {head: float(getattr(self, f"weight_{head}")) for head in HEADS}
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """The tunable settings, by field name."""
+        return {name: getattr(self, name) for name in TUNABLE_FIELDS}
+
+    @property
+    def is_editable(self) -> bool:
+        """The active version, or one never activated, can be the base of a new version."""
+        return self.is_active or self.activated is None

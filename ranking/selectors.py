@@ -1,4 +1,4 @@
-"""Reads for ranking: the one function the feed asks for a page."""
+"""Reads for ranking: the page the feed asks for, and the ranking settings in force."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from config.pagination import keyset_page
+
+from .models import RankingConfig
 
 
 @dataclass(frozen=True)
@@ -30,3 +32,21 @@ def feed_page(
     """
     items, next_cursor = keyset_page(candidates, cursor=cursor, size=size)
     return Page(items=items, next_cursor=next_cursor)
+
+
+def active_config() -> RankingConfig:
+    """The live ranking settings: the active version, or the defaults (unsaved) if none is.
+
+    One indexed query (the partial unique index on is_active); callers that rank several
+    times in one request should keep the result rather than ask again.
+    """
+    return RankingConfig.objects.filter(is_active=True).first() or RankingConfig()
+
+
+def ranking_config_previous() -> RankingConfig | None:
+    """The version that was live before the active one: what a rollback goes back to."""
+    return (
+        RankingConfig.objects.filter(is_active=False, activated__isnull=False)
+        .order_by("-activated", "-version")
+        .first()
+    )
