@@ -315,6 +315,17 @@ RIFF_MODELS: dict[str, dict[str, Any]] = {
         "path": os.environ.get("RIFF_LTX_PATH", str(MODELS_DIR / "LTX-Video")),
         "vae_tiling": True,
     },
+    "riff-house": {
+        "family": "house",
+        "label": "Riff house model (small, trained here)",
+        # Trained by `manage.py train_house_model` and shipped inside the repository.
+        "path": os.environ.get(
+            "RIFF_HOUSE_PATH", str(BASE_DIR / "generation" / "house" / "weights")
+        ),
+        # Square at its native size for now; upscaling for display comes later.
+        "sizes": {"9:16": (32, 32), "16:9": (32, 32), "1:1": (32, 32)},
+        "fps": 8,
+    },
 }
 RIFF_DEFAULT_MODEL = os.environ.get("RIFF_DEFAULT_MODEL", "tiny-wan")
 # Per-person allowances; an admin can override both on a person's quota row.

@@ -31,8 +31,10 @@ log = logging.getLogger(__name__)
 DEFAULT_SIZES = {
     "wan": {"9:16": (480, 832), "16:9": (832, 480), "1:1": (624, 624)},
     "ltx": {"9:16": (512, 768), "16:9": (768, 512), "1:1": (640, 640)},
+    # The house model makes square clips at the size it was trained on, whatever the aspect.
+    "house": {"9:16": (32, 32), "16:9": (32, 32), "1:1": (32, 32)},
 }
-DEFAULT_FPS = {"wan": 16, "ltx": 24}
+DEFAULT_FPS = {"wan": 16, "ltx": 24, "house": 8}
 
 
 class JobCancelled(GenerationAborted):

@@ -23,6 +23,9 @@ StepCallback = Callable[[int, int], None]
 
 # Subfolders every diffusers video pipeline we support keeps beside model_index.json.
 EXPECTED_LAYOUT = ("transformer", "vae", "text_encoder", "tokenizer", "scheduler")
+# The house model's own layout: its text encoder ships with Riff, and it has no VAE.
+HOUSE_LAYOUT = ("denoiser", "scheduler")
+FAMILIES = ("wan", "ltx", "house")
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 CACHES = (None, "first_block")
 # Where the real weights come from, for the error message (fetched by a person, never by us).
@@ -33,6 +36,7 @@ PATH_ENV_VARS = {
     "tiny-ltx": "RIFF_TINY_LTX_PATH",
     "wan2.1-t2v-1.3b": "RIFF_WAN21_PATH",
     "ltx-video": "RIFF_LTX_PATH",
+    "riff-house": "RIFF_HOUSE_PATH",
 }
 
 
@@ -95,9 +99,9 @@ def model_config(key: str) -> ModelConfig:
         raise ImproperlyConfigured(f"Unknown model {key!r} (RIFF_MODELS has: {known}).")
     raw = models[key]
     family = raw.get("family")
-    if family not in ("wan", "ltx"):
+    if family not in FAMILIES:
         raise ImproperlyConfigured(
-            f'RIFF_MODELS["{key}"]["family"] is {family!r}; expected "wan" or "ltx".'
+            f'RIFF_MODELS["{key}"]["family"] is {family!r}; one of {FAMILIES}.'
         )
     if not raw.get("path"):
         raise ImproperlyConfigured(f'RIFF_MODELS["{key}"]["path"] is not set.')
@@ -150,8 +154,15 @@ def _missing_message(config: ModelConfig, missing: list[str]) -> str:
     where = f'RIFF_MODELS["{config.key}"]["path"]' + (
         f" (environment variable {env}, or RIFF_MODELS_DIR for the folder it is in)" if env else ""
     )
-    layout = "model_index.json, " + ", ".join(f"{name}/" for name in EXPECTED_LAYOUT)
-    if config.is_tiny:
+    folders = HOUSE_LAYOUT if config.family == "house" else EXPECTED_LAYOUT
+    layout = "model_index.json, " + ", ".join(f"{name}/" for name in folders)
+    if config.family == "house":
+        fix = (
+            "The house model is trained here, never downloaded: "
+            "python manage.py train_house_model --out <run folder> "
+            f"--weights-out {config.path}"
+        )
+    elif config.is_tiny:
         fix = f"Build it offline with: python manage.py build_tiny_models --only {config.key}"
     else:
         fix = (
@@ -268,6 +279,12 @@ class Backend:
         """`spec` rounded to what the model accepts (frame count and size)."""
         return fit_to(spec, self.spatial_multiple, self.temporal_factor)
 
+    @classmethod
+    def fit_unloaded(cls, path: Path, spec: GenerationSpec) -> GenerationSpec:
+        """What `fit` gives, from the JSON configs of a weights directory only."""
+        spatial, temporal = cls.constraints(path)
+        return fit_to(spec, spatial, temporal)
+
     def load(self) -> None:
         """Load the pipeline from the local directory onto the device, applying the options."""
         import torch
@@ -369,10 +386,15 @@ class Backend:
 def backend_class(family: str) -> type[Backend]:
     """The Backend subclass for a family."""
     # Imported here because the family modules subclass Backend from this module.
+    from .house import HouseBackend
     from .ltx import LTXBackend
     from .wan import WanBackend
 
-    classes: dict[str, type[Backend]] = {"wan": WanBackend, "ltx": LTXBackend}
+    classes: dict[str, type[Backend]] = {
+        "wan": WanBackend,
+        "ltx": LTXBackend,
+        "house": HouseBackend,
+    }
     return classes[family]
 
 
@@ -409,5 +431,4 @@ def fit_spec(model_key: str, spec: GenerationSpec) -> GenerationSpec:
         return backend.fit(spec)
     config = model_config(model_key)
     check_weights(config)
-    spatial, temporal = backend_class(config.family).constraints(config.path)
-    return fit_to(spec, spatial, temporal)
+    return backend_class(config.family).fit_unloaded(config.path, spec)

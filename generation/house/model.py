@@ -1,0 +1,172 @@
+"""The house model's denoiser: a small video transformer built from diffusers parts.
+
+Each frame is cut into patches (one token each) with learned spatial and frame-time position
+embeddings, so that the model sees time; `BasicTransformerBlock`s (`ada_norm_single`, as in
+PixArt) attend jointly over every token of the clip and cross-attend to the MiniLM token
+embeddings of the caption; the pooled caption vector is added to the timestep embedding.
+The output is a linear layer and a pixel shuffle back to each frame, followed by a small
+convolutional head per frame that smooths the patch grid away.
+
+It predicts the clean clip (x0) under a rectified-flow schedule (x_t = (1 - s) x0 + s noise):
+predicting the velocity with tokens narrower than their pixels gave pure noise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from diffusers.configuration_utils import ConfigMixin, register_to_config
+from diffusers.models.attention import BasicTransformerBlock
+from diffusers.models.embeddings import TimestepEmbedding, Timesteps
+from diffusers.models.modeling_utils import ModelMixin
+from torch import nn
+from torch.nn import functional as F  # noqa: N812
+
+# MiniLM (all-MiniLM-L6-v2) embeds text in 384 dimensions.
+TEXT_DIM = 384
+# Configurations per training size: 32x32x8 trains on a CPU, 64x64x16 wants a GPU.
+PRESETS: dict[int, dict[str, int]] = {
+    32: {
+        "sample_size": 32,
+        "num_frames": 8,
+        "patch_size": 8,
+        "width": 128,
+        "num_layers": 6,
+        "num_heads": 4,
+    },
+    64: {
+        "sample_size": 64,
+        "num_frames": 16,
+        "patch_size": 8,
+        "width": 256,
+        "num_layers": 8,
+        "num_heads": 8,
+    },
+}
+
+
+class HouseDenoiser(ModelMixin, ConfigMixin):  # type: ignore[misc]  # diffusers' own clash
+    """Predicts the clean clip from a noisy one, a timestep and the caption's MiniLM output."""
+
+    _supports_gradient_checkpointing = False
+
+    @register_to_config
+    def __init__(
+        self,
+        sample_size: int = 32,
+        num_frames: int = 8,
+        in_channels: int = 3,
+        patch_size: int = 8,
+        width: int = 128,
+        num_layers: int = 6,
+        num_heads: int = 4,
+        text_dim: int = TEXT_DIM,
+        head_channels: int = 16,
+    ) -> None:
+        """Sizes: the clip (square frames), the patch, the transformer and the conv head."""
+        super().__init__()
+        if sample_size % patch_size:
+            raise ValueError(f"sample_size {sample_size} is not a multiple of {patch_size}")
+        if width % num_heads:
+            raise ValueError(f"width {width} is not a multiple of num_heads {num_heads}")
+        grid = sample_size // patch_size
+        self.patch_embed = nn.Conv2d(in_channels, width, patch_size, stride=patch_size)
+        self.spatial_pos = nn.Parameter(torch.randn(1, 1, grid * grid, width) * 0.02)
+        self.frame_pos = nn.Parameter(torch.randn(1, num_frames, 1, width) * 0.02)
+
+        self.time_proj = Timesteps(256, flip_sin_to_cos=True, downscale_freq_shift=0)
+        self.time_embed = TimestepEmbedding(256, width)
+        self.text_pool_embed = nn.Sequential(
+            nn.Linear(text_dim, width), nn.SiLU(), nn.Linear(width, width)
+        )
+        # One shift/scale/gate set per block input, as PixArt's AdaLayerNormSingle makes it.
+        self.cond_block = nn.Sequential(nn.SiLU(), nn.Linear(width, 6 * width))
+
+        self.blocks = nn.ModuleList(
+            BasicTransformerBlock(
+                width,
+                num_heads,
+                width // num_heads,
+                cross_attention_dim=text_dim,
+                activation_fn="gelu-approximate",
+                norm_type="ada_norm_single",
+                norm_elementwise_affine=False,
+                norm_eps=1e-6,
+            )
+            for _ in range(num_layers)
+        )
+
+        self.norm_out = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
+        self.scale_shift_table = nn.Parameter(torch.randn(2, width) / width**0.5)
+        self.proj_out = nn.Linear(width, patch_size * patch_size * head_channels)
+        self.head = nn.Sequential(
+            nn.Conv2d(head_channels, head_channels, 3, padding=1),
+            nn.SiLU(),
+            nn.Conv2d(head_channels, in_channels, 3, padding=1),
+        )
+
+    def forward(
+        self,
+        sample: torch.Tensor,
+        timestep: torch.Tensor,
+        encoder_hidden_states: torch.Tensor,
+        pooled_text: torch.Tensor,
+        encoder_attention_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Clean clip (B, C, T, H, W) from noisy `sample`, timesteps in [0, 1000] and text.
+
+        `encoder_hidden_states` (B, L, text_dim) are the caption's token embeddings,
+        `encoder_attention_mask` (B, L) marks the real ones, `pooled_text` (B, text_dim) is
+        the sentence embedding.
+        """
+        cfg: Any = self.config
+        b, c, t, h, w = sample.shape
+        p = cfg.patch_size
+        gh, gw = h // p, w // p
+        if t > cfg.num_frames or (gh * gw) != self.spatial_pos.shape[2]:
+            raise ValueError(
+                f"clip {t}x{h}x{w} does not fit the model "
+                f"({cfg.num_frames}x{cfg.sample_size}x{cfg.sample_size})"
+            )
+        frames = sample.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
+        tokens = self.patch_embed(frames).flatten(2).transpose(1, 2)  # (B*T, S, D)
+        tokens = tokens.reshape(b, t, gh * gw, -1) + self.spatial_pos + self.frame_pos[:, :t]
+        hidden = tokens.reshape(b, t * gh * gw, -1)
+
+        timestep = timestep.reshape(-1).expand(b)
+        t_emb = self.time_embed(self.time_proj(timestep).to(hidden.dtype))
+        cond = t_emb + self.text_pool_embed(pooled_text.to(hidden.dtype))
+        block_cond = self.cond_block(cond)
+
+        text = encoder_hidden_states.to(hidden.dtype)
+        mask = None
+        if encoder_attention_mask is not None:
+            # An additive bias over the text tokens, broadcast over queries (as PixArt does).
+            mask = (1 - encoder_attention_mask.to(hidden.dtype)) * -10000.0
+            mask = mask.unsqueeze(1)
+        for block in self.blocks:
+            hidden = block(
+                hidden,
+                encoder_hidden_states=text,
+                encoder_attention_mask=mask,
+                timestep=block_cond,
+            )
+
+        shift, scale = (self.scale_shift_table[None] + cond[:, None]).chunk(2, dim=1)
+        hidden = self.norm_out(hidden) * (1 + scale) + shift
+        hidden = self.proj_out(hidden)  # (B, T*S, p*p*K)
+        k = cfg.head_channels
+        hidden = hidden.reshape(b * t, gh, gw, k * p * p).permute(0, 3, 1, 2)
+        hidden = F.pixel_shuffle(hidden, p)  # (B*T, K, H, W)
+        out = self.head(hidden)
+        return out.reshape(b, t, c, h, w).permute(0, 2, 1, 3, 4)
+
+
+def build_denoiser(size: int, **overrides: Any) -> HouseDenoiser:
+    """A fresh denoiser of the preset for `size` (32 or 64), with any config overridden."""
+    try:
+        preset = PRESETS[size]
+    except KeyError:
+        raise ValueError(f"no preset for size {size} (have {sorted(PRESETS)})") from None
+    return HouseDenoiser(**{**preset, **overrides})

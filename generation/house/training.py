@@ -1,0 +1,335 @@
+"""Training the house model on procedural scenes: reproducible, resumable, exportable.
+
+Everything random in step `n` (the batch of scenes, the noise, the noise levels and which
+captions are dropped for guidance) is drawn from generators seeded by (seed, n), so a run is
+fully determined by its seed and a resumed run continues exactly where a checkpoint stopped:
+two runs of 2,000 steps give the same weights as one of 4,000 (on the CPU; CUDA kernels are
+not bit-exact). The learning rate warms up and then stays constant, so a run's length never
+changes its earlier steps.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional as F  # noqa: N812
+
+from .model import HouseDenoiser, build_denoiser
+from .pipeline import MAX_TEXT_TOKENS, HouseVideoPipeline, TextEmbedding, encode_text
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What determines a run (a resumed run must match its checkpoint's)."""
+
+    seed: int = 0
+    batch_size: int = 32
+    size: int = 32
+    frames: int = 8
+    lr: float = 3e-4
+    warmup: int = 200
+    weight_decay: float = 0.01
+    ema_decay: float = 0.0  # 0 turns EMA off
+    text_dropout: float = 0.1
+    model: dict[str, Any] = field(default_factory=dict)  # overrides of the size's preset
+
+
+def step_seed(seed: int, step: int, stream: int) -> int:
+    """A seed for one random stream of one step, independent of every other."""
+    return int(np.random.SeedSequence([seed, step, stream]).generate_state(1)[0])
+
+
+class CaptionCache:
+    """MiniLM embeddings of captions, computed once each (up to `limit` captions kept)."""
+
+    def __init__(self, max_tokens: int = MAX_TEXT_TOKENS, limit: int = 50_000) -> None:
+        """Empty; `limit` bounds the memory (about 10 KB a caption)."""
+        self.max_tokens = max_tokens
+        self.limit = limit
+        self._rows: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.hits = self.misses = 0
+
+    def embed(self, captions: list[str]) -> TextEmbedding:
+        """Embeddings of `captions`, float32 on the CPU (rounded to fp16 whether cached or not)."""
+        rows = {c: self._rows[c] for c in captions if c in self._rows}
+        missing = [c for c in dict.fromkeys(captions) if c not in rows]
+        self.hits += len(captions) - len(missing)
+        self.misses += len(missing)
+        if missing:
+            fresh = encode_text(missing, self.max_tokens)
+            for i, caption in enumerate(missing):
+                n = int(fresh.mask[i].sum())
+                row = (fresh.tokens[i, :n].half(), fresh.pooled[i].half())
+                rows[caption] = row
+                if len(self._rows) < self.limit:
+                    self._rows[caption] = row
+        tokens = torch.zeros(len(captions), self.max_tokens, rows[captions[0]][1].shape[0])
+        mask = torch.zeros(len(captions), self.max_tokens, dtype=torch.long)
+        pooled = torch.stack([rows[c][1] for c in captions]).float()
+        for i, caption in enumerate(captions):
+            caption_tokens = rows[caption][0]
+            tokens[i, : len(caption_tokens)] = caption_tokens.float()
+            mask[i, : len(caption_tokens)] = 1
+        return TextEmbedding(tokens, mask, pooled)
+
+
+def to_clips(frames: np.ndarray, device: Any) -> torch.Tensor:
+    """uint8 (B, T, H, W, 3) to float (B, 3, T, H, W) in [-1, 1] on `device`."""
+    clips = torch.from_numpy(frames).to(device).permute(0, 4, 1, 2, 3).float()
+    return clips / 127.5 - 1.0
+
+
+def batch_for(config: TrainConfig, step: int) -> tuple[np.ndarray, list[str]]:
+    """The training batch of step `step` (its own stream of scenes, so any step can be drawn)."""
+    from .scenes import train_batches
+
+    seed = step_seed(config.seed, step, 0)
+    return next(train_batches(seed, config.batch_size, config.size, config.frames))
+
+
+def pick_device(name: str) -> str:
+    """ "auto" picks CUDA when there is one."""
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
+
+
+class Trainer:
+    """The denoiser, its optimiser, schedule and EMA, stepped on procedural batches."""
+
+    def __init__(self, config: TrainConfig, device: str = "cpu") -> None:
+        """A fresh model seeded from the config's seed."""
+        from diffusers.optimization import get_constant_schedule_with_warmup
+        from diffusers.training_utils import EMAModel
+
+        self.config = config
+        self.device = device
+        torch.manual_seed(config.seed)
+        model = build_denoiser(config.size, num_frames=config.frames, **config.model)
+        # nn.Module.to: diffusers' ModelMixin.to is typed for dtypes only.
+        self.model: HouseDenoiser = torch.nn.Module.to(model, device)
+        self.model.train()
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        )
+        self.lr_schedule = get_constant_schedule_with_warmup(self.optimizer, config.warmup)
+        self.ema = (
+            EMAModel(
+                self.model.parameters(),
+                decay=config.ema_decay,
+                model_cls=HouseDenoiser,
+                model_config=self.model.config,
+            )
+            if config.ema_decay > 0
+            else None
+        )
+        self.captions = CaptionCache()
+        self.empty = encode_text([""]).to("cpu")
+        self.step = 0
+        self.elapsed_s = 0.0  # training time over all runs of this model
+        self.losses: list[float] = []
+        # Half precision on a GPU is several times faster; the CPU stays in float32.
+        self.autocast = device.startswith("cuda")
+
+    def parameters(self) -> int:
+        """Number of trainable parameters."""
+        return sum(p.numel() for p in self.model.parameters())
+
+    def loss(self, frames: np.ndarray, captions: list[str], step: int) -> torch.Tensor:
+        """The x0 loss on one batch, with step `step`'s noise and caption dropout."""
+        generator = torch.Generator().manual_seed(step_seed(self.config.seed, step, 1))
+        clips = to_clips(frames, self.device)
+        b = clips.shape[0]
+        sigma = torch.rand(b, generator=generator)
+        noise = torch.randn(clips.shape, generator=generator)
+        dropped = torch.rand(b, generator=generator) < self.config.text_dropout
+        text = self.captions.embed(captions)
+        empty = self.empty
+        text = TextEmbedding(
+            torch.where(dropped[:, None, None], empty.tokens, text.tokens),
+            torch.where(dropped[:, None], empty.mask, text.mask),
+            torch.where(dropped[:, None], empty.pooled, text.pooled),
+        ).to(self.device)
+        sigma, noise = sigma.to(self.device), noise.to(self.device)
+        s = sigma[:, None, None, None, None]
+        noisy = (1 - s) * clips + s * noise
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.autocast):
+            predicted = self.model(
+                noisy,
+                sigma * 1000,
+                encoder_hidden_states=text.tokens,
+                pooled_text=text.pooled,
+                encoder_attention_mask=text.mask,
+            )
+        return F.mse_loss(predicted.float(), clips)
+
+    def train_step(self, frames: np.ndarray, captions: list[str]) -> float:
+        """One optimiser step on a batch; returns its loss."""
+        started = time.monotonic()
+        loss = self.loss(frames, captions, self.step)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.optimizer.step()
+        self.lr_schedule.step()
+        if self.ema is not None:
+            self.ema.step(self.model.parameters())
+        self.step += 1
+        value = float(loss.detach())
+        self.losses.append(value)
+        del self.losses[:-1000]
+        self.elapsed_s += time.monotonic() - started
+        return value
+
+    def run(self, steps: int, on_step: Callable[[int, float], None] | None = None) -> None:
+        """`steps` more steps on the procedural batches, calling on_step(step, loss) after each."""
+        for _ in range(steps):
+            started = time.monotonic()
+            frames, captions = batch_for(self.config, self.step)
+            self.elapsed_s += time.monotonic() - started
+            loss = self.train_step(frames, captions)
+            if on_step is not None:
+                on_step(self.step, loss)
+
+    def recent_loss(self, n: int = 50) -> float:
+        """Mean loss of the last `n` steps (nan before any)."""
+        return float(np.mean(self.losses[-n:])) if self.losses else float("nan")
+
+    def save_checkpoint(self, out: Path) -> Path:
+        """Write everything needed to resume into out/checkpoint.pt (replaced atomically)."""
+        out.mkdir(parents=True, exist_ok=True)
+        state = {
+            "config": asdict(self.config),
+            "step": self.step,
+            "elapsed_s": self.elapsed_s,
+            "losses": self.losses,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "lr_schedule": self.lr_schedule.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            # Steps draw from their own seeded generators; this covers anything that doesn't.
+            "torch_rng": torch.get_rng_state(),
+            "numpy_rng": np.random.get_state(),
+        }
+        path = out / CHECKPOINT
+        partial = out / (CHECKPOINT + ".partial")
+        torch.save(state, partial)
+        os.replace(partial, path)
+        return path
+
+    @classmethod
+    def resume(cls, out: Path, config: TrainConfig, device: str = "cpu") -> Trainer:
+        """The trainer saved in out/checkpoint.pt; ValueError if `config` differs from its own."""
+        state = torch.load(out / CHECKPOINT, map_location=device, weights_only=False)
+        saved = TrainConfig(**state["config"])
+        if saved != config:
+            changed = {
+                k: (v, getattr(config, k))
+                for k, v in asdict(saved).items()
+                if asdict(config)[k] != v
+            }
+            raise ValueError(f"the checkpoint was trained with other settings: {changed}")
+        trainer = cls(saved, device)
+        trainer.model.load_state_dict(state["model"])
+        trainer.optimizer.load_state_dict(state["optimizer"])
+        trainer.lr_schedule.load_state_dict(state["lr_schedule"])
+        if trainer.ema is not None:
+            trainer.ema.load_state_dict(state["ema"])
+        torch.set_rng_state(state["torch_rng"])
+        np.random.set_state(state["numpy_rng"])
+        trainer.step = state["step"]
+        trainer.elapsed_s = state["elapsed_s"]
+        trainer.losses = list(state["losses"])
+        return trainer
+
+    def shipping_model(self) -> HouseDenoiser:
+        """A copy of the weights to ship (the EMA ones when EMA is on), in eval mode."""
+        model = copy.deepcopy(self.model)
+        if self.ema is not None:
+            self.ema.copy_to(model.parameters())
+        return model.eval()
+
+    def export(self, path: Path, dtype: torch.dtype = torch.float16) -> HouseVideoPipeline:
+        """Save a from_pretrained pipeline directory (safetensors) at `path`, replacing it."""
+        from diffusers import FlowMatchEulerDiscreteScheduler
+
+        model = self.shipping_model()
+        # nn.Module.to, not ModelMixin.to: diffusers warns about casting a model that keeps
+        # modules in float32, and this one keeps none.
+        torch.nn.Module.to(model, "cpu", dtype)
+        pipe = HouseVideoPipeline(model, FlowMatchEulerDiscreteScheduler())
+        # Written beside the target and moved into place, so a crash never leaves half a model.
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        pipe.save_pretrained(str(partial), safe_serialization=True)
+        shutil.rmtree(path, ignore_errors=True)
+        partial.rename(path)
+        return pipe
+
+
+def size_mb(path: Path) -> float:
+    """Megabytes taken by the files under `path`."""
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
+
+
+EVAL_SETS = (
+    ("seen", "train"),
+    ("seen", "held_out"),
+    ("unseen", "train"),
+    ("unseen", "held_out"),
+)
+
+
+def evaluate_pipeline(
+    pipe: HouseVideoPipeline,
+    n: int,
+    *,
+    seed: int = 0,
+    steps: int = 25,
+    guidance: float = 4.0,
+    batch: int = 16,
+) -> dict[str, dict[str, float]]:
+    """Evaluator accuracy on `n` held-out captions per (combinations, templates) set.
+
+    "seen"/"unseen": colour-shape and shape-motion combinations that do or don't occur in
+    training; "train"/"held_out": caption templates used in training or never seen.
+    """
+    from .evaluator import accuracy, evaluate
+    from .scenes import held_out_samples
+
+    config: Any = pipe.denoiser.config
+    results: dict[str, dict[str, float]] = {}
+    generator = torch.Generator().manual_seed(seed)
+    for kind, templates in EVAL_SETS:
+        samples = held_out_samples(
+            kind,  # type: ignore[arg-type]
+            n,
+            seed,
+            size=config.sample_size,
+            frames=config.num_frames,
+            templates=templates,  # type: ignore[arg-type]
+        )
+        checks = []
+        for start in range(0, len(samples), batch):
+            chunk = samples[start : start + batch]
+            clips = pipe(
+                [s.caption for s in chunk],
+                num_inference_steps=steps,
+                guidance_scale=guidance,
+                generator=generator,
+            )
+            checks += [evaluate(clip, s.spec) for clip, s in zip(clips, chunk, strict=True)]
+        results[f"{kind} combinations, {templates.replace('_', '-')} templates"] = accuracy(checks)
+    return results

