@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from .evaluation import EvaluationError, EventLog, auc, gini, ndcg_at_k, read_live
 from .evaluation.metrics import TOP_K
-from .evaluation.replay import SESSION_GAP_S, _Exposure, _gain, _label
+from .evaluation.replay import Exposures
 from .learner import HEADS, Event, Learner
 from .models import RankingConfig
 
@@ -168,50 +168,21 @@ def preview(
         created.setdefault(event.item, event.ts)  # unknown creation: first seen
     author = {item: info.author or "\0" + item for item, info in log.items.items()}
     learner = Learner(items=log.items).fit(train)
-    open_pairs: dict[tuple[str, str], int] = {(e.viewer, e.item): -1 for e in train}
-    exposures: list[_Exposure] = []
+    exposures = Exposures(train)
     rows: list[np.ndarray] = []
     ages: list[float] = []
-    last_seen: dict[str, float] = {}
-    session_of: dict[str, int] = {}
-    sessions = 0
     for event in test:
-        pair = (event.viewer, event.item)
-        index = open_pairs.get(pair)
-        if event.kind == "impression" or index is None:
-            session = -1
-            if event.viewer:
-                if event.ts - last_seen.get(event.viewer, -math.inf) > SESSION_GAP_S:
-                    session_of[event.viewer] = sessions
-                    sessions += 1
-                last_seen[event.viewer] = event.ts
-                session = session_of[event.viewer]
+        if exposures.opens(event):
             scores = learner.score(event.viewer, [event.item], now=event.ts)
             rows.append(np.array([scores[head][0] for head in HEADS]))
             ages.append(event.ts - created[event.item])
-            index = len(exposures)
-            exposures.append(_Exposure(viewer=event.viewer, item=event.item, session=session))
-            open_pairs[pair] = index
-        if index >= 0:
-            _label(exposures[index], event.kind)
+            exposures.add(event)
+        exposures.label(event)
         learner.update(event)
-    if not exposures:
-        raise EvaluationError("The test window holds no exposures to evaluate")
     predictions = np.array(rows)
     age = np.array(ages)
-    labels = np.array([[(e.labels >> h) & 1 for h in range(len(HEADS))] for e in exposures])
-    gains = np.array([_gain(e) for e in exposures])
     rng = np.random.default_rng(seed)
-    tiebreak = rng.random(len(exposures))
-    by_session: dict[int, list[int]] = defaultdict(list)
-    for position, exposure in enumerate(exposures):
-        if exposure.session >= 0:
-            by_session[exposure.session].append(position)
-    scored_sessions = [
-        np.array(members)
-        for members in by_session.values()
-        if len(members) >= 2 and gains[members].sum() > 0
-    ]
+    outcome = exposures.outcomes(rng)
     coverage = _coverage(
         learner, policies, test, events, created, author, parent, max_viewers, seed
     )
@@ -222,17 +193,20 @@ def preview(
         # that differ only in weights differ only by them.
         page_rng = np.random.default_rng([seed, 1])
         ndcgs = []
-        for members in scored_sessions:
-            ranked = members[np.lexsort((tiebreak[members], -score[members]))]
+        for members in outcome.sessions:
+            ranked = members[np.lexsort((outcome.tiebreak[members], -score[members]))]
             keys = [str(m) for m in ranked]
             page = page_order(
                 policy,
                 keys,
                 author={
-                    str(m): author.get(exposures[m].item, "\0" + exposures[m].item) for m in ranked
+                    str(m): author.get(exposures.items[m].item, "\0" + exposures.items[m].item)
+                    for m in ranked
                 },
                 parent={
-                    str(m): parent[exposures[m].item] for m in ranked if exposures[m].item in parent
+                    str(m): parent[exposures.items[m].item]
+                    for m in ranked
+                    if exposures.items[m].item in parent
                 },
                 rng=page_rng,
             )
@@ -243,23 +217,25 @@ def preview(
             where = {m: i for i, m in enumerate(members.tolist())}
             for rank, m in enumerate(order):
                 position_score[where[m]] = -rank
-            ndcgs.append(ndcg_at_k(position_score, gains[members], tiebreak[members]))
+            ndcgs.append(
+                ndcg_at_k(position_score, outcome.gains[members], outcome.tiebreak[members])
+            )
         results.append(
             PolicyResult(
                 name=policy.name or f"config {number + 1}",
                 ndcg=float(np.mean(ndcgs)) if ndcgs else None,
-                score_auc=auc(score, gains > 0),
+                score_auc=auc(score, outcome.gains > 0),
                 **coverage[number],
             )
         )
     return Preview(
         results=results,
-        auc={head: auc(predictions[:, h], labels[:, h]) for h, head in enumerate(HEADS)},
-        positives={head: int(labels[:, h].sum()) for h, head in enumerate(HEADS)},
+        auc={head: auc(predictions[:, h], outcome.labels[:, h]) for h, head in enumerate(HEADS)},
+        positives={head: int(outcome.labels[:, h].sum()) for h, head in enumerate(HEADS)},
         train_events=len(train),
         test_events=len(test),
-        exposures=len(exposures),
-        sessions=len(scored_sessions),
+        exposures=len(exposures.items),
+        sessions=len(outcome.sessions),
         skipped=log.skipped,
         seconds=time.perf_counter() - started,
     )

@@ -61,6 +61,74 @@ class _Exposure:
     hidden: bool = False  # "not interested" or a report: no gain however liked
 
 
+@dataclass
+class Outcomes:
+    """What the exposures of a test window turned out to be, ready for the metrics."""
+
+    labels: np.ndarray  # (exposures, heads) 0/1
+    gains: np.ndarray  # (exposures,) NDCG gain
+    tiebreak: np.ndarray  # (exposures,) random order among equal scores
+    sessions: list[np.ndarray]  # exposure positions per session worth ranking
+
+
+class Exposures:
+    """A test window's events as exposures: one per clip shown to a viewer (a repeat
+    impression is a new one), grouped into sessions, labelled with what the viewer did.
+
+    For each event: if `opens(event)`, predict first, then `add(event)`; then `label(event)`.
+    """
+
+    def __init__(self, train: list[Event]) -> None:
+        # Pairs already shown in training: later events on them label nothing (index -1).
+        self._open: dict[tuple[str, str], int] = {(e.viewer, e.item): -1 for e in train}
+        self.items: list[_Exposure] = []
+        self._last_seen: dict[str, float] = {}
+        self._session_of: dict[str, int] = {}
+        self.sessions = 0
+
+    def opens(self, event: Event) -> bool:
+        """Does this event show the viewer a clip (an impression, or a first sign of one)?"""
+        return event.kind == "impression" or (event.viewer, event.item) not in self._open
+
+    def add(self, event: Event) -> None:
+        """Open an exposure, in the viewer's current session (signed-out viewers have none)."""
+        session = -1
+        if event.viewer:
+            if event.ts - self._last_seen.get(event.viewer, -math.inf) > SESSION_GAP_S:
+                self._session_of[event.viewer] = self.sessions
+                self.sessions += 1
+            self._last_seen[event.viewer] = event.ts
+            session = self._session_of[event.viewer]
+        self._open[(event.viewer, event.item)] = len(self.items)
+        self.items.append(_Exposure(viewer=event.viewer, item=event.item, session=session))
+
+    def label(self, event: Event) -> None:
+        """Record what the viewer did on the pair's open exposure."""
+        index = self._open.get((event.viewer, event.item), -1)
+        if index >= 0:
+            _label(self.items[index], event.kind)
+
+    def outcomes(self, rng: np.random.Generator) -> Outcomes:
+        """Labels, gains, a tie-break and the sessions with two or more exposures and a gain."""
+        if not self.items:
+            raise EvaluationError("The test window holds no exposures to evaluate")
+        gains = np.array([_gain(e) for e in self.items])
+        by_session: dict[int, list[int]] = defaultdict(list)
+        for position, exposure in enumerate(self.items):
+            if exposure.session >= 0:
+                by_session[exposure.session].append(position)
+        return Outcomes(
+            labels=np.array([[(e.labels >> h) & 1 for h in range(len(HEADS))] for e in self.items]),
+            gains=gains,
+            tiebreak=rng.random(len(self.items)),
+            sessions=[
+                np.array(members)
+                for members in by_session.values()
+                if len(members) >= 2 and gains[members].sum() > 0
+            ],
+        )
+
+
 def evaluate(
     log: EventLog,
     *,
@@ -110,60 +178,33 @@ def evaluate(
     }
     for model in models.values():
         model.fit(train)
-    open_pairs: dict[tuple[str, str], int] = {(e.viewer, e.item): -1 for e in train}
-    exposures: list[_Exposure] = []
+    exposures = Exposures(train)
     predictions: dict[str, list[np.ndarray]] = {name: [] for name in models}
     values: dict[str, list[float]] = {name: [] for name in models}
-    last_seen: dict[str, float] = {}
-    session_of: dict[str, int] = {}
-    sessions = 0
     for event in test:
-        pair = (event.viewer, event.item)
-        index = open_pairs.get(pair)
-        if event.kind == "impression" or index is None:
-            session = -1
-            if event.viewer:
-                if event.ts - last_seen.get(event.viewer, -math.inf) > SESSION_GAP_S:
-                    session_of[event.viewer] = sessions
-                    sessions += 1
-                last_seen[event.viewer] = event.ts
-                session = session_of[event.viewer]
+        if exposures.opens(event):
             for name, model in models.items():
                 scores = model.score(event.viewer, [event.item], now=event.ts)
                 predictions[name].append(np.array([scores[head][0] for head in HEADS]))
                 values[name].append(float(model.value(event.viewer, [event.item], now=event.ts)[0]))
-            index = len(exposures)
-            exposures.append(_Exposure(viewer=event.viewer, item=event.item, session=session))
-            open_pairs[pair] = index
-        if index >= 0:
-            _label(exposures[index], event.kind)
+            exposures.add(event)
+        exposures.label(event)
         for model in models.values():
             model.update(event)
-    if not exposures:
-        raise EvaluationError("The test window holds no exposures to evaluate")
-    labels = np.array([[(e.labels >> h) & 1 for h in range(len(HEADS))] for e in exposures])
-    gains = np.array([_gain(e) for e in exposures])
     rng = np.random.default_rng(seed)
-    tiebreak = rng.random(len(exposures))
-    by_session: dict[int, list[int]] = defaultdict(list)
-    for position, exposure in enumerate(exposures):
-        if exposure.session >= 0:
-            by_session[exposure.session].append(position)
-    scored_sessions = [
-        np.array(members)
-        for members in by_session.values()
-        if len(members) >= 2 and gains[members].sum() > 0
-    ]
+    outcome = exposures.outcomes(rng)
     coverage = _coverage(models, log, test, events, max_viewers=max_viewers, rng=rng)
     results = []
     for name in models:
         table = np.array(predictions[name])
         value = np.array(values[name])
-        ndcgs = [ndcg_at_k(value[m], gains[m], tiebreak[m]) for m in scored_sessions]
+        ndcgs = [
+            ndcg_at_k(value[m], outcome.gains[m], outcome.tiebreak[m]) for m in outcome.sessions
+        ]
         results.append(
             ModelResult(
                 name=name,
-                auc={head: auc(table[:, h], labels[:, h]) for h, head in enumerate(HEADS)},
+                auc={head: auc(table[:, h], outcome.labels[:, h]) for h, head in enumerate(HEADS)},
                 ndcg=float(np.mean(ndcgs)) if ndcgs else None,
                 **coverage[name],
             )
@@ -172,9 +213,9 @@ def evaluate(
         models=results,
         train_events=len(train),
         test_events=len(test),
-        exposures=len(exposures),
-        sessions=len(scored_sessions),
-        positives={head: int(labels[:, h].sum()) for h, head in enumerate(HEADS)},
+        exposures=len(exposures.items),
+        sessions=len(outcome.sessions),
+        positives={head: int(outcome.labels[:, h].sum()) for h, head in enumerate(HEADS)},
         skipped=log.skipped,
         seconds=time.perf_counter() - started,
     )
