@@ -356,3 +356,19 @@ def test_a_suspended_account_can_read_but_not_post_or_comment(
         PostFactory(owner=user)
     assert feed_selectors.post_visible(viewer=user, pk=post.pk) is not None
     assert feed_selectors.post_visible(viewer=None, pk=post.pk) is None
+
+
+def test_a_held_post_dismissed_by_a_moderator_is_shown_and_its_owner_told(
+    post: Post, user: User, moderator: User
+) -> None:
+    case = services.case_hold(post=post, reason="hash bank", entry=1, share=0.9)
+    assert feed_selectors.post_visible(viewer=None, pk=post.pk) is None
+    assert selectors.review_queue().get() == case and case.source == Case.Source.HASH_BANK
+    services.decision_make(
+        case=case, moderator=moderator, action=Decision.Action.DISMISS, facts="A new clip."
+    )
+    assert feed_selectors.post_visible(viewer=None, pk=post.pk) is not None
+    notice = Notice.objects.get(recipient=user)
+    assert notice.subject == "Your post was reviewed and is shown again"
+    assert "held it first because it closely matches a clip removed earlier" in notice.body
+    assert AuditEntry.objects.filter(actor_name="automation", action="hold").exists()
