@@ -33,160 +33,29 @@ import json
 import math
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 
-# The engagement kinds the model predicts, in the order of its heads.
-HEADS: tuple[str, ...] = ("like", "complete", "share", "comment", "skip", "negative")
-_H = {name: index for index, name in enumerate(HEADS)}
-
-# Every event kind of ranking.models.EngagementEvent.Kind (kept in sync by a test).
-EVENT_KINDS: frozenset[str] = frozenset(
-    {
-        "impression",
-        "view",
-        "complete",
-        "replay",
-        "skip",
-        "like",
-        "unlike",
-        "comment",
-        "share",
-        "follow",
-        "remix",
-        "not_interested",
-        "report",
-    }
+from .vocabulary import (
+    _ALL_HEADS,
+    _H,
+    _ONE_HEAD,
+    DEFAULT_WEIGHTS,
+    EVENT_KINDS,
+    FEATURES,
+    HEAD_OF_EVENT,
+    HEADS,
+    SIGNAL,
+    Event,
+    ItemInfo,
+    LearnerConfig,
+    _Exposure,
+    _Ids,
+    _sigmoid,
+    _signed_log,
 )
-
-# Which head an event is a positive of; impression, view, follow and unlike are no head's.
-HEAD_OF_EVENT: dict[str, str] = {
-    "like": "like",
-    "complete": "complete",
-    "replay": "complete",
-    "share": "share",
-    "remix": "share",
-    "comment": "comment",
-    "skip": "skip",
-    "not_interested": "negative",
-    "report": "negative",
-}
-
-# How much an event says the viewer wants more like this: feeds taste, affinity, popularity.
-SIGNAL: dict[str, float] = {
-    "like": 1.0,
-    "unlike": -1.0,
-    "share": 2.0,
-    "remix": 2.0,
-    "comment": 1.0,
-    "complete": 0.5,
-    "replay": 0.5,
-    "follow": 3.0,
-    "skip": -0.25,
-    "not_interested": -2.0,
-    "report": -4.0,
-}
-
-# The value of a clip to a viewer, as a weighted sum of predicted probabilities (X-style).
-DEFAULT_WEIGHTS: dict[str, float] = {
-    "like": 1.0,
-    "complete": 0.5,
-    "share": 2.0,
-    "comment": 1.0,
-    "skip": -0.5,
-    "negative": -5.0,
-}
-
-FEATURES: tuple[str, ...] = (
-    "affinity",
-    "taste",
-    "freshness",
-    "popularity",
-    *(f"item_{head}_lift" for head in HEADS),
-    "author_like_lift",
-    "author_negative_lift",
-    "seen",
-)
-
-_ALL_HEADS = np.ones(len(HEADS))
-_ONE_HEAD = np.eye(len(HEADS))
-_HOUR = 3600.0
-_DAY = 24 * _HOUR
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One engagement event: who, which clip, what, how much (seconds for views), when."""
-
-    viewer: str
-    item: str
-    kind: str
-    value: float = 1.0
-    ts: float = 0.0
-
-
-@dataclass(frozen=True)
-class ItemInfo:
-    """What is known about a clip beyond its id; any part may be missing."""
-
-    author: str | None = None
-    created: float | None = None
-    embedding: np.ndarray | None = None
-
-
-@dataclass(frozen=True)
-class LearnerConfig:
-    """Hyperparameters; saved with the state so that a version reloads as it was."""
-
-    factors: int = 16
-    seed: int = 0
-    passes: int = 2
-    lr_dense: float = 0.05  # Adagrad, for the shared weights W and b
-    lr_bias: float = 0.03  # SGD, per item and per viewer biases
-    lr_factors: float = 0.08  # SGD, latent factors
-    lr_gate: float = 0.002  # SGD, per-head gates of the factors
-    l2: float = 1e-2
-    init_scale: float = 0.1
-    freshness_s: float = 2 * _DAY
-    popularity_half_life_s: float = 12 * _HOUR
-    affinity_half_life_s: float = 14 * _DAY
-    taste_memory: float = 50.0  # the running mean of taste forgets beyond this much signal
-    prior_strength: float = 5.0  # pseudo-impressions behind every smoothed rate
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
-
-
-def _signed_log(x: np.ndarray) -> np.ndarray:
-    return np.sign(x) * np.log1p(np.abs(x))
-
-
-@dataclass
-class _Exposure:
-    """One showing of a clip to a viewer: its features then, heads counted positive so far.
-
-    A later like learns from the features the clip had when shown, as the prediction it
-    corrects was made from them (later ones would leak: "seen" is 1 by then, and so on).
-    """
-
-    x: np.ndarray
-    mask: int = 0
-    shown: int = 0
-
-
-@dataclass
-class _Ids:
-    """A collisionless id -> row map; row 0 is reserved for "unknown" and never trained."""
-
-    index: dict[str, int] = field(default_factory=dict)
-    ids: list[str] = field(default_factory=lambda: [""])
-
-    def rows(self, keys: Sequence[str]) -> np.ndarray:
-        get = self.index.get
-        return np.fromiter((get(key, 0) for key in keys), dtype=np.int64, count=len(keys))
 
 
 class Learner:
@@ -596,30 +465,12 @@ class Learner:
 
     # --- saving -------------------------------------------------------------------------
 
+    # Everything saved: the per-viewer, per-clip and per-author rows, and the model's own.
     _ARRAYS = (
-        "U",
-        "bu",
-        "V",
-        "bi",
-        "W",
-        "b",
-        "G",
-        "_gW",
-        "_gb",
-        "taste",
-        "taste_w",
-        "item_author",
-        "item_created",
-        "item_given_created",
-        "item_emb",
-        "item_has_emb",
-        "item_imps",
-        "item_cnt",
-        "item_pop",
-        "item_pop_ts",
-        "author_imps",
-        "author_cnt",
-        "tot_cnt",
+        *_VIEWER_ARRAYS,
+        *_ITEM_ARRAYS,
+        *_AUTHOR_ARRAYS,
+        *("W", "b", "G", "_gW", "_gb", "tot_cnt"),
     )
 
     def state_dict(self) -> dict[str, np.ndarray]:
