@@ -1,11 +1,11 @@
-"""Admin for people, follows and invite codes."""
+"""Admin for people, follows, blocks and invite codes."""
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .models import Follow, InviteCode, Profile, User
+from .models import Block, Follow, InviteCode, Profile, User
 
 
 class ProfileInline(admin.StackedInline):
@@ -55,6 +55,18 @@ class FollowAdmin(admin.ModelAdmin):
     list_filter = ("created",)
     list_select_related = ("follower", "followee")
     raw_id_fields = ("follower", "followee")
+    date_hierarchy = "created"
+
+
+@admin.register(Block)
+class BlockAdmin(admin.ModelAdmin):
+    """Who blocked whom."""
+
+    list_display = ("blocker", "blocked", "created")
+    search_fields = ("blocker__username", "blocked__username")
+    list_filter = ("created",)
+    list_select_related = ("blocker", "blocked")
+    raw_id_fields = ("blocker", "blocked")
     date_hierarchy = "created"
 
 

@@ -1,4 +1,4 @@
-"""The people API: tokens, your profile, other people, follows."""
+"""The people API: tokens, your profile, other people, follows and blocks."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.db.models import F, QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
@@ -206,6 +206,8 @@ class UserDetailApi(APIView):
         following_count = serializers.IntegerField(source="profile.following_count")
         post_count = serializers.IntegerField(source="profile.post_count")
         is_following = serializers.BooleanField(help_text="Whether the viewer follows them.")
+        is_blocking = serializers.BooleanField(help_text="Whether the viewer blocked them.")
+        blocked_by = serializers.BooleanField(help_text="Whether they blocked the viewer.")
 
         class Meta:
             ref_name = "UserProfile"
@@ -217,9 +219,13 @@ class UserDetailApi(APIView):
     def get(self, request: Request, handle: str) -> Response:
         """The person with this handle."""
         user = user_or_404(handle)
+        viewer = viewer_of(request)
+        block = selectors.block_state(user=viewer, other=user)
         user.is_following = selectors.is_following(  # type: ignore[attr-defined]
-            follower=viewer_of(request), followee=user
+            follower=viewer, followee=user
         )
+        user.is_blocking = block.blocking  # type: ignore[attr-defined]
+        user.blocked_by = block.blocked_by  # type: ignore[attr-defined]
         return Response(self.OutputSerializer(user, context={"request": request}).data)
 
 
@@ -247,15 +253,20 @@ class UserFollowApi(APIView):
             200: OpenApiResponse(OutputSerializer, description="Already following."),
             201: OpenApiResponse(OutputSerializer, description="Now following."),
             400: OpenApiResponse(description="You can't follow yourself."),
+            403: OpenApiResponse(description="One of you blocked the other."),
             404: OpenApiResponse(description="No such handle."),
         },
     )
     def post(self, request: Request, handle: str) -> Response:
         """Follow this person (following twice changes nothing)."""
         followee = user_or_404(handle)
-        if followee.pk == request.user.pk:
+        follower = cast(User, request.user)
+        if followee.pk == follower.pk:
             raise serializers.ValidationError({"detail": "You can't follow yourself."})
-        created = services.follow_create(follower=cast(User, request.user), followee=followee)
+        refusal = services.follow_refusal(follower=follower, followee=followee)
+        if refusal:
+            raise PermissionDenied(refusal)
+        created = services.follow_create(follower=follower, followee=followee)
         return self._state(handle, following=True, status_code=201 if created else 200)
 
     @extend_schema(
@@ -267,6 +278,51 @@ class UserFollowApi(APIView):
         followee = user_or_404(handle)
         services.follow_delete(follower=cast(User, request.user), followee=followee)
         return self._state(handle, following=False)
+
+
+class UserBlockApi(APIView):
+    """Block someone, or unblock them."""
+
+    permission_classes = [IsAuthenticated]
+
+    class OutputSerializer(serializers.Serializer):
+        """Whether you block them now."""
+
+        blocking = serializers.BooleanField()
+
+        class Meta:
+            ref_name = "BlockState"
+
+    @extend_schema(
+        operation_id="user_block",
+        request=None,
+        responses={
+            200: OpenApiResponse(OutputSerializer, description="Already blocked."),
+            201: OpenApiResponse(OutputSerializer, description="Now blocked; follows ended."),
+            400: OpenApiResponse(description="You can't block yourself."),
+            404: OpenApiResponse(description="No such handle."),
+        },
+    )
+    def post(self, request: Request, handle: str) -> Response:
+        """Block this person: neither of you follows the other or sees the other's clips."""
+        blocked = user_or_404(handle)
+        if blocked.pk == request.user.pk:
+            raise serializers.ValidationError({"detail": "You can't block yourself."})
+        created = services.block_create(blocker=cast(User, request.user), blocked=blocked)
+        return Response(
+            self.OutputSerializer({"blocking": True}).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(
+        operation_id="user_unblock",
+        responses={200: OutputSerializer, 404: OpenApiResponse(description="No such handle.")},
+    )
+    def delete(self, request: Request, handle: str) -> Response:
+        """Unblock this person (when you hadn't blocked them, nothing changes)."""
+        blocked = user_or_404(handle)
+        services.block_delete(blocker=cast(User, request.user), blocked=blocked)
+        return Response(self.OutputSerializer({"blocking": False}).data)
 
 
 class PersonSerializer(serializers.Serializer):
@@ -326,7 +382,7 @@ class UserFollowingApi(APIView):
 
 
 class UserPostsApi(APIView):
-    """Someone's posts that the viewer may see, newest first."""
+    """Someone's posts that the viewer may see, newest first (none across a block)."""
 
     @extend_schema(
         operation_id="user_posts",
@@ -338,8 +394,9 @@ class UserPostsApi(APIView):
         owner = user_or_404(handle)
         viewer = viewer_of(request)
         cursor, size = page_params(request)
-        posts, next_cursor = keyset_page(
-            profile_posts(viewer=viewer, owner=owner), cursor=cursor, size=size
-        )
+        posts_qs = profile_posts(viewer=viewer, owner=owner)
+        if selectors.block_state(user=viewer, other=owner).any:
+            posts_qs = posts_qs.none()  # blocked either way: neither sees the other's clips
+        posts, next_cursor = keyset_page(posts_qs, cursor=cursor, size=size)
         cards = cards_for(viewer=viewer, posts=posts)
         return page_response(request, PostOutputSerializer, cards, next_cursor)

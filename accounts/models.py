@@ -1,4 +1,4 @@
-"""People on Riff: users, their profiles, who follows whom, and invite codes."""
+"""People on Riff: users, their profiles, who follows or blocks whom, and invite codes."""
 
 from __future__ import annotations
 
@@ -122,6 +122,29 @@ class Follow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.follower_id} -> {self.followee_id}"
+
+
+class Block(models.Model):
+    """`blocker` wants nothing to do with `blocked`: no follows either way, no clips shown."""
+
+    blocker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocking_set"
+    )
+    blocked = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="blocked_by_set"
+    )
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["blocker", "blocked"], name="block_unique"),
+            models.CheckConstraint(
+                condition=~models.Q(blocker=models.F("blocked")), name="block_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.blocker_id} blocks {self.blocked_id}"
 
 
 def invite_code_default() -> str:

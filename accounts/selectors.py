@@ -1,10 +1,13 @@
-"""Reads for people: profiles and follow lists."""
+"""Reads for people: profiles, follow lists and blocks."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from typing import NamedTuple
 
-from .models import Follow, User
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q, QuerySet
+
+from .models import Block, Follow, User
 
 
 def user_queryset() -> QuerySet[User]:
@@ -43,3 +46,42 @@ def followers_of(*, user: User) -> QuerySet[User]:
 def followed_by(*, user: User) -> QuerySet[User]:
     """People `user` follows, newest first."""
     return user_queryset().filter(follower_set__follower=user).order_by("-follower_set__created")
+
+
+class BlockState(NamedTuple):
+    """Blocks between a user and someone else, each way."""
+
+    blocking: bool  # the user blocked the other
+    blocked_by: bool  # the other blocked the user
+
+    @property
+    def any(self) -> bool:
+        """Either has blocked the other."""
+        return self.blocking or self.blocked_by
+
+
+def block_state(*, user: User | AnonymousUser | None, other: User) -> BlockState:
+    """Whether `user` blocked `other` and whether `other` blocked `user`, in one query."""
+    if user is None or not user.is_authenticated or user.pk == other.pk:
+        return BlockState(blocking=False, blocked_by=False)
+    blockers = set(
+        Block.objects.filter(
+            Q(blocker_id=user.pk, blocked=other) | Q(blocker=other, blocked_id=user.pk)
+        ).values_list("blocker_id", flat=True)
+    )
+    return BlockState(blocking=user.pk in blockers, blocked_by=other.pk in blockers)
+
+
+def blocked_ids(*, user: User | AnonymousUser | None) -> set[int]:
+    """Ids of the people `user` blocked and of those who blocked `user`, in one query.
+
+    Feeds and lists leave these people out both ways; signed-out viewers block no one.
+    """
+    if user is None or not user.is_authenticated:
+        return set()
+    ids: set[int] = set()
+    for blocker_id, blocked_id in Block.objects.filter(
+        Q(blocker_id=user.pk) | Q(blocked_id=user.pk)
+    ).values_list("blocker_id", "blocked_id"):
+        ids.add(blocked_id if blocker_id == user.pk else blocker_id)
+    return ids

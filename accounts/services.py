@@ -1,13 +1,14 @@
-"""Writes for people: profiles, follows, invites."""
+"""Writes for people: profiles, follows, blocks, invites."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from .models import Follow, InviteCode, Profile, User
+from . import selectors
+from .models import Block, Follow, InviteCode, Profile, User
 
 
 def profile_ensure(*, user: User) -> Profile:
@@ -42,12 +43,43 @@ def profile_update(
     return profile
 
 
+def _lock_pair(a: User, b: User) -> None:
+    """Lock both people's profiles, lowest id first, inside the caller's transaction.
+
+    Following and blocking between the same two people then run one after the other, so a
+    follow racing a block can't slip in after the block removed the follows.
+    """
+    list(
+        Profile.objects.select_for_update()
+        .filter(user_id__in=[a.pk, b.pk])
+        .order_by("user_id")
+        .values_list("pk", flat=True)
+    )
+
+
+def follow_refusal(*, follower: User, followee: User) -> str | None:
+    """Why `follower` may not follow `followee` because of a block, or None."""
+    state = selectors.block_state(user=follower, other=followee)
+    if state.blocking:
+        return f"You blocked @{followee.username}; unblock them to follow them."
+    if state.blocked_by:
+        return f"You can't follow @{followee.username}: they blocked you."
+    return None
+
+
 def follow_create(*, follower: User, followee: User) -> bool:
-    """Follow someone; returns False when already following."""
+    """Follow someone; returns False when already following.
+
+    Raises ValidationError for yourself, PermissionDenied when either has blocked the other.
+    """
     if follower.pk == followee.pk:
         raise ValidationError("You can't follow yourself.")
     try:
         with transaction.atomic():
+            _lock_pair(follower, followee)
+            refusal = follow_refusal(follower=follower, followee=followee)
+            if refusal:
+                raise PermissionDenied(refusal)
             Follow.objects.create(follower=follower, followee=followee)
             Profile.objects.filter(user=follower).update(following_count=F("following_count") + 1)
             Profile.objects.filter(user=followee).update(follower_count=F("follower_count") + 1)
@@ -65,6 +97,25 @@ def follow_delete(*, follower: User, followee: User) -> bool:
     Profile.objects.filter(user=follower).update(following_count=F("following_count") - 1)
     Profile.objects.filter(user=followee).update(follower_count=F("follower_count") - 1)
     return True
+
+
+@transaction.atomic
+def block_create(*, blocker: User, blocked: User) -> bool:
+    """Block someone and end follows both ways; returns False when already blocked."""
+    if blocker.pk == blocked.pk:
+        raise ValidationError("You can't block yourself.")
+    _lock_pair(blocker, blocked)
+    _, created = Block.objects.get_or_create(blocker=blocker, blocked=blocked)
+    follow_delete(follower=blocker, followee=blocked)
+    follow_delete(follower=blocked, followee=blocker)
+    return created
+
+
+@transaction.atomic
+def block_delete(*, blocker: User, blocked: User) -> bool:
+    """Unblock someone (follows are not restored); returns False when not blocked."""
+    deleted, _ = Block.objects.filter(blocker=blocker, blocked=blocked).delete()
+    return bool(deleted)
 
 
 def invite_check(*, code: str) -> InviteCode:

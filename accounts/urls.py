@@ -9,6 +9,7 @@ urlpatterns = [
     path("@<str:handle>/followers/", views.followers, name="followers"),
     path("@<str:handle>/following/", views.following, name="following"),
     path("@<str:handle>/follow/", views.follow, name="follow"),
+    path("@<str:handle>/block/", views.block, name="block"),
     path("settings/profile/", views.profile_edit, name="profile_edit"),
 ]
 
@@ -17,6 +18,7 @@ api_urlpatterns = [
     path("me/", api.MeApi.as_view(), name="me"),
     path("users/<str:handle>/", api.UserDetailApi.as_view(), name="user-detail"),
     path("users/<str:handle>/follow/", api.UserFollowApi.as_view(), name="user-follow"),
+    path("users/<str:handle>/block/", api.UserBlockApi.as_view(), name="user-block"),
     path("users/<str:handle>/followers/", api.UserFollowersApi.as_view(), name="user-followers"),
     path("users/<str:handle>/following/", api.UserFollowingApi.as_view(), name="user-following"),
     path("users/<str:handle>/posts/", api.UserPostsApi.as_view(), name="user-posts"),

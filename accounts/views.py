@@ -1,12 +1,12 @@
-"""Profile pages, follow lists, following and profile editing."""
+"""Profile pages, follow lists, following, blocking and profile editing."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -32,20 +32,36 @@ def user_or_404(handle: str) -> User:
     return user
 
 
+def forbidden(request: HtmxHttpRequest, message: str) -> HttpResponse:
+    """A 403 that says why: a bare message for htmx (the page toasts it), the 403 page otherwise."""
+    if request.htmx:
+        return HttpResponse(message, status=403, content_type="text/plain; charset=utf-8")
+    return render(request, "403.html", {"exception": message}, status=403)
+
+
+def _profile_context(request: HtmxHttpRequest, owner: User) -> dict[str, object]:
+    """What the profile page and its action fragment show: counts, buttons, the posts."""
+    block = selectors.block_state(user=request.user, other=owner)
+    page: Page | None = None
+    if not block.any:  # blocked either way: neither sees the other's clips
+        posts = feed_selectors.profile_posts(viewer=request.user, owner=owner)  # type: ignore[arg-type]
+        page = Paginator(posts, GRID_PAGE_SIZE).get_page(request.GET.get("page"))
+    return {
+        "owner": owner,
+        "profile": owner.profile,
+        "page": page,
+        "following": not block.any
+        and selectors.is_following(follower=request.user, followee=owner),  # type: ignore[arg-type]
+        "blocks": block,  # not "block": templates reserve it inside {% block %}
+        "is_self": request.user.pk == owner.pk,
+    }
+
+
 @require_GET
 def profile(request: HtmxHttpRequest, handle: str) -> HttpResponse:
     """Someone's profile: who they are, their counts and the posts the viewer may see."""
     owner = user_or_404(handle)
-    posts = feed_selectors.profile_posts(viewer=request.user, owner=owner)  # type: ignore[arg-type]
-    page = Paginator(posts, GRID_PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {
-        "owner": owner,
-        "profile": owner.profile,
-        "page": page,
-        "following": selectors.is_following(follower=request.user, followee=owner),  # type: ignore[arg-type]
-        "is_self": request.user.pk == owner.pk,
-    }
-    return render(request, "accounts/profile.html", context)
+    return render(request, "accounts/profile.html", _profile_context(request, owner))
 
 
 def _follow_list(
@@ -95,6 +111,8 @@ def follow(request: HtmxHttpRequest, handle: str) -> HttpResponse:
             services.follow_delete(follower=viewer, followee=target)
     except ValidationError as exc:
         return bad_request(request, " ".join(exc.messages))
+    except PermissionDenied as exc:  # a block stands between them
+        return forbidden(request, str(exc))
     if not request.htmx:
         return redirect_back(request, target.get_absolute_url())
     target = user_or_404(handle)  # fresh counts
@@ -114,6 +132,34 @@ def follow(request: HtmxHttpRequest, handle: str) -> HttpResponse:
     return trigger_client_event(
         response, "riff:follow", {"user": target.pk, "following": is_following}
     )
+
+
+@require_POST
+@login_required_htmx
+def block(request: HtmxHttpRequest, handle: str) -> HttpResponse:
+    """Block or unblock someone (`action` = block|unblock; toggles when absent)."""
+    target = user_or_404(handle)
+    viewer: User = request.user  # type: ignore[assignment]
+    action = request.POST.get("action", "toggle")
+    if action not in {"block", "unblock", "toggle"}:
+        return bad_request(request, "Unknown action: use block or unblock.")
+    if action == "toggle":
+        blocking = selectors.block_state(user=viewer, other=target).blocking
+        action = "unblock" if blocking else "block"
+    try:
+        if action == "block":
+            services.block_create(blocker=viewer, blocked=target)
+        else:
+            services.block_delete(blocker=viewer, blocked=target)
+    except ValidationError as exc:
+        return bad_request(request, " ".join(exc.messages))
+    if not request.htmx:
+        if action == "block":
+            messages.success(request, f"You blocked @{target.username}.")
+        return redirect_back(request, target.get_absolute_url())
+    # Blocking ends follows both ways and hides clips: redraw the actions, counts and grid.
+    context = _profile_context(request, user_or_404(handle))
+    return render(request, "accounts/_profile_actions.html", {**context, "oob": True})
 
 
 class _AvatarInput(forms.FileInput):

@@ -230,6 +230,8 @@ def test_user_detail(api_client, user, other_user):
         "following_count": 0,
         "post_count": 1,
         "is_following": False,
+        "is_blocking": False,
+        "blocked_by": False,
     }
     assert token_client(user).get(url("user-detail", "BOB")).json()["is_following"] is True
     assert token_client(other_user).get(url("user-detail", "alice")).json()["is_following"] is False
