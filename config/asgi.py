@@ -14,9 +14,12 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from config.routing import websocket_urlpatterns  # noqa: E402
 from moderation.policy import policy_warm  # noqa: E402
+from ranking.live import live_warm  # noqa: E402
 
-# The prompt policy's text encoder takes seconds to load: load it while the server starts.
+# The prompt policy's text encoder and the For You learner take seconds to load: load them
+# while the server starts.
 threading.Thread(target=policy_warm, name="policy-warm", daemon=True).start()
+threading.Thread(target=live_warm, name="for-you-warm", daemon=True).start()
 
 application = ProtocolTypeRouter(
     {

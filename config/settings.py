@@ -364,8 +364,20 @@ if REDIS_URL:
 
 CELERY_TASK_ROUTES = {"generation.tasks.run_generation_job": {"queue": "gpu"}}
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# For You: a full retrain of the learner every this many hours (each web process learns
+# online from every event in between), with this many passes over the events; this many
+# trained versions are kept for rollback; served-page logs are kept this many days.
+RANKING_RETRAIN_HOURS = float(os.environ.get("RANKING_RETRAIN_HOURS", "6"))
+RANKING_TRAIN_PASSES = int(os.environ.get("RANKING_TRAIN_PASSES", "2"))
+RANKING_MODELS_KEPT = int(os.environ.get("RANKING_MODELS_KEPT", "10"))
+RANKING_SERVED_DAYS = int(os.environ.get("RANKING_SERVED_DAYS", "30"))
 CELERY_BEAT_SCHEDULE = {
     "sweep-generation-jobs": {"task": "generation.tasks.sweep_generation_jobs", "schedule": 30.0},
+    "retrain-ranking": {
+        "task": "ranking.tasks.ranking_retrain",
+        "schedule": RANKING_RETRAIN_HOURS * 3600.0,
+    },
+    "prune-served-items": {"task": "ranking.tasks.served_items_prune", "schedule": 6 * 3600.0},
 }
 
 # --- Production hardening; `manage.py check --deploy` passes with DEBUG off.

@@ -14,10 +14,11 @@ from ranking import urls as ranking_urls
 
 api_v1 = [
     *accounts_urls.api_urlpatterns,
+    # Before feed's: its feed/<feed>/ would otherwise take feed/preference/ and feed/reset/.
+    *ranking_urls.api_urlpatterns,
     *feed_urls.api_urlpatterns,
     *generation_urls.api_urlpatterns,
     *moderation_urls.api_urlpatterns,
-    *ranking_urls.api_urlpatterns,
 ]
 
 urlpatterns = [
@@ -31,6 +32,7 @@ urlpatterns = [
     path("", include((accounts_urls.urlpatterns, "accounts"), namespace="accounts")),
     path("", include((feed_urls.urlpatterns, "feed"), namespace="feed")),
     path("", include((moderation_urls.urlpatterns, "moderation"), namespace="moderation")),
+    path("", include((ranking_urls.urlpatterns, "ranking"), namespace="ranking")),
     path("create/", include((generation_urls.urlpatterns, "generation"), namespace="generation")),
 ]
 

@@ -66,6 +66,9 @@ class Post(models.Model):
     )
     like_count = models.PositiveIntegerField(default=0)
     comment_count = models.PositiveIntegerField(default=0)
+    # The prompt's unit MiniLM embedding (float32 bytes), what For You matches tastes with;
+    # empty when the encoder was not there (the next full retrain of the ranking fills it).
+    prompt_embedding = models.BinaryField(blank=True, default=b"", editable=False)
     created = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

@@ -9,9 +9,10 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from accounts.models import Follow, User
-from accounts.selectors import following_ids
+from accounts.selectors import blocked_ids, following_ids
+from config.pagination import keyset_page
 from generation import selectors as generation
-from ranking import selectors as ranking
+from ranking import recommend
 
 from .models import Comment, Like, Post
 
@@ -101,11 +102,14 @@ class FeedPage:
 
 
 def feed_page(*, viewer: User | None, feed: str, cursor: str | None, size: int) -> FeedPage:
-    """A page of For You or Following; ranking orders it and cuts the page."""
+    """A page of For You (ranked for the viewer) or Following (newest first)."""
     # Each feed states its visibility rule directly rather than narrowing visible_posts():
     # a plain filter lets PostgreSQL walk the (visibility, created) index instead of
     # sorting every row that an OR of the three visibility cases matches.
     live = live_posts()
+    blocked = blocked_ids(user=viewer)
+    if blocked:
+        live = live.exclude(owner_id__in=blocked)
     if feed == Feed.FOLLOWING:
         if viewer is None or not viewer.is_authenticated:
             return FeedPage(cards=[], next_cursor=None)
@@ -114,14 +118,16 @@ def feed_page(*, viewer: User | None, feed: str, cursor: str | None, size: int) 
             owner_id__in=followed,
             visibility__in=[Post.Visibility.PUBLIC, Post.Visibility.FOLLOWERS],
         )
+        posts, next_cursor = keyset_page(candidates, cursor=cursor, size=size)
     elif feed == Feed.FOR_YOU:
         # For You is discovery: followers-only posts stay in Following and on profiles, and
         # a post moderation limited is never recommended.
         candidates = live.filter(visibility=Post.Visibility.PUBLIC, standing=Post.Standing.OK)
+        page = recommend.for_you_page(viewer=viewer, base=candidates, cursor=cursor, size=size)
+        posts, next_cursor = page.items, page.next_cursor
     else:
         raise ValueError(f"Unknown feed {feed!r}")
-    page = ranking.feed_page(viewer=viewer, candidates=candidates, cursor=cursor, size=size)
-    return FeedPage(cards=cards_for(viewer=viewer, posts=page.items), next_cursor=page.next_cursor)
+    return FeedPage(cards=cards_for(viewer=viewer, posts=posts), next_cursor=next_cursor)
 
 
 def profile_posts(*, viewer: User | None, owner: User) -> QuerySet[Post]:

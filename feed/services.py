@@ -14,7 +14,7 @@ from generation.video import probe
 from moderation.hashbank import fingerprint_rematch
 from moderation.services import case_hold
 from ranking.models import EngagementEvent
-from ranking.services import event_record
+from ranking.services import event_record, prompt_vector
 
 from .models import Comment, Like, Post
 
@@ -60,6 +60,7 @@ def post_create(
         duration_s=info.duration_s,
         width=info.width,
         height=info.height,
+        prompt_embedding=prompt_vector(prompt),
     )
     video.seek(0)
     post.video.save("clip.mp4", video, save=False)
@@ -101,12 +102,16 @@ def post_publish(
         duration_s=job.video_duration_s,
         width=job.width,
         height=job.height,
+        prompt_embedding=prompt_vector(job.prompt),
     )
     post.video.name, post.poster.name = job.video.name, job.poster.name
     post.full_clean()
     post.save()
     generation.draft_mark_published(job=job, post_id=post.pk)
     Profile.objects.filter(user=actor).update(post_count=F("post_count") + 1)
+    if remix_of is not None:
+        # Remixing is the strongest "more like this" a clip can get: the ranking hears it.
+        event_record(viewer=actor, post_id=remix_of.pk, kind=EngagementEvent.Kind.REMIX)
     match = fingerprint_rematch(job=job)
     if match is not None:
         entry, share = match

@@ -16,10 +16,10 @@ from accounts.models import User
 
 from .evaluation import EvaluationError
 from .learner import HEADS
-from .models import TUNABLE_FIELDS, EngagementEvent, RankingConfig
+from .models import TUNABLE_FIELDS, EngagementEvent, RankingConfig, RankingModel
 from .preview import config_preview
-from .selectors import active_config, ranking_config_previous
-from .services import ranking_config_activate, ranking_config_create, ranking_config_diff
+from .selectors import active_config, ranking_config_previous, ranking_model_previous
+from .services import ranking_config_create, ranking_config_diff, version_activate
 
 # How many days of events a preview replays unless asked otherwise.
 PREVIEW_DAYS = 7
@@ -68,8 +68,67 @@ class RankingConfigForm(forms.ModelForm):
         return cleaned
 
 
+class VersionAdmin(admin.ModelAdmin):
+    """Shared by versioned things of which one is live: activate one, roll back in one click."""
+
+    actions = ("activate_selected",)
+    # What the messages call "no version live".
+    nothing_live = "none"
+
+    def previous(self) -> Any:
+        """The version live before the active one (what a rollback goes back to), or None."""
+        raise NotImplementedError
+
+    def _may_activate(self, request: HttpRequest) -> bool:
+        return admin.ModelAdmin.has_change_permission(self, request)
+
+    def _activate(self, request: HttpRequest, version: Any) -> None:
+        was = self.model._default_manager.filter(is_active=True).first()
+        try:
+            version_activate(version=version, by=cast(User, request.user))
+        except IntegrityError:
+            self.message_user(
+                request,
+                "Another version was activated at the same moment; look again and retry.",
+                messages.ERROR,
+            )
+            return
+        self.log_change(request, version, f"Activated (was {was or self.nothing_live}).")
+        self.message_user(
+            request, f"Now live: {version} (was {was or self.nothing_live}).", messages.SUCCESS
+        )
+
+    @admin.action(description="Activate the selected version")
+    def activate_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        """Activate one version (exactly one must be selected)."""
+        if not self._may_activate(request):
+            raise PermissionDenied
+        versions = list(queryset[:2])
+        if len(versions) != 1:
+            self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
+            return
+        self._activate(request, versions[0])
+
+    def _changelist(self) -> HttpResponse:
+        opts = self.model._meta
+        return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+
+    def rollback_view(self, request: HttpRequest) -> HttpResponse:
+        """Make the version live before the active one live again: POST only."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self._may_activate(request):
+            raise PermissionDenied
+        previous = self.previous()
+        if previous is None:
+            self.message_user(request, "No earlier version to roll back to.", messages.ERROR)
+        else:
+            self._activate(request, previous)
+        return self._changelist()
+
+
 @admin.register(RankingConfig)
-class RankingConfigAdmin(admin.ModelAdmin):
+class RankingConfigAdmin(VersionAdmin):
     """Versions of the For You ranking: edit to make a new one, activate, roll back, preview."""
 
     form = RankingConfigForm
@@ -78,12 +137,12 @@ class RankingConfigAdmin(admin.ModelAdmin):
     list_select_related = ("created_by",)
     list_filter = ("is_active",)
     search_fields = ("note", "created_by__username")
-    actions = ("activate_selected",)
+    nothing_live = "the defaults"
     fieldsets = (
         ("Weights of the predicted engagements", {"fields": [f"weight_{h}" for h in HEADS]}),
         (
-            "Freshness and exploration",
-            {"fields": ["freshness_half_life_hours", "exploration_share"]},
+            "Freshness, exploration and viewers' preferences",
+            {"fields": ["freshness_half_life_hours", "exploration_share", "preference_strength"]},
         ),
         ("Diversity on a page", {"fields": ["max_per_author", "remix_gap"]}),
         ("Why", {"fields": ["note"]}),
@@ -98,6 +157,10 @@ class RankingConfigAdmin(admin.ModelAdmin):
         "activated",
         "activated_by",
     )
+
+    def previous(self) -> RankingConfig | None:
+        """The version live before the active one."""
+        return ranking_config_previous()
 
     def get_fieldsets(self, request: HttpRequest, obj: RankingConfig | None = None) -> Any:
         """The settings, then (for a saved version) where it came from and its life."""
@@ -212,36 +275,6 @@ class RankingConfigAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def _may_activate(self, request: HttpRequest) -> bool:
-        return self.has_change_permission(request)
-
-    def _activate(self, request: HttpRequest, config: RankingConfig) -> None:
-        was = RankingConfig.objects.filter(is_active=True).first()
-        try:
-            ranking_config_activate(config=config, by=cast(User, request.user))
-        except IntegrityError:
-            self.message_user(
-                request,
-                "Another version was activated at the same moment; look again and retry.",
-                messages.ERROR,
-            )
-            return
-        self.log_change(request, config, f"Activated (was {was or 'the defaults'}).")
-        self.message_user(
-            request, f"Now live: {config} (was {was or 'the defaults'}).", messages.SUCCESS
-        )
-
-    @admin.action(description="Activate the selected version")
-    def activate_selected(self, request: HttpRequest, queryset: QuerySet[RankingConfig]) -> None:
-        """Activate one version (exactly one must be selected)."""
-        if not self._may_activate(request):
-            raise PermissionDenied
-        configs = list(queryset[:2])
-        if len(configs) != 1:
-            self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
-            return
-        self._activate(request, configs[0])
-
     def activate_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """Make this version live (a rollback when it is an older one): POST only."""
         if request.method != "POST":
@@ -250,20 +283,7 @@ class RankingConfigAdmin(admin.ModelAdmin):
             raise PermissionDenied
         config = get_object_or_404(RankingConfig, pk=pk)
         self._activate(request, config)
-        return HttpResponseRedirect(reverse("admin:ranking_rankingconfig_changelist"))
-
-    def rollback_view(self, request: HttpRequest) -> HttpResponse:
-        """Make the version live before the active one live again: POST only."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if not self._may_activate(request):
-            raise PermissionDenied
-        previous = ranking_config_previous()
-        if previous is None:
-            self.message_user(request, "No earlier version to roll back to.", messages.ERROR)
-        else:
-            self._activate(request, previous)
-        return HttpResponseRedirect(reverse("admin:ranking_rankingconfig_changelist"))
+        return self._changelist()
 
     def preview_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """This version beside the active one, replayed on the last days of events."""
@@ -316,3 +336,78 @@ class RankingConfigAdmin(admin.ModelAdmin):
             "skipped": sorted(report.skipped.items()) if report else [],
         }
         return TemplateResponse(request, "admin/ranking/rankingconfig/preview.html", context)
+
+
+@admin.register(RankingModel)
+class RankingModelAdmin(VersionAdmin):
+    """Trained versions of the learner: which one every web process ranks with, rollback,
+    and a retrain on demand (Celery beat also retrains every RANKING_RETRAIN_HOURS)."""
+
+    list_display = (
+        "__str__",
+        "is_active",
+        "created",
+        "events",
+        "viewers",
+        "clips",
+        "size_mb",
+        "training_s",
+        "note",
+        "activated_by",
+    )
+    list_filter = ("is_active",)
+    readonly_fields = [f.name for f in RankingModel._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Versions come from training, never from a form."""
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: RankingModel | None = None) -> bool:
+        """Read-only pages; activating needs the change permission, checked in the views."""
+        return obj is None and super().has_change_permission(request, obj)
+
+    def previous(self) -> RankingModel | None:
+        """The version live before the active one."""
+        return ranking_model_previous()
+
+    @admin.display(description="MB")
+    def size_mb(self, obj: RankingModel) -> str:
+        """The saved state's size."""
+        return f"{obj.size_bytes / 1e6:.1f}"
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """The versions, with "retrain now" and a one-click rollback."""
+        may = self._may_activate(request)
+        extra = {
+            "may_activate": may,
+            "previous_version": ranking_model_previous() if may else None,
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra)
+
+    def get_urls(self) -> list[URLPattern]:
+        """Retrain and roll back, beside the usual pages."""
+        wrap = self.admin_site.admin_view
+        return [
+            path("retrain/", wrap(self.retrain_view), name="ranking_rankingmodel_retrain"),
+            path("rollback/", wrap(self.rollback_view), name="ranking_rankingmodel_rollback"),
+            *super().get_urls(),
+        ]
+
+    def retrain_view(self, request: HttpRequest) -> HttpResponse:
+        """Queue a full retrain on the worker: POST only."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self._may_activate(request):
+            raise PermissionDenied
+        from .tasks import ranking_retrain
+
+        ranking_retrain.delay()
+        self.message_user(
+            request,
+            "Retraining on the worker; the new version goes live when it is done.",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:ranking_rankingmodel_changelist"))

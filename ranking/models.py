@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -10,9 +10,6 @@ from django.db import models
 from django.utils import timezone
 
 from .learner import DEFAULT_WEIGHTS, HEADS
-
-if TYPE_CHECKING:
-    pass
 
 
 class EngagementEvent(models.Model):
@@ -32,6 +29,7 @@ class EngagementEvent(models.Model):
         REMIX = "remix", "Remix"
         NOT_INTERESTED = "not_interested", "Not interested"
         REPORT = "report", "Report"
+        RESET = "reset", "Reset of the viewer's recommendations (no post)"
 
     viewer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -41,7 +39,14 @@ class EngagementEvent(models.Model):
         related_name="engagement_events",
         help_text="Empty for signed-out viewers.",
     )
-    post = models.ForeignKey("feed.Post", on_delete=models.CASCADE, related_name="events")
+    post = models.ForeignKey(
+        "feed.Post",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="events",
+        help_text="Empty only for a reset, which is about the viewer alone.",
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     value = models.FloatField(default=1.0)
     created = models.DateTimeField(default=timezone.now)
@@ -59,15 +64,50 @@ class EngagementEvent(models.Model):
             models.Index(fields=["-created"], name="event_recent"),
         ]
         constraints = [
+            models.CheckConstraint(
+                condition=models.Q(post__isnull=False) | models.Q(kind="reset"),
+                name="event_post_unless_reset",
+            ),
             models.UniqueConstraint(
                 fields=["viewer", "client_id"],
                 condition=~models.Q(client_id=""),
                 name="event_client_id_unique",
-            )
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.post_id} by {self.viewer_id}"
+
+
+class Activatable(models.Model):
+    """A versioned thing of which one row at a time is live (a partial unique constraint
+    keeps it one); see services.version_activate."""
+
+    version = models.PositiveIntegerField(unique=True, editable=False)
+    created = models.DateTimeField(default=timezone.now, editable=False)
+    is_active = models.BooleanField(default=False, editable=False)
+    activated = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When it last went live."
+    )
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        abstract = True
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"],
+                condition=models.Q(is_active=True),
+                name="%(class)s_one_active",
+            )
+        ]
 
 
 # The settings a version holds, in the order the admin shows them and diffs name them.
@@ -75,6 +115,7 @@ TUNABLE_FIELDS: tuple[str, ...] = (
     *(f"weight_{head}" for head in HEADS),
     "freshness_half_life_hours",
     "exploration_share",
+    "preference_strength",
     "max_per_author",
     "remix_gap",
 )
@@ -97,14 +138,13 @@ def _weight_field(head: str) -> models.FloatField:
     )
 
 
-class RankingConfig(models.Model):
+class RankingConfig(Activatable):
     """One version of how For You is ranked; saved once, never edited; one is active.
 
     A clip's score is the weighted sum of the learner's predicted engagements, decayed
     with the clip's age; a page then gets its exploration slots and diversity limits.
     """
 
-    version = models.PositiveIntegerField(unique=True, editable=False)
     based_on = models.ForeignKey(
         "self",
         null=True,
@@ -129,6 +169,13 @@ class RankingConfig(models.Model):
         default=0.1,
         validators=[MinValueValidator(0.0), MaxValueValidator(0.5)],
         help_text="Share of a page's slots (0 to 0.5) given to clips picked at random.",
+    )
+    preference_strength = models.FloatField(
+        default=2.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(10.0)],
+        help_text='How strongly a viewer\'s own feed preference ("more nature, less memes") '
+        "steers their For You: a clip's score is multiplied by exp(strength x match), "
+        "the match being -1 to 1 (0 turns preferences off).",
     )
     max_per_author = models.PositiveSmallIntegerField(
         "max clips per author per page",
@@ -155,28 +202,10 @@ class RankingConfig(models.Model):
         related_name="+",
         editable=False,
     )
-    created = models.DateTimeField(default=timezone.now, editable=False)
-    is_active = models.BooleanField(default=False, editable=False)
-    activated = models.DateTimeField(
-        null=True, blank=True, editable=False, help_text="When it last went live."
-    )
-    activated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        editable=False,
-    )
 
-    class Meta:
-        ordering = ["-version"]
+    class Meta(Activatable.Meta):
         constraints = [
-            models.UniqueConstraint(
-                fields=["is_active"],
-                condition=models.Q(is_active=True),
-                name="rankingconfig_one_active",
-            ),
+            *Activatable.Meta.constraints,
             models.CheckConstraint(
                 condition=models.Q(exploration_share__gte=0.0, exploration_share__lte=0.5),
                 name="rankingconfig_exploration_share_range",
@@ -219,3 +248,90 @@ class RankingConfig(models.Model):
     def is_editable(self) -> bool:
         """The active version, or one never activated, can be the base of a new version."""
         return self.is_active or self.activated is None
+
+
+def _model_upload_to(instance: RankingModel, filename: str) -> str:
+    return f"ranking/models/v{instance.version}-{filename}"
+
+
+class RankingModel(Activatable):
+    """One trained state of the For You learner, kept so that it can be rolled back.
+
+    A full retrain (Celery beat, or an admin's "retrain now") replays every event into a
+    fresh learner and saves it here; the active version is what every web process loads,
+    after which each keeps learning online from the events newer than `through_event`.
+    """
+
+    state = models.FileField(upload_to=_model_upload_to, editable=False)
+    through_event = models.BigIntegerField(
+        default=0, editable=False, help_text="The id of the last event it learnt from."
+    )
+    events = models.PositiveIntegerField(default=0, editable=False)
+    viewers = models.PositiveIntegerField(default=0, editable=False)
+    clips = models.PositiveIntegerField(default=0, editable=False)
+    size_bytes = models.PositiveBigIntegerField(default=0, editable=False)
+    training_s = models.FloatField(default=0.0, editable=False)
+    note = models.CharField(max_length=200, blank=True, editable=False)
+
+    class Meta(Activatable.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"model v{self.version}"
+
+
+class ServedItem(models.Model):
+    """A clip For You put on a page: where, why, and how likely it was to be put there.
+
+    `propensity` is the probability that the policy would show this clip in this slot
+    (1 for a ranked slot, the Thompson sampling estimate for an exploration slot), so that
+    off-policy evaluation (IPS, SNIPS) can reweight what was logged. `terms` are the score
+    terms the "why am I seeing this" panel shows, exactly as they were computed.
+    """
+
+    viewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    post = models.ForeignKey("feed.Post", on_delete=models.CASCADE, related_name="+")
+    session = models.CharField(max_length=32, help_text="One run of pages, from the top.")
+    position = models.PositiveIntegerField()
+    source = models.CharField(max_length=60, help_text="Where the candidate came from.")
+    score = models.FloatField()
+    explored = models.BooleanField(default=False)
+    propensity = models.FloatField()
+    terms = models.JSONField(default=dict)
+    config_version = models.PositiveIntegerField(null=True, blank=True)
+    model_version = models.PositiveIntegerField(null=True, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["session", "post"], name="served_session"),
+            models.Index(fields=["viewer", "post", "-created"], name="served_viewer_post"),
+            models.Index(fields=["-created"], name="served_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.post_id} at {self.position} for {self.viewer_id}"
+
+
+class FeedPreference(models.Model):
+    """A viewer's own words about their For You ("more nature, less memes"), embedded."""
+
+    viewer = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="feed_preference"
+    )
+    text = models.CharField(max_length=200)
+    more = models.JSONField(default=list, help_text="The phrases asked for more of.")
+    less = models.JSONField(default=list, help_text="The phrases asked for less of.")
+    # Mean unit embeddings (float32 bytes) of the phrases on each side; empty if none.
+    more_vector = models.BinaryField(blank=True, default=b"")
+    less_vector = models.BinaryField(blank=True, default=b"")
+    updated = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.viewer_id}: {self.text}"

@@ -1,11 +1,20 @@
-"""Writes for ranking: the engagement log."""
+"""Writes for ranking: the engagement log, the ranking settings and trained models, and
+what a viewer tells their feed (a preference, a reset)."""
 
 from __future__ import annotations
 
+import logging
+import re
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import timedelta
+from typing import Any, TypeVar
 
+import numpy as np
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -13,14 +22,25 @@ from django.utils import timezone
 from accounts.models import User
 from feed.models import Post
 
-from .models import TUNABLE_FIELDS, EngagementEvent, RankingConfig
+from .learner import Learner, LearnerConfig
+from .live import GRACE_S, event_of, item_infos
+from .models import (
+    TUNABLE_FIELDS,
+    Activatable,
+    EngagementEvent,
+    FeedPreference,
+    RankingConfig,
+    RankingModel,
+)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class EventIn:
     """One validated event from a client or a service."""
 
-    post_id: int
+    post_id: int | None  # None only for a reset
     kind: str
     value: float = 1.0
     client_id: str = ""
@@ -51,12 +71,14 @@ def events_record(*, viewer: User | None, events: Iterable[EventIn]) -> int:
         live = set(
             Post.objects.filter(pk__in={r.post_id for r in rows}).values_list("pk", flat=True)
         )
-        rows = [row for row in rows if row.post_id in live]
+        rows = [row for row in rows if row.post_id is None or row.post_id in live]
         EngagementEvent.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
 
 
-def event_record(*, viewer: User | None, post_id: int, kind: str, value: float = 1.0) -> None:
+def event_record(
+    *, viewer: User | None, post_id: int | None, kind: str, value: float = 1.0
+) -> None:
     """Append one server-side event (a like, a comment, a follow from a post)."""
     events_record(viewer=viewer, events=[EventIn(post_id=post_id, kind=kind, value=value)])
 
@@ -103,19 +125,229 @@ def ranking_config_create(
             config._state.adding = True
 
 
-def ranking_config_activate(*, config: RankingConfig, by: User | None) -> RankingConfig:
-    """Make this version the live one and the previous one not, in one transaction.
+V = TypeVar("V", bound=Activatable)
+
+
+def version_activate(*, version: V, by: User | None) -> V:
+    """Make this version (a RankingConfig or a RankingModel) the live one and the previous
+    one not, in one transaction; a rollback is activating an older one.
 
     The partial unique constraint keeps two from ever being active: an activation racing
     this one fails with IntegrityError rather than leaving both on.
     """
+    manager = type(version)._default_manager
     with transaction.atomic():
-        config = RankingConfig.objects.select_for_update().get(pk=config.pk)
-        if config.is_active:
-            return config
-        RankingConfig.objects.filter(is_active=True).update(is_active=False)
-        config.is_active = True
-        config.activated = timezone.now()
-        config.activated_by = by
-        config.save(update_fields=["is_active", "activated", "activated_by"])
-    return config
+        version = manager.select_for_update().get(pk=version.pk)
+        if version.is_active:
+            return version
+        manager.filter(is_active=True).update(is_active=False)
+        version.is_active = True
+        version.activated = timezone.now()
+        version.activated_by = by
+        version.save(update_fields=["is_active", "activated", "activated_by"])
+    return version
+
+
+def ranking_config_activate(*, config: RankingConfig, by: User | None) -> RankingConfig:
+    """Make this ranking config live (see version_activate)."""
+    return version_activate(version=config, by=by)
+
+
+# --- text embeddings ------------------------------------------------------------------
+
+
+def prompt_vector(text: str) -> bytes:
+    """The unit MiniLM embedding of a text as float32 bytes; empty if the encoder is missing.
+
+    A clip is still posted without one: a later full retrain fills it in.
+    """
+    vectors = _embed([text])
+    return b"" if vectors is None else vectors[0].tobytes()
+
+
+def _embed(texts: list[str]) -> np.ndarray | None:
+    from moderation import embedding
+
+    try:
+        return embedding.embed(texts).astype(np.float32)
+    except (ImportError, OSError, RuntimeError, ValueError) as error:
+        log.warning("text encoder unavailable, no embeddings: %s", error)
+        return None
+
+
+def prompt_vectors_fill(limit: int = 10_000) -> int:
+    """Embed the prompts of posts that have no embedding yet (up to `limit`); how many."""
+    missing = list(
+        Post.objects.filter(prompt_embedding=b"")
+        .order_by("-pk")
+        .values_list("pk", "prompt")[:limit]
+    )
+    filled = 0
+    for start in range(0, len(missing), 256):
+        chunk = missing[start : start + 256]
+        vectors = _embed([prompt for _, prompt in chunk])
+        if vectors is None:
+            break
+        for (pk, _), vector in zip(chunk, vectors, strict=True):
+            Post.objects.filter(pk=pk).update(prompt_embedding=vector.tobytes())
+        filled += len(chunk)
+    return filled
+
+
+# --- the viewer's own controls --------------------------------------------------------
+
+PREFERENCE_MAX = 200
+_LESS = re.compile(
+    r"^(?:less|fewer|no|not|without|avoid|stop|hide|skip|don'?t show(?: me)?|never)\b\s*(?:of\s+)?",
+    re.IGNORECASE,
+)
+_MORE = re.compile(
+    r"^(?:more|lots of|plenty of|show me|i like|i love|give me)\b\s*(?:of\s+)?", re.IGNORECASE
+)
+_CLAUSES = re.compile(r"[,;/\n]+|\s+\b(?:and|but|plus)\b\s+", re.IGNORECASE)
+
+
+def preference_parse(text: str) -> tuple[list[str], list[str]]:
+    """("more" phrases, "less" phrases) of a preference like "more nature, less memes".
+
+    Clauses split at commas, semicolons, "and", "but"; a clause starting with less, fewer,
+    no, without, avoid... asks for less, anything else for more.
+    """
+    more: list[str] = []
+    less: list[str] = []
+    for clause in _CLAUSES.split(text):
+        clause = clause.strip(" .!?\t")
+        if not clause:
+            continue
+        side = more
+        if (match := _LESS.match(clause)) is not None:
+            side, clause = less, clause[match.end() :]
+        elif (match := _MORE.match(clause)) is not None:
+            clause = clause[match.end() :]
+        clause = clause.strip(" .!?\t")
+        if clause:
+            side.append(clause)
+    return more, less
+
+
+def feed_preference_set(*, viewer: User, text: str) -> FeedPreference | None:
+    """Save (or, with an empty text, clear) the viewer's feed preference.
+
+    ValidationError for a text that is too long or says nothing a feed could use.
+    """
+    text = " ".join(text.split())
+    if not text:
+        FeedPreference.objects.filter(viewer=viewer).delete()
+        return None
+    if len(text) > PREFERENCE_MAX:
+        raise ValidationError(f"Keep it under {PREFERENCE_MAX} characters (this is {len(text)}).")
+    more, less = preference_parse(text)
+    if not more and not less:
+        raise ValidationError('Say what you want more or less of, e.g. "more nature, less memes".')
+    vectors = _embed(more + less)
+    if vectors is None:
+        raise ValidationError("Feed preferences are unavailable on this server right now.")
+
+    def side(rows: np.ndarray) -> bytes:
+        if not len(rows):
+            return b""
+        mean = rows.mean(axis=0)
+        return (mean / (np.linalg.norm(mean) + 1e-9)).astype(np.float32).tobytes()
+
+    preference, _ = FeedPreference.objects.update_or_create(
+        viewer=viewer,
+        defaults={
+            "text": text,
+            "more": more,
+            "less": less,
+            "more_vector": side(vectors[: len(more)]),
+            "less_vector": side(vectors[len(more) :]),
+        },
+    )
+    return preference
+
+
+def recommendations_reset(*, viewer: User) -> None:
+    """Start the viewer's For You afresh: the learner forgets them, seen clips may return.
+
+    It is an event in the log, so every web process and every later retrain forget too.
+    Clips they said "not interested" in or reported stay hidden.
+    """
+    event_record(viewer=viewer, post_id=None, kind=EngagementEvent.Kind.RESET)
+
+
+# --- trained model versions -----------------------------------------------------------
+
+
+def ranking_model_train(
+    *, note: str = "", by: User | None = None, activate: bool = True, passes: int | None = None
+) -> RankingModel:
+    """Train the learner from scratch on every settled event and save it as a new version.
+
+    Settled: older than the live learner's grace period, so no event below `through_event`
+    can still be committing. Posts without a prompt embedding get one first.
+    """
+    started = time.monotonic()
+    prompt_vectors_fill()
+    cutoff = timezone.now() - timedelta(seconds=GRACE_S)
+    through = (
+        EngagementEvent.objects.filter(created__lt=cutoff).aggregate(last=Max("pk"))["last"] or 0
+    )
+    rows = (
+        EngagementEvent.objects.filter(pk__lte=through)
+        .order_by("pk")
+        .values_list("viewer_id", "post_id", "kind", "value", "created")
+        .iterator(chunk_size=20_000)
+    )
+    events = [event_of(*row) for row in rows]
+    learner = Learner(LearnerConfig(passes=passes or settings.RANKING_TRAIN_PASSES))
+    post_ids = sorted({int(e.item) for e in events if e.item})
+    for item, info in item_infos(post_ids).items():
+        learner.set_item_info(item, info)
+    learner.fit(events)
+    data = learner.to_bytes()
+    model = RankingModel(
+        through_event=through,
+        events=len(events),
+        viewers=len(learner.viewers),
+        clips=len(learner.items),
+        size_bytes=len(data),
+        note=note[:200],
+    )
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                latest = RankingModel.objects.aggregate(latest=Max("version"))["latest"]
+                model.version = (latest or 0) + 1
+                model.training_s = round(time.monotonic() - started, 2)
+                model.state.save("state.npz", ContentFile(data), save=False)
+                model.save(force_insert=True)
+            break
+        except IntegrityError:
+            model.state.delete(save=False)
+            model.pk = None
+            model._state.adding = True
+            if attempt == 2:
+                raise
+    if activate:
+        model = ranking_model_activate(model=model, by=by)
+    ranking_models_prune()
+    return model
+
+
+def ranking_model_activate(*, model: RankingModel, by: User | None) -> RankingModel:
+    """Make this trained version the one every web process ranks with (a rollback, too)."""
+    return version_activate(version=model, by=by)
+
+
+def ranking_models_prune(keep: int | None = None) -> int:
+    """Delete all but the newest `keep` versions (never the active one); how many went."""
+    keep = settings.RANKING_MODELS_KEPT if keep is None else keep
+    kept = set(RankingModel.objects.order_by("-version").values_list("pk", flat=True)[:keep])
+    doomed = RankingModel.objects.exclude(pk__in=kept).filter(is_active=False)
+    count = 0
+    for model in doomed:
+        model.state.delete(save=False)
+        model.delete()
+        count += 1
+    return count

@@ -49,6 +49,17 @@ def _clear_cache() -> None:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_live_learner() -> Iterator[None]:
+    """The process keeps one For You learner in step with the event log: each test starts
+    it empty, as a fresh web process would."""
+    from ranking.live import live
+
+    live.reset()
+    yield
+    live.reset()
+
+
 @pytest.fixture
 def gpu_queue(settings: Any) -> Iterator[Callable[[], list[str]]]:
     """Read what waits on the real broker's `gpu` queue: the job ids of the sent tasks."""

@@ -49,7 +49,8 @@ class RecencyBaseline:
     def update(self, event: Event) -> bool:
         """Note the clip's first sighting, for clips of unknown creation time."""
         self.clock = max(self.clock, event.ts)
-        self.created.setdefault(event.item, event.ts)
+        if event.item:  # a reset is about no clip
+            self.created.setdefault(event.item, event.ts)
         return True
 
     def value(self, viewer: str, items: Sequence[str], now: float | None = None) -> np.ndarray:

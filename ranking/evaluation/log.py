@@ -116,6 +116,7 @@ def read_live(*, since: datetime | None = None, embed_prompts: bool = True) -> E
     """Events from the EngagementEvent table, with each post's author, time and prompt."""
     from feed.models import Post
 
+    from ..live import event_of
     from ..models import EngagementEvent
 
     rows = EngagementEvent.objects.order_by("created", "id")
@@ -128,16 +129,8 @@ def read_live(*, since: datetime | None = None, embed_prompts: bool = True) -> E
         if kind not in EVENT_KINDS:
             log.skipped[f"unknown event kind {kind!r}"] += 1
             continue
-        log.events.append(
-            Event(
-                viewer="" if viewer_id is None else str(viewer_id),
-                item=str(post_id),
-                kind=kind,
-                value=float(value),
-                ts=created.timestamp(),
-            )
-        )
-    post_ids = sorted({int(event.item) for event in log.events})
+        log.events.append(event_of(viewer_id, post_id, kind, value, created))
+    post_ids = sorted({int(event.item) for event in log.events if event.item})
     posts: list[tuple[int, int, datetime, str]] = []
     for start in range(0, len(post_ids), 5000):
         chunk = post_ids[start : start + 5000]

@@ -88,6 +88,8 @@ class Exposures:
 
     def opens(self, event: Event) -> bool:
         """Does this event show the viewer a clip (an impression, or a first sign of one)?"""
+        if event.kind == "reset":  # about the viewer, not a clip
+            return False
         return event.kind == "impression" or (event.viewer, event.item) not in self._open
 
     def add(self, event: Event) -> None:
@@ -247,7 +249,7 @@ def _coverage(
     max_viewers: int,
     rng: np.random.Generator,
 ) -> dict[str, dict[str, float | None]]:
-    catalog = sorted({event.item for event in test})
+    catalog = sorted({event.item for event in test if event.item})
     viewers = sorted({event.viewer for event in test if event.viewer})
     if len(viewers) > max_viewers:
         viewers = sorted(rng.choice(viewers, size=max_viewers, replace=False).tolist())

@@ -1,6 +1,7 @@
 """The For You learner (see `model`): engagement probabilities per viewer and clip, online."""
 
-from .model import Learner, state_equal
+from .model import Learner
+from .saving import state_equal
 from .vocabulary import (
     DEFAULT_WEIGHTS,
     EVENT_KINDS,

@@ -28,10 +28,12 @@ EVENT_KINDS: frozenset[str] = frozenset(
         "remix",
         "not_interested",
         "report",
+        "reset",
     }
 )
 
-# Which head an event is a positive of; impression, view, follow and unlike are no head's.
+# Which head an event is a positive of; impression, view, follow, unlike and reset (the
+# viewer asked to start afresh: about no clip) are no head's.
 HEAD_OF_EVENT: dict[str, str] = {
     "like": "like",
     "complete": "complete",
@@ -79,6 +81,16 @@ FEATURES: tuple[str, ...] = (
     "author_negative_lift",
     "seen",
 )
+
+# The starting weight of the taste feature in each head (see Learner).
+TASTE_PRIOR: dict[str, float] = {
+    "like": 3.0,
+    "complete": 1.5,
+    "share": 2.0,
+    "comment": 2.0,
+    "skip": -1.5,
+    "negative": -2.0,
+}
 
 _ALL_HEADS = np.ones(len(HEADS))
 _ONE_HEAD = np.eye(len(HEADS))

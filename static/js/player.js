@@ -322,6 +322,7 @@
   function onKey(e) {
     if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey || isTyping(e.target)) return;
     if (!document.querySelector(".feed article.clip")) return;
+    if (document.querySelector("dialog[open]")) return; // keys belong to the open panel
     var key = e.key;
     if (key === "ArrowDown" || key === "j" || key === "J") {
       e.preventDefault();
@@ -382,6 +383,10 @@
         share(button);
       }
     }
+    // A clip menu's item closes its menu; a click on a dialog's backdrop closes the dialog.
+    var item = e.target.closest(".clip-menu .menu-item");
+    if (item) item.closest("details.menu").removeAttribute("open");
+    if (e.target.tagName === "DIALOG" && e.target.open) e.target.close();
     // Clicking outside an open menu closes it.
     document.querySelectorAll("details.menu[open]").forEach(function (menu) {
       if (!menu.contains(e.target)) menu.removeAttribute("open");
@@ -401,6 +406,13 @@
         var type = xhr.getResponseHeader("Content-Type") || "";
         var text = type.indexOf("text/plain") === 0 ? xhr.responseText : "";
         toast(text || "That didn't work. Try again.");
+      }
+    });
+    // A panel loaded into a <dialog> (why am I seeing this?) opens as a modal.
+    document.body.addEventListener("htmx:afterSwap", function (e) {
+      var target = e.detail.target;
+      if (target && target.tagName === "DIALOG" && !target.open && target.isConnected) {
+        target.showModal();
       }
     });
     document.body.addEventListener("htmx:sendError", function () {

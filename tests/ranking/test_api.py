@@ -66,7 +66,7 @@ def test_token_viewer_is_recorded_and_client_ids_count_once(user, post):
     assert [(e.viewer_id, e.client_id) for e in rows] == [(user.pk, "x"), (user.pk, "y")]
 
 
-@pytest.mark.parametrize("kind", ["like", "unlike", "comment", "follow", "bogus"])
+@pytest.mark.parametrize("kind", ["like", "unlike", "comment", "follow", "remix", "reset", "bogus"])
 def test_kinds_the_server_records_itself_are_refused(api_client, post, kind):
     events = [{"post": post.pk, "kind": "view"}, {"post": post.pk, "kind": kind}]
     response = api_client.post(URL, {"events": events}, format="json")

@@ -1,0 +1,324 @@
+"""For You at scale: page latency, event intake and like-to-page time, against baselines.
+
+Creates a throwaway PostgreSQL database `riff_bench_ranking` on the server of DATABASE_URL
+(dropped first if a previous run left it, migrated, dropped again at the end unless
+--keep), and seeds it with COPY: users with profiles and follows, public clips spread over
+the last 30 days (authors drawn with a skew, prompts from a few hundred templates, some
+remixes) and an engagement log drawn from hidden per-user topic tastes, so likes are not
+uniform. It trains the ranking model on that log (see bench/ranking_world.py), then prints:
+
+(a) For You page latency (p50/p99) and queries per page for random signed-in viewers,
+    against the bare ordered query of the newest public clips, timed in the same run;
+(b) events per second through POST /api/v1/events/ (batches of 200 with client ids),
+    against a plain bulk_create of the same rows;
+(c) the time from a like (feed.services.like_create) to a For You page that differs for
+    that viewer (its order or the scores its clips were served with), polling feed_page at
+    once and counting the polls.
+
+    .venv/bin/python bench/ranking.py [--users 10000] [--posts 100000] [--events 2000000]
+    .venv/bin/python bench/ranking.py --small      # 500 users, 5,000 clips, 50,000 events
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/riff")
+
+import django  # noqa: E402
+
+django.setup()
+
+import numpy as np  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from ranking_world import (  # noqa: E402
+    BENCH_DB,
+    World,
+    bench_database,
+    prompt_vectors,
+    seed_events,
+    seed_people,
+    seed_posts,
+)
+
+# --- measuring ------------------------------------------------------------------------
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """The q-th percentile (0-100) of the samples, nearest rank."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered))) - 1))]
+
+
+def bench_pages(viewers: list[Any], runs: int) -> None:
+    """(a) For You page latency and queries, against the bare newest-10 query."""
+    from feed.models import Post
+    from feed.selectors import Feed, feed_page
+
+    def baseline() -> object:
+        return list(Post.objects.filter(visibility="public").order_by("-created", "-id")[:10])
+
+    def page(viewer: Any) -> object:
+        return feed_page(viewer=viewer, feed=Feed.FOR_YOU, cursor=None, size=10)
+
+    # Warm up: the first page of a process loads the model and catches up on the log.
+    start = time.perf_counter()
+    page(viewers[0])
+    print(
+        f"first For You page of the process (loads the live learner): "
+        f"{(time.perf_counter() - start) * 1000:.0f} ms"
+    )
+    baseline()
+    with CaptureQueriesContext(connection) as ctx:
+        page(viewers[1])
+    page_queries = len(ctx)
+    with CaptureQueriesContext(connection) as ctx:
+        baseline()
+    base_queries = len(ctx)
+
+    base_ms, page_ms = [], []
+    for i in range(runs):
+        start = time.perf_counter()
+        baseline()
+        base_ms.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        page(viewers[i % len(viewers)])
+        page_ms.append((time.perf_counter() - start) * 1000)
+    b50, b99 = statistics.median(base_ms), percentile(base_ms, 99)
+    p50, p99 = statistics.median(page_ms), percentile(page_ms, 99)
+    print(f"\n(a) For You page, size 10, {runs} pages for {len(viewers)} random viewers")
+    print(f"{'':<24}{'p50 ms':>9}{'p99 ms':>9}{'queries':>9}{'x base p50':>12}{'x base p99':>12}")
+    print(
+        f"{'For You feed_page':<24}{p50:>9.1f}{p99:>9.1f}{page_queries:>9}"
+        f"{p50 / b50:>12.1f}{p99 / b99:>12.1f}"
+    )
+    print(f"{'baseline newest 10':<24}{b50:>9.2f}{b99:>9.2f}{base_queries:>9}")
+
+
+def bench_intake(
+    viewers: list[Any], post_ids: np.ndarray, batches: int, rng: np.random.Generator
+) -> None:
+    """(b) Events per second through POST /api/v1/events/, against bulk_create."""
+    from django.conf import settings
+    from django.test import Client
+
+    from ranking.models import EngagementEvent
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]  # the test client's host
+    kinds = ["impression", "view", "complete", "skip", "share"]
+    clients = []
+    for viewer in viewers[:10]:  # a few sessions, well under the per-user rate limit
+        client = Client()
+        client.force_login(viewer)
+        clients.append((viewer, client))
+
+    def batch(n: int, tag: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "post": int(rng.choice(post_ids)),
+                "kind": kinds[int(rng.integers(0, len(kinds)))],
+                "value": round(float(rng.uniform(0.5, 10)), 1),
+                "client_id": f"{tag}-{n}-{i}",
+            }
+            for i in range(200)
+        ]
+
+    bodies = [(clients[n % len(clients)], batch(n, "api")) for n in range(batches)]
+    accepted = 0
+    start = time.perf_counter()
+    for (_viewer, client), events in bodies:
+        response = client.post(
+            "/api/v1/events/", data=json.dumps({"events": events}), content_type="application/json"
+        )
+        if response.status_code != 202:
+            raise SystemExit(
+                f"/api/v1/events/ said {response.status_code}: {response.content[:300]!r}"
+            )
+        accepted += response.json()["accepted"]
+    api_s = time.perf_counter() - start
+
+    rows = [
+        [
+            EngagementEvent(
+                viewer_id=viewer.pk,
+                post_id=e["post"],
+                kind=e["kind"],
+                value=e["value"],
+                client_id="bulk" + e["client_id"],
+                created=timezone.now(),
+            )
+            for e in events
+        ]
+        for (viewer, _client), events in bodies
+    ]
+    start = time.perf_counter()
+    for chunk in rows:
+        EngagementEvent.objects.bulk_create(chunk)
+    bulk_s = time.perf_counter() - start
+    total = batches * 200
+    api_rate, bulk_rate = accepted / api_s, total / bulk_s
+    print(f"\n(b) event intake, {batches} batches of 200 ({total} events)")
+    api_ms, bulk_ms = api_s / batches * 1000, bulk_s / batches * 1000
+    print(
+        f"{'POST /api/v1/events/':<24}{api_rate:>10.0f} events/s  "
+        f"({api_ms:.1f} ms a batch, {accepted} accepted)"
+    )
+    print(f"{'baseline bulk_create':<24}{bulk_rate:>10.0f} events/s  ({bulk_ms:.1f} ms a batch)")
+    print(f"{'endpoint / baseline':<24}{api_rate / bulk_rate:>10.2f}")
+
+
+@contextlib.contextmanager
+def same_draws(seed: int) -> Iterator[None]:
+    """Every unseeded np.random.default_rng() inside gives the same stream.
+
+    For You explores at random; with the draws fixed, only what the learner knows can move
+    the page, so a changed order is the like's doing.
+    """
+    real = np.random.default_rng
+
+    def seeded(*args: Any, **kwargs: Any) -> np.random.Generator:
+        return real(*args, **kwargs) if args or kwargs else real(seed)
+
+    np.random.default_rng = seeded  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        np.random.default_rng = real  # type: ignore[assignment]
+
+
+def bench_like_to_page(viewers: list[Any], max_polls: int, timeout_s: float) -> None:
+    """(c) From a like to a For You page that differs (order or scores), for several viewers."""
+    from feed.models import Like, Post
+    from feed.selectors import Feed, feed_page
+    from feed.services import like_create
+
+    def order(viewer: Any) -> list[tuple[int, str]]:
+        """The page's clips and the scores it was served with (ServedItem), to 4 significant
+        digits (freshness alone moves them by about 1e-6 a second): a like shows in the
+        scores at once, and in the order whenever it is enough to move a clip."""
+        from ranking.models import ServedItem
+
+        cards = feed_page(viewer=viewer, feed=Feed.FOR_YOU, cursor=None, size=10).cards
+        served = dict(
+            ServedItem.objects.filter(viewer=viewer, post_id__in=[c.post.pk for c in cards])
+            .order_by("post_id", "-created")
+            .distinct("post_id")
+            .values_list("post_id", "score")
+        )
+        return [(c.post.pk, f"{served[c.post.pk]:.4g}") for c in cards]
+
+    print("\n(c) like -> changed For You page, order or scores (exploration draws fixed)")
+    results = []
+    with same_draws(1234):
+        for viewer in viewers:
+            order(viewer)  # catch the process up on the log first
+            before = order(viewer)
+            steady = order(viewer) == before
+            liked = set(Like.objects.filter(user=viewer).values_list("post_id", flat=True))
+            shown = [pk for pk, _ in before]
+            target = next((pk for pk in shown[2:] + shown if pk not in liked), None)
+            if target is None:
+                continue
+            start = time.perf_counter()
+            like_create(user=viewer, post=Post.objects.get(pk=target))
+            polls, changed, moved = 0, False, False
+            while polls < max_polls and time.perf_counter() - start < timeout_s:
+                polls += 1
+                after = order(viewer)
+                if after != before:
+                    changed = True
+                    moved = [pk for pk, _ in after] != shown
+                    break
+            elapsed = (time.perf_counter() - start) * 1000
+            results.append((elapsed, polls, changed, steady))
+            state = ("reordered" if moved else "rescored") if changed else "UNCHANGED"
+            print(
+                f"  viewer {viewer.pk:>6}: {state} after {elapsed:7.1f} ms, {polls} poll(s)"
+                f"{'' if steady else '  (page was not steady before the like)'}"
+            )
+    done = [r for r in results if r[2]]
+    if done:
+        ms = statistics.median(r[0] for r in done)
+        polls = statistics.median(r[1] for r in done)
+        print(
+            f"  {len(done)}/{len(results)} pages changed; median {ms:.1f} ms, {polls:.0f} poll(s)"
+        )
+    else:
+        print(f"  no page changed within {max_polls} polls / {timeout_s:.0f} s")
+
+
+def main() -> None:
+    """Seed, train if the ranking can, measure, print."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument("--posts", type=int, default=100_000)
+    parser.add_argument("--events", type=int, default=2_000_000)
+    parser.add_argument(
+        "--small", action="store_true", help="500 users, 5,000 clips, 50,000 events"
+    )
+    parser.add_argument("--runs", type=int, default=200, help="For You pages timed in (a)")
+    parser.add_argument("--batches", type=int, default=100, help="event batches sent in (b)")
+    parser.add_argument("--likes", type=int, default=5, help="viewers who like a clip in (c)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", action="store_true", help=f"keep {BENCH_DB} afterwards")
+    args = parser.parse_args()
+    if args.small:
+        args.users, args.posts, args.events = 500, 5_000, 50_000
+        args.runs, args.batches = min(args.runs, 50), min(args.batches, 20)
+
+    rng = np.random.default_rng(args.seed)
+    with bench_database(args.keep):
+        from accounts.models import User
+        from ranking import services
+
+        start = time.perf_counter()
+        world = World(args.users, args.posts, rng)
+        seed_people(world, rng)
+        vectors = prompt_vectors(world)
+        seed_posts(world, vectors)
+        counts = seed_events(world, args.events, rng)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # planner statistics, as autovacuum would gather
+        remixes = int((world.remix_of > 0).sum())
+        print(
+            f"seeded {args.users} users, {args.posts} clips ({remixes} remixes), "
+            f"{args.events} events in {time.perf_counter() - start:.1f}s (embedding included)"
+        )
+        print("  events: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+        start = time.perf_counter()
+        model = services.ranking_model_train(note="bench/ranking.py")
+        took = time.perf_counter() - start
+        print(f"trained the ranking model on the log in {took:.1f}s ({model})")
+
+        pick = rng.choice(
+            world.user_ids, size=max(50, args.likes + 10), replace=False, p=world.activity
+        )
+        viewers = list(User.objects.filter(pk__in=[int(p) for p in pick]))
+        rng.shuffle(viewers)
+        bench_pages(viewers, args.runs)
+        bench_intake(viewers, world.post_ids, args.batches, rng)
+        # The live learner re-reads events younger than its grace period at every sync; let
+        # (b)'s burst settle so that (c) times a like, not the re-reading of 20,000 events.
+        from ranking import live
+
+        print(f"\n(waiting {live.GRACE_S + 1:.0f} s for (b)'s events to settle)")
+        time.sleep(live.GRACE_S + 1)
+        bench_like_to_page(viewers[-args.likes :], max_polls=200, timeout_s=60.0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""What serving asks the learner besides scores: candidates it can find, and explanations.
+
+A mixin of `Learner` (kept apart from the model's arithmetic); everything here only reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .vocabulary import _H, FEATURES
+
+if TYPE_CHECKING:
+    from .vocabulary import _Ids
+
+
+class LearnerReads:
+    """Candidate lists, per-clip counters and the named features behind a score."""
+
+    # Set by Learner; declared for the type checker.
+    _viewers: _Ids
+    _items: _Ids
+    _dim: int
+    taste: np.ndarray
+    taste_w: np.ndarray
+    item_emb: np.ndarray
+    item_has_emb: np.ndarray
+    item_imps: np.ndarray
+    item_cnt: np.ndarray
+    item_pop: np.ndarray
+    item_pop_ts: np.ndarray
+    config: Any
+
+    def _features(self, v: int, rows: np.ndarray, now: float) -> np.ndarray:
+        raise NotImplementedError
+
+    def _now(self, now: float | None) -> float:
+        raise NotImplementedError
+
+    def has_item(self, item: str) -> bool:
+        """Whether the learner has a row for this clip (seen in an event or told about it)."""
+        return item in self._items.index
+
+    def viewer_taste(self, viewer: str) -> np.ndarray | None:
+        """The running mean of the prompt embeddings this viewer engaged with, if any."""
+        v = self._viewers.index.get(viewer) if viewer else None
+        if v is None or not self._dim or self.taste_w[v] <= 0:
+            return None
+        return self.taste[v].astype(np.float32)
+
+    def nearest_items(self, vector: np.ndarray, n: int) -> list[str]:
+        """The `n` clips whose prompt embeddings are closest to `vector` (cosine)."""
+        if not self._dim or n <= 0 or vector.size != self._dim:
+            return []
+        count = len(self._items.ids)
+        sims = self.item_emb[:count] @ (vector / (np.linalg.norm(vector) + 1e-9)).astype(np.float32)
+        sims[~self.item_has_emb[:count]] = -np.inf
+        sims[0] = -np.inf
+        return self._top(sims, n, floor=0.0)
+
+    def trending_items(self, n: int, now: float | None = None) -> list[str]:
+        """The `n` clips with the most engagement lately (the decayed popularity)."""
+        count = len(self._items.ids)
+        when = self._now(now)
+        age = np.maximum(when - self.item_pop_ts[:count], 0.0)
+        pop = self.item_pop[:count] * np.exp2(-age / self.config.popularity_half_life_s)
+        pop[0] = 0.0
+        return self._top(pop, n, floor=0.0)
+
+    def _top(self, values: np.ndarray, n: int, floor: float = -np.inf) -> list[str]:
+        n = min(n, values.size - 1)
+        if n <= 0:
+            return []
+        rows = np.argpartition(-values, n)[:n] if n < values.size else np.arange(values.size)
+        rows = rows[np.argsort(-values[rows], kind="stable")]
+        ids = self._items.ids
+        return [ids[r] for r in rows.tolist() if values[r] > floor]
+
+    def item_counts(self, items: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(impressions, likes) of each clip so far; zeros for unknown clips."""
+        rows = self._items.rows(items)
+        imps = self.item_imps[rows].copy()
+        likes = self.item_cnt[rows, _H["like"]].copy()
+        imps[rows == 0] = 0.0
+        likes[rows == 0] = 0.0
+        return imps, np.maximum(likes, 0.0)
+
+    def explain(
+        self, viewer: str, items: Sequence[str], now: float | None = None
+    ) -> list[dict[str, float]]:
+        """The named features the model reads for this viewer and each clip (see FEATURES)."""
+        v = self._viewers.index.get(viewer, 0) if viewer else 0
+        x = self._features(v, self._items.rows(items), self._now(now))
+        return [
+            {name: round(float(value), 4) for name, value in zip(FEATURES, row, strict=True)}
+            for row in x
+        ]
+
+    def item_embeddings(self, items: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(embeddings (n, dim), whether each clip has one); unknown clips have none."""
+        rows = self._items.rows(items)
+        has = self.item_has_emb[rows] & (rows > 0)
+        return self.item_emb[rows], has
