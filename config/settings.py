@@ -322,12 +322,17 @@ RIFF_MODELS: dict[str, dict[str, Any]] = {
         "path": os.environ.get(
             "RIFF_HOUSE_PATH", str(BASE_DIR / "generation" / "house" / "weights")
         ),
-        # Square at its native size for now; upscaling for display comes later.
-        "sizes": {"9:16": (32, 32), "16:9": (32, 32), "1:1": (32, 32)},
-        "fps": 8,
+        # Display sizes and frame rate: the model's 32x32 clips (8 frames, 2 s) are upscaled
+        # and centred on a blurred fill, and blended to 24 fps (generation/backends/house.py).
+        "sizes": {"9:16": (512, 912), "16:9": (912, 512), "1:1": (512, 512)},
+        "fps": 24,
+        # Its 8 frames play over 2 seconds; a longer clip is refused with a reason.
+        "max_seconds": 2.0,
     },
 }
-RIFF_DEFAULT_MODEL = os.environ.get("RIFF_DEFAULT_MODEL", "tiny-wan")
+# The house model ships with Riff and makes real clips on a CPU; tests that need a tiny
+# random model name tiny-wan themselves.
+RIFF_DEFAULT_MODEL = os.environ.get("RIFF_DEFAULT_MODEL", "riff-house")
 # Per-person allowances; an admin can override both on a person's quota row.
 GENERATION_DAILY_QUOTA = int(os.environ.get("GENERATION_DAILY_QUOTA", "20"))
 GENERATION_CONCURRENT_QUOTA = int(os.environ.get("GENERATION_CONCURRENT_QUOTA", "2"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -31,10 +32,11 @@ log = logging.getLogger(__name__)
 DEFAULT_SIZES = {
     "wan": {"9:16": (480, 832), "16:9": (832, 480), "1:1": (624, 624)},
     "ltx": {"9:16": (512, 768), "16:9": (768, 512), "1:1": (640, 640)},
-    # The house model makes square clips at the size it was trained on, whatever the aspect.
-    "house": {"9:16": (32, 32), "16:9": (32, 32), "1:1": (32, 32)},
+    # Display sizes: the house model's square clips are upscaled and centred on a blurred fill.
+    "house": {"9:16": (512, 912), "16:9": (912, 512), "1:1": (512, 512)},
 }
-DEFAULT_FPS = {"wan": 16, "ltx": 24, "house": 8}
+# The house model's display rate; its own frames are 4 fps apart (generation/house/display.py).
+DEFAULT_FPS = {"wan": 16, "ltx": 24, "house": 24}
 
 
 class JobCancelled(GenerationAborted):
@@ -78,26 +80,51 @@ def _finish(job_id: str, to: str, failure: str = "", message: str = "", **change
     publish(job_id)
 
 
-def _spec(job: GenerationJob) -> GenerationSpec:
-    config = settings.RIFF_MODELS[job.model_key]
+def spec_for(
+    *,
+    model_key: str,
+    prompt: str,
+    aspect: str,
+    duration_s: float,
+    steps: int,
+    guidance: float,
+    seed: int,
+    negative_prompt: str = "",
+) -> GenerationSpec:
+    """The spec a job with these settings runs: size and frame rate from RIFF_MODELS."""
+    config = settings.RIFF_MODELS[model_key]
     family = config["family"]
     sizes = config.get("sizes") or DEFAULT_SIZES[family]
-    width, height = sizes[job.aspect]
+    width, height = sizes[aspect]
     fps = int(config.get("fps") or DEFAULT_FPS[family])
-    source = _source_frames(job, width, height) if job.source_video else None
     return GenerationSpec(
-        prompt=job.prompt,
-        negative_prompt=job.negative_prompt,
+        prompt=prompt,
+        negative_prompt=negative_prompt,
         width=width,
         height=height,
-        num_frames=max(1, round(job.duration_s * fps)),
+        num_frames=max(1, round(duration_s * fps)),
         fps=fps,
+        steps=steps,
+        guidance=guidance,
+        seed=seed,
+    )
+
+
+def _spec(job: GenerationJob) -> GenerationSpec:
+    spec = spec_for(
+        model_key=job.model_key,
+        prompt=job.prompt,
+        negative_prompt=job.negative_prompt,
+        aspect=job.aspect,
+        duration_s=job.duration_s,
         steps=job.steps,
         guidance=job.guidance,
         seed=job.seed,
-        source_frames=source,
-        strength=job.strength,
     )
+    if not job.source_video:
+        return spec
+    source = _source_frames(job, spec.width, spec.height)
+    return replace(spec, source_frames=source, strength=job.strength)
 
 
 def _source_frames(job: GenerationJob, width: int, height: int) -> np.ndarray:

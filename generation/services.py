@@ -172,7 +172,13 @@ def _job_queue(
 ) -> GenerationJob:
     """Count the allowance and queue an allowed prompt's job."""
     model_key = params.get("model_key") or settings.RIFF_DEFAULT_MODEL
-    _model_config(model_key)
+    longest = _model_config(model_key).get("max_seconds")
+    duration = params.get("duration_s", 2.0)
+    if longest is not None and duration > longest:
+        label = settings.RIFF_MODELS[model_key].get("label", model_key)
+        raise ValidationError(
+            {"duration_s": f"{label} makes clips of at most {longest:g} seconds; ask for less."}
+        )
     # One person's jobs are counted under a lock on their row, so two tabs can't both
     # take the last slot.
     User.objects.select_for_update().filter(pk=owner.pk).first()

@@ -1,4 +1,17 @@
-"""Riff's house model backend: the small text-to-video model trained by train_house_model."""
+"""Riff's house model backend: the small text-to-video model trained by train_house_model.
+
+Duration and frame rate: the model samples square clips at its native size (32x32, 8 frames;
+read from the saved denoiser's config) whose frames are `MODEL_FPS` (4) apart, so its
+longest clip lasts native frames / 4 = 2 seconds. A job's spec is in display terms: `fps` is
+the display frame rate (24 for RIFF_MODELS["riff-house"]), `num_frames` is duration x fps
+(at most 2 s worth: 48 frames at 24 fps; a longer job is refused when queued, by
+RIFF_MODELS' `max_seconds`, and cut here only as a safeguard), `width` x `height` is the
+display frame (512x912 for 9:16). `generate` samples the model frames that cover
+that duration (num_frames x 4 / fps, at most the native count), then
+`generation.house.display` blends them to `num_frames` frames and upscales each to the
+display frame (Lanczos, the square clip centred on a blurred fill). `sample` gives the
+model-resolution frames, for checks that need them (the evaluator).
+"""
 
 from __future__ import annotations
 
@@ -8,24 +21,33 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .registry import Backend, GenerationSpec
+import numpy as np
+
+from generation.house.display import display_frames, max_display_frames, model_frames
+
+from .registry import Backend, GenerationSpec, StepCallback, round_to_multiple
 
 logger = logging.getLogger(__name__)
 
 
-def native_fit(spec: GenerationSpec, size: int, frames: int) -> GenerationSpec:
-    """`spec` at the model's own square size, with at most the frames it was trained on."""
-    # Learned position embeddings fix the size and the longest clip; upscaling for display
-    # happens after generation, not here.
-    fitted = replace(spec, width=size, height=size, num_frames=max(1, min(spec.num_frames, frames)))
+def display_fit(spec: GenerationSpec, frames: int) -> GenerationSpec:
+    """`spec` with an even frame size (yuv420p) and no longer than the model's longest clip."""
+    longest = max_display_frames(frames, spec.fps)
+    fitted = replace(
+        spec,
+        width=round_to_multiple(spec.width, 2),
+        height=round_to_multiple(spec.height, 2),
+        num_frames=max(1, min(spec.num_frames, longest)),
+    )
     before = (spec.width, spec.height, spec.num_frames)
-    if before != (fitted.width, fitted.height, fitted.num_frames):
-        logger.info("fitted %dx%dx%d to the house model's %dx%dx%d", *before, size, size, frames)
+    after = (fitted.width, fitted.height, fitted.num_frames)
+    if before != after:
+        logger.info("fitted %dx%dx%d to %dx%dx%d for the house model", *before, *after)
     return fitted
 
 
 class HouseBackend(Backend):
-    """The house model: text to a short clip at its native size; no remix yet."""
+    """The house model: text to a short clip, upscaled for display; no remix yet."""
 
     family: ClassVar[str] = "house"
 
@@ -42,20 +64,51 @@ class HouseBackend(Backend):
 
     @classmethod
     def constraints(cls, path: Path) -> tuple[int, int]:
-        """Sizes are the native size exactly (see `fit`); any frame count up to the native one."""
-        return cls.native_size(path)[0], 1
+        """Display sizes are any even size (see `fit`); any frame count up to the longest."""
+        return 2, 1
 
     def fit(self, spec: GenerationSpec) -> GenerationSpec:
-        """`spec` at the native size and at most the native number of frames."""
-        return native_fit(spec, *self.native)
+        """`spec` at an even display size and at most the model's longest clip.
+
+        The house model cannot start from a video: a remix is made from its own prompt
+        (and, unless the person chose one, the source clip's seed), and keeps its lineage.
+        """
+        return replace(display_fit(spec, self.native[1]), source_frames=None)
 
     @classmethod
     def fit_unloaded(cls, path: Path, spec: GenerationSpec) -> GenerationSpec:
         """What `fit` gives, from the denoiser's config only."""
-        return native_fit(spec, *cls.native_size(path))
+        return display_fit(spec, cls.native_size(path)[1])
+
+    def native_spec(self, spec: GenerationSpec) -> GenerationSpec:
+        """What the model itself samples for a (fitted) display spec."""
+        size, frames = self.native
+        count = model_frames(spec.num_frames, spec.fps, frames)
+        return replace(spec, width=size, height=size, num_frames=count)
+
+    def sample(self, spec: GenerationSpec, on_step: StepCallback) -> np.ndarray:
+        """The model's own frames (T, 32, 32, 3) uint8 for a display spec, before upscaling."""
+        return self._generate(self.native_spec(self.fit(spec)), on_step)
+
+    def generate(self, spec: GenerationSpec, on_step: StepCallback) -> np.ndarray:
+        """The clip at display size and frame rate (T, H, W, 3) uint8 (see the module)."""
+        spec = self.fit(spec)
+        frames = self.sample(spec, on_step)
+        return display_frames(
+            frames, width=spec.width, height=spec.height, num_frames=spec.num_frames
+        )
 
     def _supports_v2v(self) -> bool:
         return False
+
+    def _free(self) -> None:
+        # No full garbage collection after each clip, unlike the big families: a clip here
+        # holds a few MB, and a collection in a worker with Django and torch loaded takes
+        # about 0.6 s, more than half of sampling a clip.
+        if self.pipe is not None:
+            self.pipe.maybe_free_model_hooks()
+        if self.device == "cuda":
+            super()._free()
 
     def _load_pipeline(self, dtype: Any) -> Any:
         from generation.house.pipeline import HouseVideoPipeline
@@ -65,10 +118,12 @@ class HouseBackend(Backend):
         )
 
     def _run(self, spec: GenerationSpec, generator: Any, callback: Any) -> Any:
+        from generation.house.captions import with_background
+
         # The unconditional half of guidance is the empty caption, so a negative prompt
         # has nothing to replace yet.
         return self.pipe(
-            spec.prompt,
+            with_background(spec.prompt),
             num_frames=spec.num_frames,
             height=spec.height,
             width=spec.width,

@@ -342,9 +342,12 @@ class Backend:
 
     def generate(self, spec: GenerationSpec, on_step: StepCallback) -> np.ndarray:
         """Generate a clip as (T, H, W, 3) uint8, calling on_step(done, total) after each step."""
+        return self._generate(self.fit(spec), on_step)
+
+    def _generate(self, spec: GenerationSpec, on_step: StepCallback) -> np.ndarray:
+        """`generate` for a spec that is already fitted."""
         import torch
 
-        spec = self.fit(spec)
         if spec.source_frames is not None and not self.supports_video_to_video:
             raise ValueError(f"model {self.key!r} cannot remix a video")
 

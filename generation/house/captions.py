@@ -208,3 +208,15 @@ def parse_caption(caption: str) -> SceneSpec:
             objects.append(ObjectSpec(colour, value, size))
             size = colour = None
     return SceneSpec(background, tuple(objects), motion)
+
+
+# Every training caption names a background, so a prompt without one is read in a place the
+# model never learnt; grey is the backdrop every colour stands out from.
+DEFAULT_BACKGROUND = "on a grey background"
+
+
+def with_background(prompt: str) -> str:
+    """The prompt, with DEFAULT_BACKGROUND added when it names no background."""
+    if parse_caption(prompt).background is not None:
+        return prompt
+    return f"{prompt.rstrip(' .')} {DEFAULT_BACKGROUND}"

@@ -4,6 +4,7 @@ import io
 
 import av
 import pytest
+import torch
 from django.core.management import call_command
 
 from accounts.models import Follow, Profile, User
@@ -12,13 +13,24 @@ from feed.models import Comment, Like, Post
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread for the house model: two processes on two cores fight over threads."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def test_seed_demo_makes_a_consistent_feed_once():
-    call_command("seed_demo", "--seconds", "0.5", stdout=io.StringIO())
+    # Few steps: the clips go through the house model's whole path, only rougher.
+    call_command("seed_demo", "--seconds", "0.5", "--steps", "4", stdout=io.StringIO())
     assert User.objects.count() == 5
     assert Post.objects.count() == 12
     assert Post.objects.exclude(remix_of=None).count() == 2
     assert Post.objects.filter(visibility=Post.Visibility.FOLLOWERS).count() == 2
-    assert set(Post.objects.values_list("model_name", flat=True)) == {"riff-demo"}
+    # Made by the house model through a job's path (spec, backend, encoding).
+    assert set(Post.objects.values_list("model_name", flat=True)) == {"riff-house"}
     assert not User.objects.get(username="mira").has_usable_password()
     for post in Post.objects.all():
         assert post.like_count == Like.objects.filter(post=post).count()
@@ -35,7 +47,8 @@ def test_seed_demo_makes_a_consistent_feed_once():
     with clip.video.open("rb") as handle, av.open(handle) as container:
         stream = container.streams.video[0]
         assert stream.codec_context.name == "h264"
-        assert stream.frames == 12
+        assert stream.frames == 12  # 0.5 s at the house model's 24 display fps
+        assert (stream.codec_context.width, stream.codec_context.height) == (512, 912)
 
     out = io.StringIO()
     call_command("seed_demo", stdout=out)
@@ -50,8 +63,11 @@ def test_seed_demo_makes_a_consistent_feed_once():
         "demo-pass-123",
         "--seconds",
         "0.5",
+        "--model",
+        "riff-demo",
         stdout=io.StringIO(),
     )
     assert Post.objects.count() == 12
+    assert set(Post.objects.values_list("model_name", flat=True)) == {"riff-demo"}
     assert not clip.video.storage.exists(old_video), "reset must not leave old clips behind"
     assert User.objects.get(username="mira").check_password("demo-pass-123")

@@ -30,7 +30,7 @@ def test_create_then_detail_and_list(client, user):
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["state"] == "queued" and body["queue_position"] == 1
-    assert (body["aspect"], body["seed"], body["model_key"]) == ("1:1", 42, "tiny-wan")
+    assert (body["aspect"], body["seed"], body["model_key"]) == ("1:1", 42, "riff-house")
     assert body["video_url"] is None and body["progress"] == {"step": 0, "total": 0}
     detail = client.get(f"{URL}{body['id']}/").json()
     assert detail["id"] == body["id"]
@@ -54,6 +54,8 @@ def test_idempotency_key_replays_the_first_job(client):
         ({"model_key": "sora-9000"}, "model_key"),
         ({"aspect": "4:3"}, "aspect"),
         ({"duration_s": 60}, "duration_s"),
+        # The house model's clips last at most 2 seconds.
+        ({"model_key": "riff-house", "duration_s": 5}, "duration_s"),
         ({"steps": 0}, "steps"),
         ({"guidance": -1}, "guidance"),
         ({"seed": -5}, "seed"),

@@ -21,6 +21,7 @@ from generation.backends import (
     get_backend,
     release_backends,
 )
+from generation.house.display import display_frames
 from generation.house.model import HouseDenoiser, build_denoiser
 from generation.house.pipeline import HouseVideoPipeline, encode_text
 from generation.house.training import CHECKPOINT, TrainConfig, Trainer, batch_for
@@ -208,13 +209,18 @@ def test_the_backend_generates_through_the_runner_interface(house: str) -> None:
 
     frames = backend.generate(SPEC, lambda done, total: steps.append((done, total)))
 
-    # The native size, and no more frames than the model was trained on.
-    assert frames.shape == (4, 32, 32, 3)
+    # The display size; 9 frames at 8 fps is cut to the longest clip of this 4-frame model
+    # (1 s at 4 model fps: 8 display frames), sampled as 4 model frames and blended to 8.
+    assert frames.shape == (8, 48, 64, 3)
     assert frames.dtype == np.uint8
     assert steps == [(1, 2), (2, 2)]
     assert np.array_equal(frames, backend.generate(SPEC, lambda done, total: None))
+    model = backend.sample(SPEC, lambda done, total: None)
+    assert model.shape == (4, 32, 32, 3)
+    assert np.array_equal(frames, display_frames(model, width=64, height=48, num_frames=8))
     assert not backend.supports_video_to_video
     assert backend.fit(replace(SPEC, num_frames=2)).num_frames == 2
+    assert backend.native_spec(backend.fit(replace(SPEC, num_frames=4))).num_frames == 2
 
 
 def test_the_backend_stops_when_on_step_raises(house: str) -> None:
@@ -233,7 +239,7 @@ def test_fit_spec_matches_the_loaded_backend_without_loading(house: str) -> None
     cold = fit_spec(house, SPEC)
 
     assert cold == get_backend(house).fit(SPEC)
-    assert (cold.width, cold.height, cold.num_frames) == (32, 32, 4)
+    assert (cold.width, cold.height, cold.num_frames) == (64, 48, 8)
 
 
 def test_missing_weights_say_how_to_train_them(settings: Any, tmp_path: Path) -> None:

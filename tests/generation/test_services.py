@@ -13,6 +13,7 @@ from generation import services
 from generation.models import GenerationJob, GenerationQuota
 from generation.selectors import eta_seconds, job_status, queue_position, quota_usage
 from moderation.models import PolicyCategory, PolicyRule, PromptRefusal
+from ranking.models import EngagementEvent
 from tests.factories import PostFactory
 
 from .factories import job_in_state
@@ -234,6 +235,9 @@ def test_draft_becomes_a_post_that_owns_its_files(user, other_user):
     post = post_publish(job=job, actor=user, caption="mine", visibility="followers")
     assert post.video.name == video_name and post.remix_of == source
     assert post.visibility == "followers" and post.model_name == "tiny-wan"
+    # The ranking hears of the remix (and the post has its prompt's embedding).
+    assert EngagementEvent.objects.filter(viewer=user, post=source, kind="remix").count() == 1
+    assert len(bytes(post.prompt_embedding)) == 384 * 4
     job.refresh_from_db()
     assert job.published_post_id == post.pk and not job.video
     with pytest.raises(ValidationError, match="already been posted"):

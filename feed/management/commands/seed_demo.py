@@ -18,6 +18,7 @@ from accounts.services import follow_create, profile_update
 from feed.media import demo_clip_frames
 from feed.models import Post
 from feed.services import comment_create, like_create, post_create
+from generation.backends import WeightsMissing
 from generation.video import encode_mp4, poster_jpeg
 
 PEOPLE = [
@@ -27,6 +28,14 @@ PEOPLE = [
     ("tomas", "Tomás Reyes", "Night owl. Neon everything.", (250, 240, 170)),
     ("aiko", "Aiko Tanaka", "Candy-coloured physics experiments.", (150, 90, 200)),
 ]
+
+
+class Clip(NamedTuple):
+    """A made demo clip: MP4 bytes, JPEG poster bytes and what made it."""
+
+    video: bytes
+    poster: bytes
+    model: str
 
 
 class DemoClip(NamedTuple):
@@ -39,20 +48,25 @@ class DemoClip(NamedTuple):
     followers_only: bool = False
 
 
+# Prompts in words the house model was trained on (generation/house/captions.py): one
+# coloured shape, how it moves, and where.
 CLIPS = [
-    DemoClip("mira", "golden hour over a calm sea, a glowing sun drifting down", "golden hour ✨"),
-    DemoClip("jonas", "a bright ball bouncing across a blue ocean horizon", "boing"),
-    DemoClip("lena", "a red berry bouncing over a green meadow, macro lens", "tiny bounce"),
-    DemoClip("tomas", "a lantern floating over a dark sea at night", "night walk", None, True),
-    DemoClip("aiko", "a candy planet orbiting in a pastel sky", "sugar orbit"),
-    DemoClip("mira", "the sun sinking behind the desert dunes, warm haze", "desert light"),
-    DemoClip("jonas", "a beach ball rolling over rolling waves, cinematic", "summer again"),
-    DemoClip("lena", "a ladybug ball rolling over a meadow at noon", "meadow friends", None, True),
-    DemoClip("tomas", "a moon bouncing between the waves at midnight", "moonbounce"),
-    DemoClip("aiko", "a glossy sphere dancing in a cotton-candy sky", "dance dance"),
-    DemoClip("mira", "a bright sun skipping over a dusky sea", "remix of my own sunset", 0),
-    DemoClip("aiko", "a candy moon bouncing over a deep blue sea", "remixed @jonas", 1),
+    DemoClip("mira", "a golden ball sinking over the sea", "golden hour ✨"),
+    DemoClip("jonas", "a red ball bouncing on the beach", "boing"),
+    DemoClip("lena", "a red circle bouncing on the grass", "tiny bounce"),
+    DemoClip("tomas", "a white circle drifting left at night", "night walk", None, True),
+    DemoClip("aiko", "a pink star spinning in the sky", "star spin"),
+    DemoClip("mira", "an orange ball sinking in the desert", "desert light"),
+    DemoClip("jonas", "a blue ball moving right on the sand", "summer again"),
+    DemoClip("lena", "a red circle moving left on a green lawn", "meadow friends", None, True),
+    DemoClip("tomas", "a yellow circle bouncing over the waves", "moonbounce"),
+    DemoClip("aiko", "a purple square spinning in the sky", "dance dance"),
+    DemoClip("mira", "a golden ball rising over the sea", "remix of my own sunset", 0),
+    DemoClip("aiko", "a pink ball bouncing on the beach", "remixed @jonas", 1),
 ]
+# Used when the house model's weights are missing, or with --model procedural.
+PROCEDURAL = "riff-demo"
+PROCEDURAL_FPS = 24
 COMMENTS = [
     "this is so smooth",
     "how many steps did you use?",
@@ -85,12 +99,25 @@ class Command(BaseCommand):
         parser.add_argument(
             "--reset", action="store_true", help="Delete the demo users and make them again."
         )
-        parser.add_argument("--seconds", type=float, default=3.0, help="Length of each clip.")
+        parser.add_argument("--seconds", type=float, default=2.0, help="Length of each clip.")
+        parser.add_argument(
+            "--model",
+            default="riff-house",
+            help=f"Model that makes the clips (a RIFF_MODELS key), or {PROCEDURAL!r} to draw "
+            "them procedurally. The house model makes clips of at most 2 seconds.",
+        )
+        parser.add_argument("--steps", type=int, default=20, help="Denoising steps per clip.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         """Seed, unless the demo people are already there."""
         handles = [handle for handle, *_ in PEOPLE]
         existing = User.objects.filter(username__in=handles)
+        if existing.exists() and not options["reset"]:
+            self.stdout.write("Demo users already exist; use --reset to make them again.")
+            return
+        # Made first, outside the transaction: generating takes a while, needs no database,
+        # and a failure here leaves any old demo users as they were.
+        clips = self._clips(options["model"], seconds=options["seconds"], steps=options["steps"])
         if options["reset"]:
             for user in existing:
                 for post in Post.objects.filter(owner=user):
@@ -98,12 +125,9 @@ class Command(BaseCommand):
                         if field and field.name:
                             field.storage.delete(field.name)
             existing.delete()
-        elif existing.exists():
-            self.stdout.write("Demo users already exist; use --reset to make them again.")
-            return
         with transaction.atomic():
             people = self._people(options.get("password"))
-            posts = self._posts(people, seconds=options["seconds"])
+            posts = self._posts(people, clips)
             self._engagement(people, posts)
         self.stdout.write(
             self.style.SUCCESS(f"Made {len(people)} demo users and {len(posts)} demo clips.")
@@ -120,18 +144,55 @@ class Command(BaseCommand):
             people[handle] = user
         return people
 
-    def _posts(self, people: dict[str, User], seconds: float) -> list[Post]:
+    def _clips(self, model: str, seconds: float, steps: int) -> list[Clip]:
+        """Each demo clip's video and poster, made by `model` (procedurally if it is missing)."""
+        if model != PROCEDURAL:
+            try:
+                return [
+                    self._generated(model, clip, n, seconds, steps) for n, clip in enumerate(CLIPS)
+                ]
+            except WeightsMissing as exc:
+                self.stderr.write(f"{exc}\nDrawing the demo clips procedurally instead.")
+        clips = []
+        for n in range(len(CLIPS)):
+            frames: np.ndarray = demo_clip_frames(seed=n, seconds=seconds, fps=PROCEDURAL_FPS)
+            clips.append(
+                Clip(encode_mp4(frames, fps=PROCEDURAL_FPS), poster_jpeg(frames[0]), PROCEDURAL)
+            )
+        return clips
+
+    def _generated(self, model: str, clip: DemoClip, n: int, seconds: float, steps: int) -> Clip:
+        """One clip made the way a job makes it: the job's spec, the warm backend, encoding."""
+        from generation.backends import get_backend
+        from generation.runner import spec_for
+
+        backend = get_backend(model)
+        spec = backend.fit(
+            spec_for(
+                model_key=model,
+                prompt=clip.prompt,
+                aspect="9:16",
+                duration_s=seconds,
+                steps=steps,
+                guidance=4.0,
+                seed=n,
+            )
+        )
+        frames = backend.generate(spec, lambda done, total: None)
+        self.stdout.write(f"  {n + 1}/{len(CLIPS)} {clip.prompt}")
+        return Clip(encode_mp4(frames, fps=spec.fps), poster_jpeg(frames[0]), model)
+
+    def _posts(self, people: dict[str, User], clips: list[Clip]) -> list[Post]:
         posts: list[Post] = []
         now = timezone.now()
-        for n, clip in enumerate(CLIPS):
-            frames: np.ndarray = demo_clip_frames(seed=n, seconds=seconds)
+        for n, (clip, made) in enumerate(zip(CLIPS, clips, strict=True)):
             post = post_create(
                 owner=people[clip.handle],
-                video=ContentFile(encode_mp4(frames, fps=24), name="clip.mp4"),
-                poster=ContentFile(poster_jpeg(frames[0]), name="poster.jpg"),
+                video=ContentFile(made.video, name="clip.mp4"),
+                poster=ContentFile(made.poster, name="poster.jpg"),
                 prompt=clip.prompt,
                 caption=clip.caption,
-                model_name="riff-demo",
+                model_name=made.model,
                 visibility=(
                     Post.Visibility.FOLLOWERS if clip.followers_only else Post.Visibility.PUBLIC
                 ),

@@ -33,6 +33,9 @@ class Command(BaseCommand):
         parser.add_argument("--frames", type=int, help="default: 8 at 32, 16 at 64")
         parser.add_argument("--lr", type=float, default=3e-4)
         parser.add_argument("--warmup", type=int, default=200)
+        parser.add_argument(
+            "--object-weight", type=float, default=4.0, help="extra loss weight on objects"
+        )
         parser.add_argument("--ema", type=float, default=0.0, help="EMA decay; 0 turns it off")
         parser.add_argument("--resume", action="store_true", help="continue <out>/checkpoint.pt")
         parser.add_argument("--checkpoint-every", type=int, default=500)
@@ -74,6 +77,7 @@ class Command(BaseCommand):
             lr=options["lr"],
             warmup=options["warmup"],
             ema_decay=options["ema"],
+            object_weight=options["object_weight"],
         )
         if options["resume"]:
             try:
@@ -169,7 +173,8 @@ def _training_record(
         f"- Seed: {config.seed}; batch {config.batch_size}; "
         f"clips {config.size}x{config.size}x{config.frames}",
         f"- Learning rate {config.lr} (warm-up {config.warmup} steps, then constant); "
-        f"EMA {config.ema_decay or 'off'}; text dropout {config.text_dropout}",
+        f"EMA {config.ema_decay or 'off'}; text dropout {config.text_dropout}; "
+        f"object loss weight {config.object_weight or 'off'}",
         f"- Model: {trainer.parameters():,} parameters; patch {model.patch_size}, "
         f"width {model.width}, {model.num_layers} layers, {model.num_heads} heads; "
         f"predicts x0 under rectified flow",
