@@ -90,6 +90,18 @@ def page(context: BrowserContext) -> Page:
 
 
 @pytest.fixture
+def no_exploration(transactional_db: None) -> None:
+    """For You without exploration slots: among clips nobody has engaged with it is newest
+    first, so a test that expects an order gets the one served (exploration draws at random)."""
+    from ranking.services import ranking_config_activate, ranking_config_create
+
+    config = ranking_config_create(
+        values={"exploration_share": 0.0}, note="browser tests", based_on=None, created_by=None
+    )
+    ranking_config_activate(config=config, by=None)
+
+
+@pytest.fixture
 def screenshot_dir() -> Path:
     """Where screenshots go (test-artifacts/ is gitignored)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from .pages import video_time, wait_playing
 pytestmark = pytest.mark.browser
 
 
+@pytest.mark.usefixtures("no_exploration")
 def test_sign_up_watch_like_comment_follow(
     page: Page, make_post: Callable[..., Post], screenshot_dir: Path
 ) -> None:

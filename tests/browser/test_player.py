@@ -13,7 +13,7 @@ from feed.models import Post
 from ranking.models import EngagementEvent
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("no_exploration")]
 
 PLAYING = """(sel) => {
   const v = document.querySelector(sel);
