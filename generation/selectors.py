@@ -24,6 +24,12 @@ def model_choices() -> list[tuple[str, str]]:
     return [(key, str(raw.get("label", key))) for key, raw in settings.RIFF_MODELS.items()]
 
 
+def model_longest(model_key: str) -> float | None:
+    """The longest clip a model makes, in seconds (RIFF_MODELS' max_seconds), if it has one."""
+    longest = settings.RIFF_MODELS.get(model_key, {}).get("max_seconds")
+    return None if longest is None else float(longest)
+
+
 def model_label(model_key: str) -> str:
     """The readable name of a model, or its key when it is no longer configured."""
     return str(settings.RIFF_MODELS.get(model_key, {}).get("label", model_key))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 from uuid import UUID
@@ -89,6 +90,21 @@ class CreateForm(forms.Form):
         field: Any = self.fields["model_key"]
         field.choices = generation_selectors.model_choices()
         field.initial = settings.RIFF_DEFAULT_MODEL
+        # The Length slider follows the chosen model's longest clip (static/js/job.js).
+        field.widget.attrs["data-longest"] = json.dumps(
+            {
+                key: longest
+                for key, _label in field.choices
+                if (longest := generation_selectors.model_longest(key)) is not None
+            }
+        )
+
+    def longest(self) -> float:
+        """The Length slider's end: the chosen (else default) model's longest clip."""
+        chosen = self["model_key"].value() or settings.RIFF_DEFAULT_MODEL
+        longest = generation_selectors.model_longest(str(chosen))
+        limit = float(self.fields["duration_s"].max_value)  # type: ignore[attr-defined]
+        return limit if longest is None else min(longest, limit)
 
     def params(self) -> dict[str, Any]:
         """The generation parameters, as generation_job_create takes them."""

@@ -248,6 +248,23 @@
       update();
     });
     document.querySelectorAll("form.create-form").forEach(function (form) {
+      // The Length slider ends at the chosen model's longest clip.
+      var model = form.querySelector("select[data-longest]");
+      var length = form.querySelector("input[name=duration_s]");
+      if (model && length) {
+        var longest = JSON.parse(model.getAttribute("data-longest") || "{}");
+        var fitLength = function () {
+          var end = longest[model.value] || parseFloat(length.getAttribute("data-limit")) || 10;
+          length.max = String(end);
+          if (parseFloat(length.value) > end) length.value = String(end);
+          length.dispatchEvent(new Event("input"));
+          form.querySelectorAll(".js-longest").forEach(function (el) {
+            el.textContent = String(end);
+          });
+        };
+        model.addEventListener("change", fitLength);
+        fitLength();
+      }
       form.addEventListener("submit", function () {
         // One click, one job: the idempotency key also guards a double submit.
         var button = form.querySelector("[type=submit]");

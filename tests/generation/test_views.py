@@ -61,6 +61,24 @@ def test_create_page_renders_the_form_and_the_allowance(alice: Client, user: Use
     assert "More options" in html
 
 
+def test_length_slider_ends_at_the_chosen_models_longest_clip(alice: Client, settings):
+    """The house model makes 2-second clips; a model without a limit goes to the form's 10."""
+    settings.RIFF_DEFAULT_MODEL = "riff-house"
+    html = alice.get(reverse("feed:create")).content.decode()
+    slider = re.search(r'<input type="range" name="duration_s"[^>]*>', html)
+    assert slider and 'max="2"' in slider.group(0) and 'data-limit="10"' in slider.group(0)
+    assert 'Up to <span class="js-longest">2</span> s with this model.' in html
+    assert 'data-longest="{&quot;riff-house&quot;: 2.0}"' in html
+
+    # A form sent back with another model ends where that model does.
+    response = alice.post(
+        reverse("feed:create"), {"prompt": "", "model_key": "tiny-wan", "duration_s": "4"}
+    )
+    assert response.status_code == 400
+    slider = re.search(r'<input type="range" name="duration_s"[^>]*>', response.content.decode())
+    assert slider and 'max="10"' in slider.group(0)
+
+
 def test_create_page_is_for_people_who_are_signed_in(client: Client):
     response = client.get(reverse("feed:create"))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
