@@ -1,14 +1,18 @@
-"""seed_demo makes a living feed whose counters match its rows, once."""
+"""seed_demo makes a living feed whose counters match its rows, once, of clips made here."""
 
 import io
+from pathlib import Path
 
 import av
 import pytest
 import torch
-from django.core.management import call_command
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.test import Client
 
 from accounts.models import Follow, Profile, User
 from feed.models import Comment, Like, Post
+from generation.models import GenerationJob
 
 pytestmark = pytest.mark.django_db
 
@@ -29,8 +33,14 @@ def test_seed_demo_makes_a_consistent_feed_once():
     assert Post.objects.count() == 12
     assert Post.objects.exclude(remix_of=None).count() == 2
     assert Post.objects.filter(visibility=Post.Visibility.FOLLOWERS).count() == 2
-    # Made by the house model through a job's path (spec, backend, encoding).
+    # Each made by the house model as a job of its owner, and posted from that job's draft.
     assert set(Post.objects.values_list("model_name", flat=True)) == {"riff-house"}
+    for post in Post.objects.all():
+        job = GenerationJob.objects.get(published_post_id=post.pk)
+        assert job.owner_id == post.owner_id and job.prompt == post.prompt
+        assert job.state == GenerationJob.State.SUCCEEDED and post.video.name.endswith(".mp4")
+    remix = Post.objects.exclude(remix_of=None).get(owner__username="aiko")
+    assert remix.remix_of.owner.username == "jonas"
     assert not User.objects.get(username="mira").has_usable_password()
     for post in Post.objects.all():
         assert post.like_count == Like.objects.filter(post=post).count()
@@ -55,7 +65,21 @@ def test_seed_demo_makes_a_consistent_feed_once():
     assert "already exist" in out.getvalue()
     assert Post.objects.count() == 12
 
-    old_video = clip.video.name
+    # Verify knows a demo clip: made with AI here, and which post it is.
+    with clip.video.open("rb") as handle:
+        data = handle.read()
+    response = Client().post(
+        "/verify/", {"video": SimpleUploadedFile("clip.mp4", data, content_type="video/mp4")}
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and "Made with AI on this Riff" in html
+    assert f'href="{clip.get_absolute_url()}"' in html
+
+    old_files = [
+        clip.video.name,
+        clip.poster.name,
+        Profile.objects.get(user__username="mira").avatar.name,
+    ]
     call_command(
         "seed_demo",
         "--reset",
@@ -63,11 +87,43 @@ def test_seed_demo_makes_a_consistent_feed_once():
         "demo-pass-123",
         "--seconds",
         "0.5",
-        "--model",
-        "riff-demo",
+        "--steps",
+        "2",
         stdout=io.StringIO(),
     )
-    assert Post.objects.count() == 12
-    assert set(Post.objects.values_list("model_name", flat=True)) == {"riff-demo"}
-    assert not clip.video.storage.exists(old_video), "reset must not leave old clips behind"
+    assert Post.objects.count() == 12 and GenerationJob.objects.count() == 12
+    for name in old_files:
+        assert not clip.video.storage.exists(name), "reset must not leave old files behind"
     assert User.objects.get(username="mira").check_password("demo-pass-123")
+
+
+def media_files(settings) -> set[str]:
+    return {str(p) for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()}
+
+
+def test_seed_demo_that_cannot_finish_leaves_nothing_behind(settings):
+    """What can be checked first is, before anything is deleted; a clip refused midway (here
+    by the daily allowance) takes the demo people made so far with it, files and all."""
+    call_command("seed_demo", "--seconds", "0.5", "--steps", "2", stdout=io.StringIO())
+    seeded = media_files(settings)
+    assert len(seeded) == 5 + 12 * 2  # avatars, clips and posters
+
+    with pytest.raises(CommandError, match="at most 2 seconds"):
+        call_command("seed_demo", "--reset", "--seconds", "4", stdout=io.StringIO())
+    house = settings.RIFF_MODELS["riff-house"]
+    settings.RIFF_MODELS = {**settings.RIFF_MODELS, "riff-house": {**house, "path": "/nowhere"}}
+    with pytest.raises(CommandError, match="RIFF_HOUSE_PATH"):
+        call_command("seed_demo", "--reset", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="Unknown model 'nope'"):
+        call_command("seed_demo", "--reset", "--model", "nope", stdout=io.StringIO())
+    assert media_files(settings) == seeded and Post.objects.count() == 12
+
+    # Mira's third clip is one more than she may make today.
+    settings.RIFF_MODELS = {**settings.RIFF_MODELS, "riff-house": house}
+    settings.GENERATION_DAILY_QUOTA = 2
+    with pytest.raises(CommandError, match="could not be made"):
+        call_command(
+            "seed_demo", "--reset", "--seconds", "0.5", "--steps", "2", stdout=io.StringIO()
+        )
+    assert not User.objects.exists() and not GenerationJob.objects.exists()
+    assert media_files(settings) == set()

@@ -1,25 +1,36 @@
-"""Make demo people, clips, follows, likes and comments so a new instance has a living feed."""
+"""Make demo people, clips, follows, likes and comments so a new instance has a living feed.
+
+Every demo clip is made the way anyone's is: a generation job (the prompt policy, the
+model, the moving AI label, the watermark and signed content credentials), run by this
+command itself, then posted from the finished draft. So the verify page knows each one,
+as it knows every clip made here.
+"""
 
 from __future__ import annotations
 
 import io
+import time
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any, NamedTuple
 
-import numpy as np
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.files.base import ContentFile
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from accounts.models import User
 from accounts.services import follow_create, profile_update
-from feed.media import demo_clip_frames
 from feed.models import Post
-from feed.services import comment_create, like_create, post_create
-from generation.backends import WeightsMissing
-from generation.video import encode_mp4, poster_jpeg
+from feed.services import comment_create, like_create, post_publish, remix_source
+from generation.backends.registry import check_weights, model_config
+from generation.models import GenerationJob
+from generation.runner import InfrastructureError, job_run
+from generation.selectors import model_longest
+from generation.services import RemixSource, generation_job_create
 
 PEOPLE = [
     ("mira", "Mira Okafor", "Sunsets, seas and soft light.", (255, 138, 101)),
@@ -28,14 +39,6 @@ PEOPLE = [
     ("tomas", "Tomás Reyes", "Night owl. Neon everything.", (250, 240, 170)),
     ("aiko", "Aiko Tanaka", "Candy-coloured physics experiments.", (150, 90, 200)),
 ]
-
-
-class Clip(NamedTuple):
-    """A made demo clip: MP4 bytes, JPEG poster bytes and what made it."""
-
-    video: bytes
-    poster: bytes
-    model: str
 
 
 class DemoClip(NamedTuple):
@@ -64,9 +67,8 @@ CLIPS = [
     DemoClip("mira", "a golden ball rising over the sea", "remix of my own sunset", 0),
     DemoClip("aiko", "a pink ball bouncing on the beach", "remixed @jonas", 1),
 ]
-# Used when the house model's weights are missing, or with --model procedural.
-PROCEDURAL = "riff-demo"
-PROCEDURAL_FPS = 24
+# How long to wait for a demo clip that a running worker took before this command did.
+WORKER_WAIT_S = 600.0
 COMMENTS = [
     "this is so smooth",
     "how many steps did you use?",
@@ -88,6 +90,20 @@ def avatar_png(handle: str, colour: tuple[int, int, int]) -> bytes:
     return buffer.getvalue()
 
 
+def _delete_people(users: Iterable[User]) -> None:
+    """Delete demo people with their files: avatars, clips, posters, their jobs' files."""
+    users = list(users)
+    files: list[FieldFile] = [user.profile.avatar for user in users]
+    for post in Post.objects.filter(owner__in=users):
+        files += [post.video, post.poster]
+    for job in GenerationJob.objects.filter(owner__in=users):
+        files += [job.video, job.poster]
+    for field in files:
+        if field and field.name and field.storage.exists(field.name):
+            field.storage.delete(field.name)
+    User.objects.filter(pk__in=[user.pk for user in users]).delete()
+
+
 class Command(BaseCommand):
     """seed_demo: a living feed for a new instance."""
 
@@ -103,8 +119,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--model",
             default="riff-house",
-            help=f"Model that makes the clips (a RIFF_MODELS key), or {PROCEDURAL!r} to draw "
-            "them procedurally. The house model makes clips of at most 2 seconds.",
+            help="Model that makes the clips (a RIFF_MODELS key). The house model makes clips "
+            "of at most 2 seconds.",
         )
         parser.add_argument("--steps", type=int, default=20, help="Denoising steps per clip.")
 
@@ -115,26 +131,42 @@ class Command(BaseCommand):
         if existing.exists() and not options["reset"]:
             self.stdout.write("Demo users already exist; use --reset to make them again.")
             return
-        # Made first, outside the transaction: generating takes a while, needs no database,
-        # and a failure here leaves any old demo users as they were.
-        clips = self._clips(options["model"], seconds=options["seconds"], steps=options["steps"])
+        params = self._params(options["model"], options["seconds"], options["steps"])
         if options["reset"]:
-            for user in existing:
-                for post in Post.objects.filter(owner=user):
-                    for field in (post.video, post.poster):
-                        if field and field.name:
-                            field.storage.delete(field.name)
-            existing.delete()
-        with transaction.atomic():
-            people = self._people(options.get("password"))
-            posts = self._posts(people, clips)
-            self._engagement(people, posts)
+            _delete_people(existing)
+        people = self._people(options.get("password"))
+        try:
+            posts = self._posts(people, params)
+            with transaction.atomic():
+                self._engagement(people, posts)
+        except BaseException:
+            # Nothing half-made is left: the new demo people go, with their jobs and files.
+            _delete_people(User.objects.filter(pk__in=[user.pk for user in people.values()]))
+            raise
         self.stdout.write(
             self.style.SUCCESS(f"Made {len(people)} demo users and {len(posts)} demo clips.")
         )
 
+    def _params(self, model: str, seconds: float, steps: int) -> dict[str, Any]:
+        """A job's parameters, checked before anything is deleted or made."""
+        try:
+            check_weights(model_config(model))
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from exc
+        longest = model_longest(model)
+        if longest is not None and seconds > longest:
+            raise CommandError(f"{model} makes clips of at most {longest:g} seconds.")
+        return {
+            "model_key": model,
+            "aspect": "9:16",
+            "duration_s": seconds,
+            "steps": steps,
+            "guidance": 4.0,
+        }
+
+    @transaction.atomic
     def _people(self, password: str | None) -> dict[str, User]:
-        people = {}
+        people: dict[str, User] = {}
         for handle, name, bio, colour in PEOPLE:
             user = User.objects.create_user(
                 username=handle, email=f"{handle}@demo.riff.invalid", password=password
@@ -144,65 +176,50 @@ class Command(BaseCommand):
             people[handle] = user
         return people
 
-    def _clips(self, model: str, seconds: float, steps: int) -> list[Clip]:
-        """Each demo clip's video and poster, made by `model` (procedurally if it is missing)."""
-        if model != PROCEDURAL:
-            try:
-                return [
-                    self._generated(model, clip, n, seconds, steps) for n, clip in enumerate(CLIPS)
-                ]
-            except WeightsMissing as exc:
-                self.stderr.write(f"{exc}\nDrawing the demo clips procedurally instead.")
-        clips = []
-        for n in range(len(CLIPS)):
-            frames: np.ndarray = demo_clip_frames(seed=n, seconds=seconds, fps=PROCEDURAL_FPS)
-            clips.append(
-                Clip(encode_mp4(frames, fps=PROCEDURAL_FPS), poster_jpeg(frames[0]), PROCEDURAL)
-            )
-        return clips
-
-    def _generated(self, model: str, clip: DemoClip, n: int, seconds: float, steps: int) -> Clip:
-        """One clip made the way a job makes it: the job's spec, the warm backend, encoding."""
-        from generation.backends import get_backend
-        from generation.runner import spec_for
-
-        backend = get_backend(model)
-        spec = backend.fit(
-            spec_for(
-                model_key=model,
-                prompt=clip.prompt,
-                aspect="9:16",
-                duration_s=seconds,
-                steps=steps,
-                guidance=4.0,
-                seed=n,
-            )
-        )
-        frames = backend.generate(spec, lambda done, total: None)
-        self.stdout.write(f"  {n + 1}/{len(CLIPS)} {clip.prompt}")
-        return Clip(encode_mp4(frames, fps=spec.fps), poster_jpeg(frames[0]), model)
-
-    def _posts(self, people: dict[str, User], clips: list[Clip]) -> list[Post]:
+    def _posts(self, people: dict[str, User], params: dict[str, Any]) -> list[Post]:
+        """Each demo clip made by a job and posted from its draft, oldest first."""
         posts: list[Post] = []
         now = timezone.now()
-        for n, (clip, made) in enumerate(zip(CLIPS, clips, strict=True)):
-            post = post_create(
-                owner=people[clip.handle],
-                video=ContentFile(made.video, name="clip.mp4"),
-                poster=ContentFile(made.poster, name="poster.jpg"),
-                prompt=clip.prompt,
+        for n, clip in enumerate(CLIPS):
+            owner = people[clip.handle]
+            source = None if clip.remix_of is None else remix_source(post=posts[clip.remix_of])
+            job = self._made(owner, clip.prompt, {**params, "seed": n}, source)
+            self.stdout.write(f"  {n + 1}/{len(CLIPS)} {clip.prompt}")
+            post = post_publish(
+                job=job,
+                actor=owner,
                 caption=clip.caption,
-                model_name=made.model,
                 visibility=(
                     Post.Visibility.FOLLOWERS if clip.followers_only else Post.Visibility.PUBLIC
                 ),
-                remix_of=None if clip.remix_of is None else posts[clip.remix_of],
             )
             # Spread the clips over the last two days so the feed reads like a real one.
             created = now - timedelta(hours=4 * (len(CLIPS) - n))
             Post.objects.filter(pk=post.pk).update(created=created)
             posts.append(post)
         return posts
+
+    def _made(
+        self, owner: User, prompt: str, params: dict[str, Any], source: RemixSource | None
+    ) -> GenerationJob:
+        """Queue a job and run it here (or wait for a worker that took it first)."""
+        try:
+            job = generation_job_create(owner=owner, prompt=prompt, params=params, source=source)
+            job_run(job_id=str(job.pk), worker="seed_demo")
+        except ValidationError as exc:  # refused by the policy, the allowance or the model
+            reason = " ".join(exc.messages)
+            raise CommandError(f"The demo clip “{prompt}” could not be made: {reason}") from exc
+        except InfrastructureError as exc:
+            raise CommandError(f"The demo clip “{prompt}” could not be made: {exc}") from exc
+        deadline = time.monotonic() + WORKER_WAIT_S
+        job.refresh_from_db()
+        while job.is_active and time.monotonic() < deadline:
+            time.sleep(0.5)
+            job.refresh_from_db()
+        if job.state != GenerationJob.State.SUCCEEDED:
+            reason = job.failure_message or f"it is still {job.get_state_display().lower()}"
+            raise CommandError(f"The demo clip “{prompt}” could not be made: {reason}")
+        return job
 
     def _engagement(self, people: dict[str, User], posts: list[Post]) -> None:
         users = list(people.values())
