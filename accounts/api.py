@@ -11,7 +11,7 @@ from django.db.models import F, QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
@@ -263,9 +263,7 @@ class UserFollowApi(APIView):
         follower = cast(User, request.user)
         if followee.pk == follower.pk:
             raise serializers.ValidationError({"detail": "You can't follow yourself."})
-        refusal = services.follow_refusal(follower=follower, followee=followee)
-        if refusal:
-            raise PermissionDenied(refusal)
+        # A block refuses with PermissionDenied and its reason: a 403 (config.api).
         created = services.follow_create(follower=follower, followee=followee)
         return self._state(handle, following=True, status_code=201 if created else 200)
 

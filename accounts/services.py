@@ -57,7 +57,7 @@ def _lock_pair(a: User, b: User) -> None:
     )
 
 
-def follow_refusal(*, follower: User, followee: User) -> str | None:
+def _follow_refusal(*, follower: User, followee: User) -> str | None:
     """Why `follower` may not follow `followee` because of a block, or None."""
     state = selectors.block_state(user=follower, other=followee)
     if state.blocking:
@@ -77,7 +77,7 @@ def follow_create(*, follower: User, followee: User) -> bool:
     try:
         with transaction.atomic():
             _lock_pair(follower, followee)
-            refusal = follow_refusal(follower=follower, followee=followee)
+            refusal = _follow_refusal(follower=follower, followee=followee)
             if refusal:
                 raise PermissionDenied(refusal)
             Follow.objects.create(follower=follower, followee=followee)
