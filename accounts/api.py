@@ -19,13 +19,14 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
-from config.api import PAGE_PARAMETERS, page_of, page_params, page_response, viewer_of
-from config.pagination import keyset_page
+from core.api import PAGE_PARAMETERS, page_of, page_params, page_response
+from core.pagination import keyset_page
 from feed.api import AvatarUrlField, PostOutputSerializer, PostPageSerializer
 from feed.selectors import cards_for, profile_posts
 
 from . import selectors, services
 from .models import User
+from .selectors import viewer_of
 
 # Pillow formats a browser shows everywhere; anything else is refused as an avatar.
 AVATAR_CONTENT_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
@@ -263,7 +264,7 @@ class UserFollowApi(APIView):
         follower = cast(User, request.user)
         if followee.pk == follower.pk:
             raise serializers.ValidationError({"detail": "You can't follow yourself."})
-        # A block refuses with PermissionDenied and its reason: a 403 (config.api).
+        # A block refuses with PermissionDenied and its reason: a 403 (core.api).
         created = services.follow_create(follower=follower, followee=followee)
         return self._state(handle, following=True, status_code=201 if created else 200)
 

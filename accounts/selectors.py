@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from rest_framework.request import Request
 
 from .models import Block, Follow, User
+
+
+def viewer_of(request: Request | HttpRequest) -> User | None:
+    """The signed-in user of a request, or None for an anonymous one."""
+    return cast(User, request.user) if request.user.is_authenticated else None
 
 
 def user_queryset() -> QuerySet[User]:

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
-from config.web import HtmxHttpRequest, bad_request, login_required_htmx, redirect_back
+from core.web import HtmxHttpRequest, bad_request, login_required_htmx, redirect_back
 from feed import selectors as feed_selectors
 
 from . import selectors, services

@@ -239,7 +239,7 @@ def prompt_vectors(world: World) -> dict[int, bytes] | None:
     if "prompt_embedding" not in {f.name for f in Post._meta.get_fields()}:
         print("Post has no prompt_embedding: clips seeded without embeddings")
         return None
-    from moderation.embedding import embed
+    from core.embedding import embed
 
     start = time.perf_counter()
     vectors = embed(world.prompts)

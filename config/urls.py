@@ -6,7 +6,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import urls as accounts_urls
-from config import health, media
+from core import health, media
 from feed import urls as feed_urls
 from generation import urls as generation_urls
 from moderation import urls as moderation_urls

@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 
 from accounts.models import Follow, User
 from accounts.selectors import blocked_ids, following_ids
-from config.pagination import keyset_page
+from core.pagination import keyset_page
 from generation import selectors as generation
 from ranking import recommend
 

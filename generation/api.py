@@ -17,8 +17,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from config.api import PAGE_PARAMETERS, page_of, page_params, page_response
-from config.pagination import keyset_page
+from core.api import PAGE_PARAMETERS, page_of, page_params, page_response
+from core.pagination import keyset_page
 
 from . import services
 from .models import GenerationJob

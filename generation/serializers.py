@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
-from config.api import absolute_url
+from core.api import absolute_url
 
 from . import services
 from .models import GenerationJob

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
-from config.web import HtmxHttpRequest, bad_request, login_required_htmx
+from core.web import HtmxHttpRequest, bad_request, login_required_htmx
 
 from . import selectors, services
 from .models import GenerationJob

@@ -15,8 +15,8 @@ import numpy as np
 from django.urls import reverse
 
 from accounts.models import User
+from core import embedding
 
-from . import embedding
 from .models import PolicyCategory, PolicyExample, PolicyRule, PromptRefusal, ProtectedName
 
 logger = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import User
-from config.web import HtmxHttpRequest, login_required_htmx
+from core.web import HtmxHttpRequest, login_required_htmx
 
 from . import selectors, services
 from .models import Appeal, Case, Decision, PolicyCategory, Report

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from config.api import viewer_of
+from accounts.selectors import viewer_of
 from feed.selectors import post_visible, visible_posts
 
 from . import selectors, services

@@ -39,7 +39,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Follow, User
-from config.pagination import InvalidCursor
+from core.pagination import InvalidCursor
 from feed.models import Post
 
 from .learner import Learner

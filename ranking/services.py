@@ -166,7 +166,7 @@ def prompt_vector(text: str) -> bytes:
 
 
 def _embed(texts: list[str]) -> np.ndarray | None:
-    from moderation import embedding
+    from core import embedding
 
     try:
         return embedding.embed(texts).astype(np.float32)

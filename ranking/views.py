@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from accounts.models import User
-from config.web import HtmxHttpRequest, login_required_htmx, redirect_back
+from core.web import HtmxHttpRequest, login_required_htmx, redirect_back
 from feed.models import Post
 from feed.selectors import post_visible
 

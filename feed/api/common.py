@@ -12,7 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
-from config.api import absolute_url, page_of, viewer_of
+from accounts.selectors import viewer_of
+from core.api import absolute_url, page_of
 
 from ..models import Post
 from ..selectors import Feed, PostCard, cards_for, post_visible

@@ -12,8 +12,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from config.api import PAGE_PARAMETERS, page_params, page_response, viewer_of
-from config.pagination import keyset_page
+from accounts.selectors import viewer_of
+from core.api import PAGE_PARAMETERS, page_params, page_response
+from core.pagination import keyset_page
 
 from .. import services
 from ..models import Post

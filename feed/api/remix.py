@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from config.api import viewer_of
+from accounts.selectors import viewer_of
 from generation.selectors import job_of
 from generation.serializers import JobInputSerializer, JobOutputSerializer, job_create_response
 

@@ -12,7 +12,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from config.api import absolute_url, viewer_of
+from accounts.selectors import viewer_of
+from core.api import absolute_url
 from moderation.provenance import NotAVideo, clip_inspect, upload_refusal
 
 from ..selectors import ClipOrigin, cards_for, clip_origin

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
-from config.web import HtmxHttpRequest
+from core.web import HtmxHttpRequest
 
 from .. import selectors
 from ..models import Post

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
-from config.web import HtmxHttpRequest, login_required_htmx
+from core.web import HtmxHttpRequest, login_required_htmx
 from generation import selectors as generation_selectors
 from generation import services as generation_services
 from generation.models import GenerationJob

@@ -8,8 +8,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from config.pagination import InvalidCursor
-from config.web import HtmxHttpRequest, bad_request, login_required_htmx
+from core.pagination import InvalidCursor
+from core.web import HtmxHttpRequest, bad_request, login_required_htmx
 
 from .. import selectors
 from ..selectors import Feed

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
-from config.web import HtmxHttpRequest, bad_request, login_required_htmx, redirect_back
+from core.web import HtmxHttpRequest, bad_request, login_required_htmx, redirect_back
 
 from .. import selectors, services
 from ..models import Comment, Post

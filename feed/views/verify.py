@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from config.web import HtmxHttpRequest
+from core.web import HtmxHttpRequest
 from moderation.provenance import NotAVideo, clip_inspect, upload_refusal
 
 from .. import selectors

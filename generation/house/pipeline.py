@@ -56,7 +56,7 @@ def cat_text(parts: list[TextEmbedding]) -> TextEmbedding:
 
 def encode_text(texts: list[str], max_tokens: int = MAX_TEXT_TOKENS) -> TextEmbedding:
     """MiniLM token and pooled embeddings of `texts` (on the CPU, float32), padded to max."""
-    from moderation.embedding import encoder
+    from core.embedding import encoder
 
     model = encoder()
     features = model.preprocess(texts)

@@ -152,7 +152,7 @@ def _embed(prompts: list[str], log: EventLog) -> np.ndarray | None:
     if not prompts:
         return None
     try:
-        from moderation import embedding
+        from core import embedding
 
         return np.concatenate(
             [embedding.embed(prompts[i : i + 256]) for i in range(0, len(prompts), 256)]

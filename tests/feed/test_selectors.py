@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.services import follow_create
-from config.pagination import InvalidCursor
+from core.pagination import InvalidCursor
 from feed.models import Post
 from feed.selectors import Feed, feed_page, visible_posts
 from tests.factories import PostFactory, UserFactory

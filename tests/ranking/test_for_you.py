@@ -19,10 +19,10 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import block_create
+from core.embedding import embed
 from feed import services as feed_services
 from feed.models import Post
 from feed.selectors import Feed, feed_page
-from moderation.embedding import embed
 from ranking.models import EngagementEvent, RankingConfig, ServedItem
 from ranking.services import (
     EventIn,

@@ -1,9 +1,9 @@
-"""API-wide plumbing: readable JSON errors, the viewer, pages of lists."""
+"""API-wide plumbing: readable JSON errors, absolute URLs, pages of lists."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -14,8 +14,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from accounts.models import User
-from config.pagination import InvalidCursor
+from core.pagination import InvalidCursor
 
 MAX_PAGE_SIZE = 50
 
@@ -30,11 +29,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, InvalidCursor):
         exc = exceptions.ValidationError(detail={"cursor": [str(exc)]})
     return drf_exception_handler(exc, context)
-
-
-def viewer_of(request: Request) -> User | None:
-    """The signed-in user, or None for an anonymous request."""
-    return cast(User, request.user) if request.user.is_authenticated else None
 
 
 def absolute_url(request: Request, url: str | None) -> str | None:
