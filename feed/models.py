@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import secrets
-
 from django.conf import settings
 from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-
-def _media_name(instance: Post, ext: str) -> str:
-    return f"posts/{instance.owner_id}/{secrets.token_hex(10)}.{ext}"
+from core.uploads import random_upload_name
 
 
 def video_upload_to(instance: Post, filename: str) -> str:
     """Videos get random names: the URL of a private clip must not be guessable."""
-    return _media_name(instance, "mp4")
+    return random_upload_name(folder="posts", owner_id=instance.owner_id, ext="mp4")
 
 
 def poster_upload_to(instance: Post, filename: str) -> str:
     """Poster frames sit beside their video under a random name."""
-    return _media_name(instance, "jpg")
+    return random_upload_name(folder="posts", owner_id=instance.owner_id, ext="jpg")
 
 
 class Post(models.Model):

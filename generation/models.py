@@ -10,6 +10,8 @@ from django.core.validators import MaxLengthValidator, MaxValueValidator, MinVal
 from django.db import models
 from django.utils import timezone
 
+from core.uploads import random_upload_name
+
 # A clip's invisible watermark carries this many bits: its watermark id.
 WATERMARK_ID_BITS = 48
 
@@ -19,18 +21,14 @@ def new_watermark_id() -> int:
     return secrets.randbelow(2**WATERMARK_ID_BITS)
 
 
-def _clip_name(instance: GenerationJob, ext: str) -> str:
-    return f"generations/{instance.owner_id}/{secrets.token_hex(10)}.{ext}"
-
-
 def clip_upload_to(instance: GenerationJob, filename: str) -> str:
     """Finished clips get random names: a draft's URL must not be guessable."""
-    return _clip_name(instance, "mp4")
+    return random_upload_name(folder="generations", owner_id=instance.owner_id, ext="mp4")
 
 
 def clip_poster_upload_to(instance: GenerationJob, filename: str) -> str:
     """The poster frame sits beside its clip."""
-    return _clip_name(instance, "jpg")
+    return random_upload_name(folder="generations", owner_id=instance.owner_id, ext="jpg")
 
 
 class GenerationJob(models.Model):

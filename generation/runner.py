@@ -24,7 +24,7 @@ from moderation.watermark import mark_frames
 from .backends import GenerationAborted, GenerationSpec, WeightsMissing, get_backend
 from .models import GenerationJob
 from .progress import publish
-from .services import Failure, State, job_transition
+from .services import Failure, State, job_retry_or_fail, job_transition
 from .video import encode_mp4, poster_jpeg, probe
 
 log = logging.getLogger(__name__)
@@ -211,16 +211,11 @@ def _give_back_or_fail(job_id: str, exc: Exception) -> None:
         job = GenerationJob.objects.select_for_update().get(pk=job_id)
         if job.state not in (State.RUNNING, State.ENCODING):
             return
-        if job.attempts < settings.GENERATION_MAX_ATTEMPTS:
-            job_transition(job=job, to=State.QUEUED, worker="")
-        else:
-            job_transition(
-                job=job,
-                to=State.FAILED,
-                failure=Failure.INFRASTRUCTURE,
-                message="Something went wrong on our side while making this clip "
-                f"({type(exc).__name__}). It didn't count against your allowance.",
-            )
+        job_retry_or_fail(
+            job=job,
+            reason="Something went wrong on our side while making this clip "
+            f"({type(exc).__name__}). It didn't count against your allowance.",
+        )
     publish(job_id)
 
 

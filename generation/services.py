@@ -102,6 +102,16 @@ def job_transition(
     return job
 
 
+def job_retry_or_fail(*, job: GenerationJob, reason: str) -> GenerationJob:
+    """Give a held running job back to the queue, or fail it with `reason` at its last attempt.
+
+    Whoever gave it back sends it on again: the sweeper enqueues it, a worker's task retries.
+    """
+    if job.attempts < settings.GENERATION_MAX_ATTEMPTS:
+        return job_transition(job=job, to=State.QUEUED, worker="")
+    return job_transition(job=job, to=State.FAILED, failure=Failure.INFRASTRUCTURE, message=reason)
+
+
 def _enqueue(job: GenerationJob) -> None:
     from .tasks import run_generation_job
 
@@ -284,18 +294,15 @@ def jobs_sweep() -> dict[str, int]:
                 )
                 counts["timed_out"] += 1
             elif job.heartbeat_at is None or job.heartbeat_at < stale:
-                if job.attempts < settings.GENERATION_MAX_ATTEMPTS:
-                    job_transition(job=job, to=State.QUEUED, worker="")
+                job = job_retry_or_fail(
+                    job=job,
+                    reason="The machine making this clip stopped answering, several times. "
+                    "It didn't count against your allowance.",
+                )
+                if job.state == State.QUEUED:
                     _enqueue(job)
                     counts["requeued"] += 1
                 else:
-                    job_transition(
-                        job=job,
-                        to=State.FAILED,
-                        failure=Failure.INFRASTRUCTURE,
-                        message="The machine making this clip stopped answering, several "
-                        "times. It didn't count against your allowance.",
-                    )
                     counts["failed"] += 1
     return counts
 

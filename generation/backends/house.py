@@ -50,6 +50,7 @@ class HouseBackend(Backend):
     """The house model: text to a short clip, upscaled for display; no remix yet."""
 
     family: ClassVar[str] = "house"
+    pipeline: ClassVar[str] = "generation.house.pipeline.HouseVideoPipeline"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """See Backend; also reads the native clip size from the denoiser's config."""
@@ -98,9 +99,6 @@ class HouseBackend(Backend):
             frames, width=spec.width, height=spec.height, num_frames=spec.num_frames
         )
 
-    def _supports_v2v(self) -> bool:
-        return False
-
     def _free(self) -> None:
         # No full garbage collection after each clip, unlike the big families: a clip here
         # holds a few MB, and a collection in a worker with Django and torch loaded takes
@@ -109,13 +107,6 @@ class HouseBackend(Backend):
             self.pipe.maybe_free_model_hooks()
         if self.device == "cuda":
             super()._free()
-
-    def _load_pipeline(self, dtype: Any) -> Any:
-        from generation.house.pipeline import HouseVideoPipeline
-
-        return HouseVideoPipeline.from_pretrained(
-            str(self.config.path), dtype=dtype, local_files_only=True
-        )
 
     def _run(self, spec: GenerationSpec, generator: Any, callback: Any) -> Any:
         from generation.house.captions import with_background

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 import numpy as np
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 logger = logging.getLogger(__name__)
 
@@ -250,10 +251,18 @@ def resample_frames(frames: np.ndarray, num_frames: int, width: int, height: int
 
 
 class Backend:
-    """A loaded diffusers pipeline of one family, kept warm; subclasses fill in the family parts."""
+    """A loaded diffusers pipeline of one family, kept warm; subclasses fill in the family parts.
+
+    A family names its pipeline classes and its size rules; the hooks below (`_load_options`,
+    `_arguments`, `_remix`) take only what differs from one family to the next.
+    """
 
     family: ClassVar[str] = ""
-    # Only the frame/size rounding needs the configs, so it is done without loading weights.
+    # Dotted paths, imported on first load so that reading configs never imports diffusers.
+    pipeline: ClassVar[str] = ""
+    # Built over the text-to-video pipeline's loaded modules on first remix; "" for none.
+    remix_pipeline: ClassVar[str] = ""
+    # Prompt tokens, unless the settings entry says otherwise (LTX-Video's own length).
     default_max_sequence_length: ClassVar[int] = 128
 
     def __init__(self, config: ModelConfig) -> None:
@@ -264,16 +273,25 @@ class Backend:
         self.spatial_multiple, self.temporal_factor = self.constraints(config.path)
         self.supports_video_to_video = self._supports_v2v()
         self.pipe: Any = None
+        self._remix_pipe: Any = None
         self.device = "cpu"
         self._lock = threading.Lock()
 
     @classmethod
     def constraints(cls, path: Path) -> tuple[int, int]:
         """(size multiple, temporal factor) read from the JSON configs of a weights directory."""
+        # Only the frame/size rounding needs the configs, so it is done without loading weights.
+        vae = json.loads((path / "vae" / "config.json").read_text())
+        transformer = json.loads((path / "transformer" / "config.json").read_text())
+        return cls.size_rules(vae=vae, transformer=transformer)
+
+    @classmethod
+    def size_rules(cls, *, vae: dict[str, Any], transformer: dict[str, Any]) -> tuple[int, int]:
+        """(size multiple, temporal factor) for a VAE and a transformer of these configs."""
         raise NotImplementedError
 
     def _supports_v2v(self) -> bool:
-        return True
+        return bool(self.remix_pipeline)
 
     def fit(self, spec: GenerationSpec) -> GenerationSpec:
         """`spec` rounded to what the model accepts (frame count and size)."""
@@ -313,7 +331,13 @@ class Backend:
         logger.info("loaded %s (%s) on %s as %s", self.key, type(pipe).__name__, self.device, dtype)
 
     def _load_pipeline(self, dtype: Any) -> Any:
-        raise NotImplementedError
+        return import_string(self.pipeline).from_pretrained(
+            str(self.config.path), dtype=dtype, local_files_only=True, **self._load_options(dtype)
+        )
+
+    def _load_options(self, dtype: Any) -> dict[str, Any]:
+        """Extra from_pretrained arguments, e.g. a component loaded at another precision."""
+        return {}
 
     def sibling_pipeline(self, pipeline_class: Any) -> Any:
         """A pipeline of another class over the already loaded modules (no copy, no cast)."""
@@ -325,6 +349,12 @@ class Backend:
         pipe = pipeline_class(**components)
         pipe.set_progress_bar_config(disable=True)
         return pipe
+
+    def remix_pipe(self) -> Any:
+        """The remix pipeline, made on first use over the loaded modules (no extra memory)."""
+        if self._remix_pipe is None:
+            self._remix_pipe = self.sibling_pipeline(import_string(self.remix_pipeline))
+        return self._remix_pipe
 
     def _enable_first_block_cache(self, pipe: Any) -> None:
         from diffusers import FirstBlockCacheConfig
@@ -367,6 +397,33 @@ class Backend:
         return to_uint8(frames)
 
     def _run(self, spec: GenerationSpec, generator: Any, callback: Any) -> Any:
+        arguments = self._arguments(spec, generator, callback)
+        if spec.source_frames is None:
+            return self.pipe(num_frames=spec.num_frames, **arguments).frames
+        # Exactly the fitted number of frames at the fitted size, whatever the source was.
+        video = resample_frames(spec.source_frames, spec.num_frames, spec.width, spec.height)
+        return self._remix(spec, video, remix_strength(spec.strength, spec.steps), arguments)
+
+    def _arguments(self, spec: GenerationSpec, generator: Any, callback: Any) -> dict[str, Any]:
+        """What both pipelines are called with (the frame count is left to each call)."""
+        return {
+            "prompt": spec.prompt,
+            "negative_prompt": spec.negative_prompt or None,
+            "height": spec.height,
+            "width": spec.width,
+            "num_inference_steps": spec.steps,
+            "guidance_scale": spec.guidance,
+            "generator": generator,
+            "output_type": "np",
+            "callback_on_step_end": callback,
+            "callback_on_step_end_tensor_inputs": [],
+            "max_sequence_length": self.max_sequence_length,
+        }
+
+    def _remix(
+        self, spec: GenerationSpec, video: list[Any], strength: float, arguments: dict[str, Any]
+    ) -> Any:
+        """Run the remix pipeline from the resampled source `video`, keeping `strength`."""
         raise NotImplementedError
 
     def _free(self) -> None:
@@ -381,7 +438,8 @@ class Backend:
             torch.cuda.empty_cache()
 
     def close(self) -> None:
-        """Drop the pipeline and free its memory."""
+        """Drop the pipelines and free their memory."""
+        self._remix_pipe = None
         self.pipe = None
         self._free()
 

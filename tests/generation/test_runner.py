@@ -13,7 +13,7 @@ from django.db import connection
 
 from generation import services
 from generation.models import GenerationJob
-from generation.runner import job_run
+from generation.runner import InfrastructureError, job_run
 from tests.factories import tiny_clip
 
 pytestmark = pytest.mark.usefixtures("tiny_models")
@@ -96,6 +96,30 @@ def test_timeout_is_enforced_in_the_step_callback(user, settings):
     assert job.state == State.TIMED_OUT
     assert job.quota_refunded
     assert "took longer than we allow" in job.failure_message
+
+
+@pytest.mark.django_db
+def test_a_fault_of_ours_is_given_back_then_fails_at_the_last_attempt(user, settings, monkeypatch):
+    settings.GENERATION_MAX_ATTEMPTS = 2
+
+    def broken_backend(model_key: str) -> None:
+        raise RuntimeError("CUDA error: an illegal memory access was encountered")
+
+    monkeypatch.setattr("generation.runner.get_backend", broken_backend)
+    job = queued(user)
+    with pytest.raises(InfrastructureError):
+        job_run(job_id=str(job.pk), worker="w")
+    job.refresh_from_db()
+    assert (job.state, job.attempts, job.worker) == (State.QUEUED, 1, "")
+    with pytest.raises(InfrastructureError):
+        job_run(job_id=str(job.pk), worker="w")
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == (State.FAILED, 2)
+    assert job.failure == GenerationJob.Failure.INFRASTRUCTURE and job.quota_refunded
+    assert job.failure_message == (
+        "Something went wrong on our side while making this clip (RuntimeError). "
+        "It didn't count against your allowance."
+    )
 
 
 @pytest.mark.django_db

@@ -189,6 +189,29 @@ def test_sweeper_requeues_a_dead_workers_job_then_gives_up(
     assert "stopped answering" in job.failure_message
 
 
+@pytest.mark.parametrize("state", [State.RUNNING, State.ENCODING])
+def test_retry_policy_gives_a_job_back_below_the_most_attempts(user, settings, state):
+    settings.GENERATION_MAX_ATTEMPTS = 3
+    job = job_in_state(
+        user, state, attempts=2, worker="gpu-1", progress_step=5, heartbeat_at=timezone.now()
+    )
+    job = services.job_retry_or_fail(job=job, reason="never shown")
+    job.refresh_from_db()
+    assert (job.state, job.worker, job.attempts, job.progress_step) == (State.QUEUED, "", 2, 0)
+    assert job.started_at is None and job.heartbeat_at is None
+    assert (job.failure, job.failure_message, job.finished_at) == ("", "", None)
+
+
+def test_retry_policy_fails_with_the_reason_at_the_most_attempts(user, settings):
+    settings.GENERATION_MAX_ATTEMPTS = 3
+    job = job_in_state(user, State.RUNNING, attempts=3)
+    job = services.job_retry_or_fail(job=job, reason="It broke, several times.")
+    job.refresh_from_db()
+    assert job.state == State.FAILED and job.finished_at is not None
+    assert job.failure == GenerationJob.Failure.INFRASTRUCTURE and job.quota_refunded
+    assert job.failure_message == "It broke, several times."
+
+
 def test_sweeper_times_out_what_ran_or_waited_too_long(user, settings):
     now = timezone.now()
     ran = job_in_state(
