@@ -4,17 +4,8 @@ Configured in settings.RIFF_MODELS (key -> family, local path, options); weights
 downloaded at run time. `manage.py build_tiny_models` builds tiny random-weight test models.
 """
 
-from .registry import (
-    Backend,
-    GenerationAborted,
-    GenerationSpec,
-    ModelConfig,
-    WeightsMissing,
-    fit_spec,
-    get_backend,
-    model_config,
-    release_backends,
-)
+from .base import Backend, GenerationAborted, GenerationSpec, ModelConfig, WeightsMissing
+from .registry import fit_spec, get_backend, model_config, release_backends
 
 __all__ = [
     "Backend",

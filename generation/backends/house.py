@@ -25,7 +25,7 @@ import numpy as np
 
 from generation.house.display import display_frames, max_display_frames, model_frames
 
-from .registry import Backend, GenerationSpec, StepCallback, round_to_multiple
+from .base import Backend, GenerationSpec, StepCallback, round_to_multiple
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
-from .registry import Backend, GenerationSpec
+from .base import Backend, GenerationSpec
 
 # LTXPipeline.check_inputs refuses sizes that are not multiples of 32.
 LTX_SIZE_MULTIPLE = 32

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from .registry import Backend, GenerationSpec, is_component
+from .base import Backend, GenerationSpec, is_component
 
 
 class WanBackend(Backend):
