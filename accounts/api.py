@@ -21,12 +21,11 @@ from rest_framework.views import APIView
 
 from core.api import PAGE_PARAMETERS, page_of, page_params, page_response
 from core.pagination import keyset_page
-from feed.api import AvatarUrlField, PostOutputSerializer, PostPageSerializer
-from feed.selectors import cards_for, profile_posts
 
 from . import selectors, services
 from .models import User
 from .selectors import viewer_of
+from .serializers import AvatarUrlField
 
 # Pillow formats a browser shows everywhere; anything else is refused as an avatar.
 AVATAR_CONTENT_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
@@ -378,24 +377,3 @@ class UserFollowingApi(APIView):
         user = user_or_404(handle)
         people = selectors.followed_by(user=user).annotate(followed_at=F("follower_set__created"))
         return people_page(request, people)
-
-
-class UserPostsApi(APIView):
-    """Someone's posts that the viewer may see, newest first (none across a block)."""
-
-    @extend_schema(
-        operation_id="user_posts",
-        parameters=PAGE_PARAMETERS,
-        responses={200: PostPageSerializer, 404: OpenApiResponse(description="No such handle.")},
-    )
-    def get(self, request: Request, handle: str) -> Response:
-        """One page of their posts."""
-        owner = user_or_404(handle)
-        viewer = viewer_of(request)
-        cursor, size = page_params(request)
-        posts_qs = profile_posts(viewer=viewer, owner=owner)
-        if selectors.block_state(user=viewer, other=owner).any:
-            posts_qs = posts_qs.none()  # blocked either way: neither sees the other's clips
-        posts, next_cursor = keyset_page(posts_qs, cursor=cursor, size=size)
-        cards = cards_for(viewer=viewer, posts=posts)
-        return page_response(request, PostOutputSerializer, cards, next_cursor)

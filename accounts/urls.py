@@ -21,5 +21,4 @@ api_urlpatterns = [
     path("users/<str:handle>/block/", api.UserBlockApi.as_view(), name="user-block"),
     path("users/<str:handle>/followers/", api.UserFollowersApi.as_view(), name="user-followers"),
     path("users/<str:handle>/following/", api.UserFollowingApi.as_view(), name="user-following"),
-    path("users/<str:handle>/posts/", api.UserPostsApi.as_view(), name="user-posts"),
 ]

@@ -14,11 +14,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import trigger_client_event
 
 from core.web import HtmxHttpRequest, bad_request, login_required_htmx, redirect_back
-from feed import selectors as feed_selectors
 
 from . import selectors, services
 from .forms import ProfileForm
 from .models import User
+from .profile import profile_posts
 
 GRID_PAGE_SIZE = 30
 LIST_PAGE_SIZE = 50
@@ -44,7 +44,7 @@ def _profile_context(request: HtmxHttpRequest, owner: User) -> dict[str, object]
     block = selectors.block_state(user=request.user, other=owner)
     page: Page | None = None
     if not block.any:  # blocked either way: neither sees the other's clips
-        posts = feed_selectors.profile_posts(viewer=request.user, owner=owner)  # type: ignore[arg-type]
+        posts = profile_posts(viewer=request.user, owner=owner)  # type: ignore[arg-type]
         page = Paginator(posts, GRID_PAGE_SIZE).get_page(request.GET.get("page"))
     return {
         "owner": owner,

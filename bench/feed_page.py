@@ -1,7 +1,7 @@
 """Feed page cost: latency and queries per page, against a bare ordered query, in one run.
 
 Seeds a throwaway PostgreSQL test database (DATABASE_URL, default the local `riff`) with
-users, posts, follows and likes, then times `feed.selectors.feed_page` for For You and
+users, posts, follows and likes, then times `feed.services.feed_serve` for For You and
 Following at two page sizes. The baseline is the single ordered query a feed page cannot
 do without (the newest visible posts), so the ratio is what Riff's page assembly costs.
 
@@ -94,7 +94,8 @@ def main() -> None:
 
     from accounts.models import User
     from feed.models import Post
-    from feed.selectors import Feed, feed_page
+    from feed.selectors import Feed
+    from feed.services import feed_serve
 
     test_db = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
@@ -117,7 +118,7 @@ def main() -> None:
             base_p50, _, _ = timed(baseline(size), args.runs)
             for feed in (Feed.FOR_YOU, Feed.FOLLOWING):
                 p50, p95, queries = timed(
-                    lambda feed=feed, size=size: feed_page(
+                    lambda feed=feed, size=size: feed_serve(
                         viewer=viewer, feed=feed, cursor=None, size=size
                     ),
                     args.runs,

@@ -12,7 +12,7 @@ uniform. It trains the ranking model on that log (see bench/ranking_world.py), t
 (b) events per second through POST /api/v1/events/ (batches of 200 with client ids),
     against a plain bulk_create of the same rows;
 (c) the time from a like (feed.services.like_create) to a For You page that differs for
-    that viewer (its order or the scores its clips were served with), polling feed_page at
+    that viewer (its order or the scores its clips were served with), polling feed_serve at
     once and counting the polls.
 
     .venv/bin/python bench/ranking.py [--users 10000] [--posts 100000] [--events 2000000]
@@ -66,13 +66,14 @@ def percentile(samples: list[float], q: float) -> float:
 def bench_pages(viewers: list[Any], runs: int) -> None:
     """(a) For You page latency and queries, against the bare newest-10 query."""
     from feed.models import Post
-    from feed.selectors import Feed, feed_page
+    from feed.selectors import Feed
+    from feed.services import feed_serve
 
     def baseline() -> object:
         return list(Post.objects.filter(visibility="public").order_by("-created", "-id")[:10])
 
     def page(viewer: Any) -> object:
-        return feed_page(viewer=viewer, feed=Feed.FOR_YOU, cursor=None, size=10)
+        return feed_serve(viewer=viewer, feed=Feed.FOR_YOU, cursor=None, size=10)
 
     # Warm up: the first page of a process loads the model and catches up on the log.
     start = time.perf_counter()
@@ -102,7 +103,7 @@ def bench_pages(viewers: list[Any], runs: int) -> None:
     print(f"\n(a) For You page, size 10, {runs} pages for {len(viewers)} random viewers")
     print(f"{'':<24}{'p50 ms':>9}{'p99 ms':>9}{'queries':>9}{'x base p50':>12}{'x base p99':>12}")
     print(
-        f"{'For You feed_page':<24}{p50:>9.1f}{p99:>9.1f}{page_queries:>9}"
+        f"{'For You feed_serve':<24}{p50:>9.1f}{p99:>9.1f}{page_queries:>9}"
         f"{p50 / b50:>12.1f}{p99 / b99:>12.1f}"
     )
     print(f"{'baseline newest 10':<24}{b50:>9.2f}{b99:>9.2f}{base_queries:>9}")
@@ -202,8 +203,8 @@ def same_draws(seed: int) -> Iterator[None]:
 def bench_like_to_page(viewers: list[Any], max_polls: int, timeout_s: float) -> None:
     """(c) From a like to a For You page that differs (order or scores), for several viewers."""
     from feed.models import Like, Post
-    from feed.selectors import Feed, feed_page
-    from feed.services import like_create
+    from feed.selectors import Feed
+    from feed.services import feed_serve, like_create
 
     def order(viewer: Any) -> list[tuple[int, str]]:
         """The page's clips and the scores it was served with (ServedItem), to 4 significant
@@ -211,7 +212,7 @@ def bench_like_to_page(viewers: list[Any], max_polls: int, timeout_s: float) -> 
         scores at once, and in the order whenever it is enough to move a clip."""
         from ranking.models import ServedItem
 
-        cards = feed_page(viewer=viewer, feed=Feed.FOR_YOU, cursor=None, size=10).cards
+        cards = feed_serve(viewer=viewer, feed=Feed.FOR_YOU, cursor=None, size=10).cards
         served = dict(
             ServedItem.objects.filter(viewer=viewer, post_id__in=[c.post.pk for c in cards])
             .order_by("post_id", "-created")

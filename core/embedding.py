@@ -1,11 +1,13 @@
 """Sentence embeddings from a small offline text encoder (MiniLM, 384 dimensions).
 
-The prompt policy uses it to compare prompts with example prompts; ranking and a house video
-model can reuse it. The model loads once per process, on first use, and never from a hub.
+The prompt policy compares prompts with its example prompts by it, posts store their
+prompt's embedding for the ranking, and the house video model reads prompts through it.
+The model loads once per process, on first use, and never from a hub.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from typing import Any
@@ -15,6 +17,8 @@ from django.conf import settings
 
 # The model is read from local files only: a web process must never reach out to a hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _model: Any = None
@@ -59,3 +63,22 @@ def embed(texts: list[str]) -> np.ndarray:
 def dimensions() -> int:
     """The length of one embedding."""
     return int(encoder().get_embedding_dimension())
+
+
+def embed_or_none(texts: list[str]) -> np.ndarray | None:
+    """`embed`, or None (logged) when the encoder can't be loaded here.
+
+    What is embedded for ranking (prompts, feed preferences) must not fail a post or a
+    setting for want of the encoder: the next full retrain of the ranking fills gaps in.
+    """
+    try:
+        return embed(texts)
+    except (ImportError, OSError, RuntimeError, ValueError) as error:
+        logger.warning("text encoder unavailable, no embeddings: %s", error)
+        return None
+
+
+def embed_bytes(text: str) -> bytes:
+    """One text's unit embedding as float32 bytes (how posts store it); empty if unavailable."""
+    vectors = embed_or_none([text])
+    return b"" if vectors is None else vectors[0].tobytes()

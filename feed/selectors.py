@@ -9,10 +9,9 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from accounts.models import Follow, User
-from accounts.selectors import blocked_ids, following_ids
+from accounts.selectors import following_ids
 from core.pagination import keyset_page
 from generation import selectors as generation
-from ranking import recommend
 
 from .models import Comment, Like, Post
 
@@ -101,33 +100,30 @@ class FeedPage:
     next_cursor: str | None
 
 
-def feed_page(*, viewer: User | None, feed: str, cursor: str | None, size: int) -> FeedPage:
-    """A page of For You (ranked for the viewer) or Following (newest first)."""
+@dataclass
+class PostsPage:
+    """Posts in the order a feed shows them, and where its next page starts."""
+
+    items: list[Post]
+    next_cursor: str | None
+
+
+def following_page(
+    *, viewer: User | None, live: QuerySet[Post], cursor: str | None, size: int
+) -> PostsPage:
+    """Following: the newest posts of the people the viewer follows (none when signed out)."""
     # Each feed states its visibility rule directly rather than narrowing visible_posts():
     # a plain filter lets PostgreSQL walk the (visibility, created) index instead of
     # sorting every row that an OR of the three visibility cases matches.
-    live = live_posts()
-    blocked = blocked_ids(user=viewer)
-    if blocked:
-        live = live.exclude(owner_id__in=blocked)
-    if feed == Feed.FOLLOWING:
-        if viewer is None or not viewer.is_authenticated:
-            return FeedPage(cards=[], next_cursor=None)
-        followed = Follow.objects.filter(follower=viewer).values("followee_id")
-        candidates = live.filter(
-            owner_id__in=followed,
-            visibility__in=[Post.Visibility.PUBLIC, Post.Visibility.FOLLOWERS],
-        )
-        posts, next_cursor = keyset_page(candidates, cursor=cursor, size=size)
-    elif feed == Feed.FOR_YOU:
-        # For You is discovery: followers-only posts stay in Following and on profiles, and
-        # a post moderation limited is never recommended.
-        candidates = live.filter(visibility=Post.Visibility.PUBLIC, standing=Post.Standing.OK)
-        page = recommend.for_you_page(viewer=viewer, base=candidates, cursor=cursor, size=size)
-        posts, next_cursor = page.items, page.next_cursor
-    else:
-        raise ValueError(f"Unknown feed {feed!r}")
-    return FeedPage(cards=cards_for(viewer=viewer, posts=posts), next_cursor=next_cursor)
+    if viewer is None or not viewer.is_authenticated:
+        return PostsPage(items=[], next_cursor=None)
+    followed = Follow.objects.filter(follower=viewer).values("followee_id")
+    candidates = live.filter(
+        owner_id__in=followed,
+        visibility__in=[Post.Visibility.PUBLIC, Post.Visibility.FOLLOWERS],
+    )
+    posts, next_cursor = keyset_page(candidates, cursor=cursor, size=size)
+    return PostsPage(items=posts, next_cursor=next_cursor)
 
 
 def profile_posts(*, viewer: User | None, owner: User) -> QuerySet[Post]:
@@ -254,3 +250,11 @@ def clip_origin(*, viewer: User | None, inspection: ClipInspection) -> ClipOrigi
     if job is not None and job.published_post_id is not None:
         post = post_visible(viewer=viewer, pk=job.published_post_id)
     return ClipOrigin(inspection=inspection, made_here=job is not None, post=post)
+
+
+def comment_visible(*, viewer: User | None, pk: int) -> Comment | None:
+    """The comment if it is shown and this viewer may see its post, else None."""
+    comment = Comment.objects.filter(pk=pk, removed=False).select_related("post").first()
+    if comment is None or post_visible(viewer=viewer, pk=comment.post_id) is None:
+        return None
+    return comment

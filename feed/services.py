@@ -8,14 +8,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from accounts.models import Profile, User
+from accounts.selectors import blocked_ids
+from core.embedding import embed_bytes
 from generation import services as generation
 from generation.models import GenerationJob
 from generation.video import probe
 from moderation.hashbank import fingerprint_rematch
 from moderation.services import case_hold
-from ranking.models import EngagementEvent
-from ranking.services import event_record, prompt_vector
 
+from . import events, feeds, selectors
 from .models import Comment, Like, Post
 
 SUSPENDED = (
@@ -28,6 +29,25 @@ def _check_not_suspended(user: User) -> None:
     """A suspended account may read and appeal, not post or comment."""
     if user.is_suspended:
         raise PermissionDenied(SUSPENDED)
+
+
+def feed_serve(
+    *, viewer: User | None, feed: str, cursor: str | None, size: int
+) -> selectors.FeedPage:
+    """A page of a feed for this viewer, with what its cards show.
+
+    A write, not a read: the feed that makes the page may log what it served (For You keeps
+    every served clip for its learner and its evaluation).
+    """
+    live = selectors.live_posts()
+    blocked = blocked_ids(user=viewer)
+    if blocked:
+        live = live.exclude(owner_id__in=blocked)
+    page = feeds.feed_maker(feed)(viewer=viewer, live=live, cursor=cursor, size=size)
+    posts = list(page.items)
+    return selectors.FeedPage(
+        cards=selectors.cards_for(viewer=viewer, posts=posts), next_cursor=page.next_cursor
+    )
 
 
 @transaction.atomic
@@ -60,7 +80,7 @@ def post_create(
         duration_s=info.duration_s,
         width=info.width,
         height=info.height,
-        prompt_embedding=prompt_vector(prompt),
+        prompt_embedding=embed_bytes(prompt),
     )
     video.seek(0)
     post.video.save("clip.mp4", video, save=False)
@@ -69,6 +89,7 @@ def post_create(
     post.full_clean()
     post.save()
     Profile.objects.filter(user=owner).update(post_count=F("post_count") + 1)
+    events.post_published.emit(post=post)
     return post
 
 
@@ -102,17 +123,15 @@ def post_publish(
         duration_s=job.video_duration_s,
         width=job.width,
         height=job.height,
-        prompt_embedding=prompt_vector(job.prompt),
+        prompt_embedding=embed_bytes(job.prompt),
     )
     post.video.name, post.poster.name = job.video.name, job.poster.name
     post.full_clean()
     post.save()
     generation.draft_mark_published(job=job, post_id=post.pk)
     Profile.objects.filter(user=actor).update(post_count=F("post_count") + 1)
-    if remix_of is not None:
-        # Remixing is the strongest "more like this" a clip can get: the ranking hears it.
-        event_record(viewer=actor, post_id=remix_of.pk, kind=EngagementEvent.Kind.REMIX)
-    match = fingerprint_rematch(job=job)
+    events.post_published.emit(post=post)
+    match = fingerprint_rematch(job_id=job.pk)
     if match is not None:
         entry, share = match
         case_hold(post=post, reason="hash bank", entry=entry.pk, share=round(share, 3))
@@ -184,7 +203,7 @@ def like_create(*, user: User, post: Post) -> bool:
         with transaction.atomic():
             Like.objects.create(user=user, post=post)
             Post.objects.filter(pk=post.pk).update(like_count=F("like_count") + 1)
-            event_record(viewer=user, post_id=post.pk, kind=EngagementEvent.Kind.LIKE)
+            events.post_liked.emit(user=user, post=post)
     except IntegrityError:
         return False
     return True
@@ -197,7 +216,7 @@ def like_delete(*, user: User, post: Post) -> bool:
     if not deleted:
         return False
     Post.objects.filter(pk=post.pk).update(like_count=F("like_count") - 1)
-    event_record(viewer=user, post_id=post.pk, kind=EngagementEvent.Kind.UNLIKE)
+    events.post_unliked.emit(user=user, post=post)
     return True
 
 
@@ -212,7 +231,7 @@ def comment_create(*, author: User, post: Post, body: str) -> Comment:
     comment.full_clean()
     comment.save()
     Post.objects.filter(pk=post.pk).update(comment_count=F("comment_count") + 1)
-    event_record(viewer=author, post_id=post.pk, kind=EngagementEvent.Kind.COMMENT)
+    events.comment_created.emit(comment=comment)
     return comment
 
 
@@ -224,3 +243,23 @@ def comment_delete(*, comment: Comment, actor: User) -> None:
     post_id = comment.post_id
     comment.delete()
     Post.objects.filter(pk=post_id).update(comment_count=F("comment_count") - 1)
+
+
+# --- what moderation decided (feed/receivers.py hears it) -------------------------------------
+
+
+def post_standing_set(*, post_id: int, standing: str, label: str | None = None) -> None:
+    """Show, limit, hold or remove a post as moderation decided; `label` None keeps its label."""
+    changes: dict[str, str] = {"standing": standing}
+    if label is not None:
+        changes["content_label"] = label
+    Post.objects.filter(pk=post_id).update(**changes)
+
+
+def comment_shown_set(*, comment_id: int, shown: bool) -> None:
+    """Hide or show a comment again, keeping its post's comment count right."""
+    changed = Comment.objects.filter(pk=comment_id, removed=shown).update(removed=not shown)
+    if changed:
+        post_id = Comment.objects.values_list("post_id", flat=True).get(pk=comment_id)
+        step = 1 if shown else -1
+        Post.objects.filter(pk=post_id).update(comment_count=F("comment_count") + step)

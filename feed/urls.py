@@ -24,6 +24,7 @@ urlpatterns = [
 api_urlpatterns = [
     path("feed/<str:feed>/", api.FeedApi.as_view(), name="feed"),
     path("posts/", api.PostListApi.as_view(), name="post-list"),
+    path("users/<str:handle>/posts/", api.UserPostsApi.as_view(), name="user-posts"),
     path("posts/<int:pk>/", api.PostDetailApi.as_view(), name="post-detail"),
     path("posts/<int:pk>/like/", api.PostLikeApi.as_view(), name="post-like"),
     path("posts/<int:pk>/comments/", api.CommentListCreateApi.as_view(), name="post-comments"),

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 
-from . import selectors, services
+from . import selectors, services, targets
 from .models import Appeal, Case, Decision, PolicyCategory, PromptRefusal, Report
 
 
@@ -81,7 +81,7 @@ class ReportCreateApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         kind = next(k for k in ("post", "comment", "account") if k in data.validated_data)
-        target = selectors.report_target(
+        target = targets.report_target(
             viewer=cast(User, request.user), kind=kind, ref=str(data.validated_data[kind])
         )
         if target is None:

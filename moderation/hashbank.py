@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING
+from typing import IO, Any
 
 import av
 import numpy as np
@@ -31,10 +31,6 @@ from django.db.models import Count, Max
 
 from .models import ClipFingerprint, Decision, HashBankEntry, ModerationSettings
 from .services import audit_record
-
-if TYPE_CHECKING:
-    from feed.models import Post
-    from generation.models import GenerationJob
 
 log = logging.getLogger(__name__)
 
@@ -216,14 +212,14 @@ def fingerprint_record(*, job_id: str | uuid.UUID, frames: np.ndarray) -> ClipFi
 
 
 @transaction.atomic
-def fingerprint_rematch(*, job: GenerationJob) -> tuple[HashBankEntry, float] | None:
+def fingerprint_rematch(*, job_id: uuid.UUID) -> tuple[HashBankEntry, float] | None:
     """Check a draft's fingerprint against the bank as it is now, when it is posted.
 
     The bank may have changed since the clip was made: an entry added since should hold it,
     and one an appeal deactivated no longer should. None when nothing matches (or the job
     has no fingerprint).
     """
-    fingerprint = ClipFingerprint.objects.select_for_update().filter(job=job).first()
+    fingerprint = ClipFingerprint.objects.select_for_update().filter(job_id=job_id).first()
     if fingerprint is None:
         return None
     found = _match(fingerprint.hashes)
@@ -237,8 +233,10 @@ def fingerprint_rematch(*, job: GenerationJob) -> tuple[HashBankEntry, float] | 
 
 
 @transaction.atomic
-def bank_add(*, post: Post, decision: Decision | None = None) -> HashBankEntry:
+def bank_add(*, post: Any, decision: Decision | None = None) -> HashBankEntry:
     """Put a removed post's clip in the bank: new clips that resemble it are held for review.
+
+    `post` is the feed's Post (moderation sits below the feed and only reads its id and video).
 
     The hashes come from the fingerprint of the job that made the clip (taken before the
     label was drawn); a post without one (a seeded demo post, or one made before
@@ -267,7 +265,7 @@ def bank_add(*, post: Post, decision: Decision | None = None) -> HashBankEntry:
     return entry
 
 
-def _post_video_hashes(post: Post) -> list[str]:
+def _post_video_hashes(post: Any) -> list[str]:
     name = post.video.name
     if not name or not post.video.storage.exists(name):
         log.warning("post %s has no video to hash; its bank entry will match nothing", post.pk)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from accounts.models import User
@@ -26,25 +26,6 @@ def case_queryset() -> QuerySet[Case]:
     return Case.objects.select_related(
         "post__owner", "post__remix_of__owner", "comment__author", "comment__post", "account"
     )
-
-
-def report_target(*, viewer: User, kind: str, ref: str) -> dict[str, Any] | None:
-    """The post, comment or account (by @handle) to report; None unless the viewer can see it."""
-    from feed import selectors as feed_selectors
-    from feed.models import Comment
-
-    if kind == "account":
-        user = User.objects.filter(username__iexact=ref, is_active=True).first()
-        return {"account": user} if user is not None else None
-    if kind not in ("post", "comment") or not ref.isdigit():
-        return None
-    if kind == "post":
-        post = feed_selectors.post_visible(viewer=viewer, pk=int(ref))
-        return {"post": post} if post is not None else None
-    comment = Comment.objects.filter(pk=int(ref), removed=False).select_related("post").first()
-    if comment is None or feed_selectors.post_visible(viewer=viewer, pk=comment.post_id) is None:
-        return None
-    return {"comment": comment}
 
 
 def review_queue() -> QuerySet[Case]:
@@ -87,9 +68,11 @@ CASE_LINEAGE_DEPTH = 10
 
 
 def case_view(*, case: Case) -> CaseView:
-    """The case, its reports and reporters' notes, the clip's lineage and the owner's history."""
-    from feed.models import Post
+    """The case, its reports and reporters' notes, the clip's lineage and the owner's history.
 
+    The post and its remix chain are read through the case's relations: the feed, which
+    owns posts, sits above moderation.
+    """
     reports = list(case.reports.select_related("reporter").order_by("created"))
     reasons: dict[str, int] = {}
     for report in reports:
@@ -101,19 +84,17 @@ def case_view(*, case: Case) -> CaseView:
     post = case.post or (case.comment.post if case.comment is not None else None)
     if post is not None:
         view.prompt = post.prompt
-        parent_id = post.remix_of_id
-        while parent_id and len(view.ancestors) < CASE_LINEAGE_DEPTH:
-            parent = Post.objects.select_related("owner").filter(pk=parent_id).first()
-            if parent is None:
-                break
+        parent = post.remix_of
+        while parent is not None and len(view.ancestors) < CASE_LINEAGE_DEPTH:
             view.ancestors.append(parent)
-            parent_id = parent.remix_of_id
-        view.remixes = Post.objects.filter(remix_of=post).count()
+            parent = parent.remix_of
+        prefetch_related_objects(view.ancestors, "owner")
+        view.remixes = post.remixes.count()
     owner = case.target_owner
     view.history = AccountHistory(
         user=owner,
         joined=owner.date_joined,
-        posts=Post.objects.filter(owner=owner).count(),
+        posts=owner.posts.count(),
         live_strikes=live_strikes(user=owner),
         decisions=list(
             Decision.objects.filter(affected=owner)

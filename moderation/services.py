@@ -7,15 +7,13 @@ from typing import Any
 
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from ranking.models import EngagementEvent
-from ranking.services import event_record
 
+from . import events
 from .models import (
     Appeal,
     AuditEntry,
@@ -55,13 +53,10 @@ def audit_record(*, actor: User | None, action: str, target: str, **details: Any
 @transaction.atomic
 def case_hold(*, post: Any, reason: str, **details: Any) -> Case:
     """Hold a post for review (automation): hidden from everyone but its owner until decided."""
-    from feed.models import Post
-
-    Post.objects.filter(pk=post.pk).update(standing=Post.Standing.HELD)
-    post.standing = Post.Standing.HELD
     case = Case.objects.select_for_update().filter(post=post, status=Case.Status.OPEN).first()
     if case is None:
         case = Case.objects.create(post=post, source=Case.Source.HASH_BANK, severity=Severity.HIGH)
+    events.post_held.emit(case=case, post=post)
     audit_record(actor=None, action="hold", target=f"post {post.pk}", reason=reason, **details)
     return case
 
@@ -109,8 +104,7 @@ def report_create(
     case.report_count += 1
     case.severity = max(case.severity, Report.SEVERITY.get(reason, Severity.LOW))
     case.save(update_fields=["report_count", "severity"])
-    if post is not None:  # the strongest negative signal the feed learns from
-        event_record(viewer=reporter, post_id=post.pk, kind=EngagementEvent.Kind.REPORT)
+    events.report_filed.emit(report=report)
     return report
 
 
@@ -137,48 +131,20 @@ def _already_decided(case: Case) -> ModerationRefused:
 
 
 def _apply(decision: Decision, case: Case) -> None:
-    """Carry out a decision on the post, comment or account."""
-    from feed.models import Post
+    """Carry out a decision: a removed clip goes in the hash bank, a suspension suspends.
 
+    What it does to the post or comment itself is the feed's to carry out (decision_made).
+    """
     action = decision.action
-    if case.post_id:
-        standing = {
-            Decision.Action.DISMISS: Post.Standing.OK,
-            Decision.Action.LABEL: Post.Standing.OK,
-            Decision.Action.LIMIT: Post.Standing.LIMITED,
-            Decision.Action.REMOVE: Post.Standing.REMOVED,
-            Decision.Action.SUSPEND: Post.Standing.REMOVED,
-        }[Decision.Action(action)]
-        changes: dict[str, Any] = {"standing": standing}
-        if action == Decision.Action.LABEL:
-            changes["content_label"] = decision.label
-        elif action != Decision.Action.DISMISS:
-            # A removal or limit says what it says; a dismissal keeps a label set earlier.
-            changes["content_label"] = ""
-        if action == Decision.Action.DISMISS and case.source == Case.Source.REPORTS:
-            del changes["standing"]  # reports alone never changed how the post is shown
-        Post.objects.filter(pk=case.post_id).update(**changes)
-        if action in (Decision.Action.REMOVE, Decision.Action.SUSPEND):
-            from .hashbank import bank_add
+    events.decision_made.emit(decision=decision)
+    if case.post_id and action in (Decision.Action.REMOVE, Decision.Action.SUSPEND):
+        from .hashbank import bank_add
 
-            bank_add(post=Post.objects.get(pk=case.post_id), decision=decision)
-    if case.comment_id and action in (Decision.Action.REMOVE, Decision.Action.SUSPEND):
-        _comment_shown(case.comment_id, shown=False)
+        bank_add(post=case.post, decision=decision)
     if action == Decision.Action.SUSPEND and decision.affected_id:
         User.objects.filter(pk=decision.affected_id, suspended_at__isnull=True).update(
             suspended_at=timezone.now()
         )
-
-
-def _comment_shown(comment_id: int, *, shown: bool) -> None:
-    """Hide or show a comment again, keeping its post's comment count right."""
-    from feed.models import Comment, Post
-
-    changed = Comment.objects.filter(pk=comment_id, removed=shown).update(removed=not shown)
-    if changed:
-        post_id = Comment.objects.values_list("post_id", flat=True).get(pk=comment_id)
-        step = 1 if shown else -1
-        Post.objects.filter(pk=post_id).update(comment_count=F("comment_count") + step)
 
 
 @transaction.atomic
@@ -384,18 +350,15 @@ def appeal_decide(*, appeal: Appeal, moderator: User, overturn: bool, reply: str
 
 def _reverse(decision: Decision) -> None:
     """Undo an overturned decision: the content back as it was, the strike voided."""
-    from feed.models import Post
-
     from .hashbank import bank_deactivate
 
     now = timezone.now()
     case = decision.case
     Decision.objects.filter(pk=decision.pk).update(reversed=now)
+    decision.reversed = now
+    events.decision_reversed.emit(decision=decision)
     if case.post_id:
-        Post.objects.filter(pk=case.post_id).update(standing=Post.Standing.OK, content_label="")
         bank_deactivate(decision=decision)
-    if case.comment_id:
-        _comment_shown(case.comment_id, shown=True)
     if decision.action == Decision.Action.SUSPEND and decision.affected_id:
         User.objects.filter(pk=decision.affected_id).update(suspended_at=None)
     Strike.objects.filter(decision=decision).update(voided=now)

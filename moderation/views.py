@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.models import User
 from core.web import HtmxHttpRequest, login_required_htmx
 
-from . import selectors, services
+from . import selectors, services, targets
 from .models import Appeal, Case, Decision, PolicyCategory, Report
 
 
@@ -55,7 +55,7 @@ class ReportForm(forms.Form):
 @login_required_htmx
 def report(request: HtmxHttpRequest, kind: str, ref: str) -> HttpResponse:
     """Report a post, comment or account with a reason and a note."""
-    target = selectors.report_target(viewer=request.user, kind=kind, ref=ref)  # type: ignore[arg-type]
+    target = targets.report_target(viewer=request.user, kind=kind, ref=ref)  # type: ignore[arg-type]
     if target is None:
         raise Http404("There's nothing like that to report.")
     form = ReportForm(request.POST or None)

@@ -8,3 +8,9 @@ class RankingConfig(AppConfig):
 
     name = "ranking"
     verbose_name = "Ranking"
+
+    def ready(self) -> None:
+        """Serve For You and learn from the feed's and moderation's events (ranking/hooks.py)."""
+        from . import hooks
+
+        hooks.connect()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -102,6 +103,15 @@ class LiveLearner:
                 self._load(active)
             self._catch_up()
             return self.learner
+
+    def items_tell(self, infos: Mapping[str, ItemInfo]) -> None:
+        """Record the infos of clips the learner holds no row for yet (see `for_you_serve`)."""
+        if not infos:
+            return
+        with self._lock:
+            for item, info in infos.items():
+                if not self.learner.has_item(item):
+                    self.learner.set_item_info(item, info)
 
     def _load(self, active: tuple[int, str, int] | None) -> None:
         learner = Learner()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,13 +19,12 @@ from datetime import datetime, timedelta
 import numpy as np
 from django.utils import timezone
 
-from .evaluation import EvaluationError, EventLog, auc, gini, ndcg_at_k, read_live
+from .evaluation import EvaluationError, EventLog, auc, ndcg_at_k, read_live
 from .evaluation.metrics import TOP_K
-from .evaluation.replay import Exposures
-from .learner import HEADS, Event, Learner
+from .evaluation.replay import Exposures, coverage, split_events
+from .learner import HEADS, Learner
 from .models import RankingConfig
-
-_HOUR = 3600.0
+from .scoring import weigh
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,7 @@ class Policy:
 
     name: str
     weights: Mapping[str, float]
-    half_life_s: float
+    half_life_hours: float
     exploration_share: float
     max_per_author: int
     remix_gap: int
@@ -45,23 +44,22 @@ class Policy:
         return cls(
             name=name or str(config),
             weights=config.weights,
-            half_life_s=config.freshness_half_life_hours * _HOUR,
+            half_life_hours=config.freshness_half_life_hours,
             exploration_share=config.exploration_share,
             max_per_author=config.max_per_author,
             remix_gap=config.remix_gap,
         )
 
 
-def ranking_score(policy: Policy, predictions: np.ndarray, ages_s: np.ndarray) -> np.ndarray:
-    """Each clip's score: weighted predicted engagements, halved every half-life of age.
+def policy_scores(policy: Policy, predictions: np.ndarray, ages_s: np.ndarray) -> np.ndarray:
+    """Each clip's score as For You computes it (`scoring.weigh`), with no feed preference.
 
-    `predictions` has one row per clip and one column per head of HEADS. Only a positive
-    value decays: an old clip people dislike stays disliked rather than drifting to zero.
+    `predictions` has one row per clip and one column per head of HEADS.
     """
-    weights = np.array([policy.weights.get(head, 0.0) for head in HEADS])
-    value = predictions @ weights
-    decay = np.exp2(-np.maximum(ages_s, 0.0) / policy.half_life_s)
-    return np.where(value > 0, value * decay, value)
+    heads = {head: predictions[:, h] for h, head in enumerate(HEADS)}
+    return weigh(
+        heads, ages_s, weights=policy.weights, half_life_hours=policy.half_life_hours
+    ).scores
 
 
 def page_order(
@@ -150,19 +148,11 @@ def preview(
     (gain > 0), and at the end of the replay the coverage and creator concentration of each
     viewer's first page among clips of the test window they were never shown.
     """
-    if not 0.0 < split < 1.0:
-        raise EvaluationError(f"The split must be between 0 and 1, not {split}")
     if not policies:
         raise EvaluationError("Nothing to preview: no config given")
     started = time.perf_counter()
     parent = parent or {}
-    events = sorted(log.events, key=lambda event: event.ts)
-    cut = int(len(events) * split)
-    train, test = events[:cut], events[cut:]
-    if not train or not test:
-        raise EvaluationError(
-            f"Too few events to preview: {len(events)} (need some before and after the split)"
-        )
+    events, train, test = split_events(log, split, doing="preview")
     created = {item: info.created for item, info in log.items.items() if info.created is not None}
     for event in events:
         created.setdefault(event.item, event.ts)  # unknown creation: first seen
@@ -183,12 +173,31 @@ def preview(
     age = np.array(ages)
     rng = np.random.default_rng(seed)
     outcome = exposures.outcomes(rng)
-    coverage = _coverage(
-        learner, policies, test, events, created, author, parent, max_viewers, seed
+    page_rngs = [np.random.default_rng([seed, 3]) for _ in policies]
+
+    def pages(viewer: str, candidates: list[str], now: float) -> list[list[str]]:
+        scores = learner.score(viewer, candidates, now=now)
+        predictions = np.column_stack([scores[head] for head in HEADS])
+        ages = np.array([now - created[item] for item in candidates])
+        out = []
+        for policy, page_rng in zip(policies, page_rngs, strict=True):
+            score = policy_scores(policy, predictions, ages)
+            ranked = [candidates[int(i)] for i in np.argsort(-score, kind="stable")]
+            out.append(page_order(policy, ranked, author=author, parent=parent, rng=page_rng))
+        return out
+
+    reach = coverage(
+        pages,
+        len(policies),
+        log,
+        test,
+        events,
+        max_viewers=max_viewers,
+        rng=np.random.default_rng([seed, 2]),
     )
     results = []
     for number, policy in enumerate(policies):
-        score = ranking_score(policy, predictions, age)
+        score = policy_scores(policy, predictions, age)
         # Every policy draws its exploration from the same stream, so that two configs
         # that differ only in weights differ only by them.
         page_rng = np.random.default_rng([seed, 1])
@@ -225,7 +234,7 @@ def preview(
                 name=policy.name or f"config {number + 1}",
                 ndcg=float(np.mean(ndcgs)) if ndcgs else None,
                 score_auc=auc(score, outcome.gains > 0),
-                **coverage[number],
+                **reach[number],
             )
         )
     return Preview(
@@ -239,63 +248,6 @@ def preview(
         skipped=log.skipped,
         seconds=time.perf_counter() - started,
     )
-
-
-def _coverage(
-    learner: Learner,
-    policies: Sequence[Policy],
-    test: list[Event],
-    events: list[Event],
-    created: Mapping[str, float],
-    author: Mapping[str, str],
-    parent: Mapping[str, str],
-    max_viewers: int,
-    seed: int,
-) -> list[dict[str, float | None]]:
-    """Per policy: coverage, creator Gini and top-10% creators' share of viewers' pages."""
-    catalog = sorted({event.item for event in test})
-    viewers = sorted({event.viewer for event in test if event.viewer})
-    rng = np.random.default_rng([seed, 2])
-    if len(viewers) > max_viewers:
-        viewers = sorted(rng.choice(viewers, size=max_viewers, replace=False).tolist())
-    seen: dict[str, set[str]] = defaultdict(set)
-    for event in events:
-        seen[event.viewer].add(event.item)
-    authors = sorted({author.get(item, "\0" + item) for item in catalog})
-    now = events[-1].ts
-    shown: list[set[str]] = [set() for _ in policies]
-    slots: list[Counter[str]] = [Counter() for _ in policies]
-    page_rngs = [np.random.default_rng([seed, 3]) for _ in policies]
-    for viewer in viewers:
-        candidates = [item for item in catalog if item not in seen[viewer]]
-        if not candidates:
-            continue
-        scores = learner.score(viewer, candidates, now=now)
-        predictions = np.column_stack([scores[head] for head in HEADS])
-        ages = np.array([now - created[item] for item in candidates])
-        for number, policy in enumerate(policies):
-            score = ranking_score(policy, predictions, ages)
-            ranked = [candidates[int(i)] for i in np.argsort(-score, kind="stable")]
-            for item in page_order(
-                policy, ranked, author=author, parent=parent, rng=page_rngs[number]
-            ):
-                shown[number].add(item)
-                slots[number][author.get(item, "\0" + item)] += 1
-    out: list[dict[str, float | None]] = []
-    for number in range(len(policies)):
-        if not slots[number]:
-            out.append({"coverage": None, "creator_gini": None, "top_creator_share": None})
-            continue
-        counts = np.array([slots[number][a] for a in authors], dtype=np.float64)
-        top = max(1, math.ceil(0.1 * len(authors)))
-        out.append(
-            {
-                "coverage": len(shown[number]) / len(catalog),
-                "creator_gini": gini(counts),
-                "top_creator_share": float(np.sort(counts)[::-1][:top].sum() / counts.sum()),
-            }
-        )
-    return out
 
 
 def config_preview(

@@ -21,6 +21,10 @@ A page is made in five steps:
 
 Pages of one run share a session (in the cursor), so they never repeat a clip, and each
 is ranked afresh: a like on page one changes page two.
+
+This module gathers and filters (steps 1 and 2); `scoring` scores and places (3 to 5);
+`selectors.for_you_page` makes a page of them, reading only; `services.for_you_serve`
+brings the live learner up to date, makes the page and logs it (ServedItem).
 """
 
 from __future__ import annotations
@@ -28,13 +32,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import numpy as np
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -42,19 +44,10 @@ from accounts.models import Follow, User
 from core.pagination import InvalidCursor
 from feed.models import Post
 
-from .learner import Learner
-from .live import item_infos, live, vector_from_bytes
-from .models import EngagementEvent, FeedPreference, RankingConfig, ServedItem
-from .scoring import (
-    EXPLORE_MAX_IMPRESSIONS,
-    EXPLORE_POOL,
-    Candidate,
-    Preference,
-    assemble,
-    describe,
-    explore,
-    score,
-)
+from .learner import ItemInfo, Learner
+from .live import vector_from_bytes
+from .models import EngagementEvent, FeedPreference
+from .scoring import Candidate, Preference
 
 # How many candidates each source gives a page.
 SOURCE_SIZES = {"following": 100, "fresh": 200, "trending": 100, "similar": 100, "preference": 60}
@@ -117,13 +110,14 @@ def preference_of(viewer: User | None) -> Preference | None:
 _FIELDS = ("pk", "owner_id", "remix_of_id", "created")
 
 
-def _gather(
+def candidates_gather(
     viewer: User | None,
     base: QuerySet[Any],
     learner: Learner,
     preference: Preference | None,
     now: datetime,
 ) -> dict[int, Candidate]:
+    """The candidates of every source (step 1 of the module), by post id; reads only."""
     found: dict[int, Candidate] = {}
 
     def add(rows: Any, source: str) -> None:
@@ -152,10 +146,6 @@ def _gather(
         rows = {row[0]: row for row in base.filter(pk__in=wanted).values_list(*_FIELDS)}
         for source, items in picked.items():
             add((rows[int(i)] for i in items if i.isdigit() and int(i) in rows), source)
-
-    unknown = [pk for pk in found if not learner.has_item(str(pk))]
-    for item, info in item_infos(unknown).items():
-        learner.set_item_info(item, info)
     return found
 
 
@@ -201,7 +191,7 @@ def _following_recent(viewer: User, base: QuerySet[Any], now: datetime) -> list[
         return [str(row[0]) for row in cursor.fetchall()]
 
 
-def _turned_down(viewer: User | None) -> tuple[set[int], set[int]]:
+def turned_down(viewer: User | None) -> tuple[set[int], set[int]]:
     """(posts the viewer saw since their last reset, posts they ever turned down lately)."""
     if viewer is None or not viewer.is_authenticated:
         return set(), set()
@@ -231,137 +221,19 @@ def _turned_down(viewer: User | None) -> tuple[set[int], set[int]]:
 
 @dataclass
 class RankedPage:
-    """A For You page: posts in order, what was served, and the next cursor."""
+    """A For You page: posts in order, what was served with its terms, and the next cursor.
+
+    The rest is what `services.served_record` logs: the session and position of the page,
+    the config that ranked it, when, and the infos of clips the learner held no row for
+    (looked up to score them; `services.for_you_serve` tells the live learner of them).
+    """
 
     items: list[Any]
     served: list[Candidate]
     next_cursor: str | None
-
-
-def for_you_page(
-    *,
-    viewer: User | None,
-    base: QuerySet[Any],
-    cursor: str | None,
-    size: int,
-    rng: np.random.Generator | None = None,
-) -> RankedPage:
-    """Rank one page of For You for this viewer from the clips of `base` (see the module)."""
-    from .selectors import active_config
-
-    if cursor:
-        session, number = cursor_decode(cursor)
-    else:
-        session, number = secrets.token_hex(8), 0
-    rng = rng or np.random.default_rng()
-    config = active_config()
-    learner = live.sync()
-    now = timezone.now()
-    viewer_key = str(viewer.pk) if viewer is not None and viewer.is_authenticated else ""
-    preference = preference_of(viewer)
-
-    found = _gather(viewer, base, learner, preference, now)
-    seen, refused = _turned_down(viewer)
-    served = (
-        set(ServedItem.objects.filter(session=session).values_list("post_id", flat=True))
-        if number
-        else set()
-    )
-    fresh = [
-        c for pk, c in found.items() if pk not in seen and pk not in refused and pk not in served
-    ]
-    score(learner, viewer_key, fresh, config, preference, now)
-    ranked = sorted(fresh, key=lambda c: (-c.score, -c.created.timestamp(), -c.pk))
-    imps, _ = learner.item_counts([str(c.pk) for c in ranked])
-    pool = [c for c, shown in zip(ranked, imps, strict=True) if shown < EXPLORE_MAX_IMPRESSIONS]
-    pool = sorted(pool, key=lambda c: c.created, reverse=True)[:EXPLORE_POOL]
-    wanted = config.exploration_share * size
-    slots = int(wanted) + (1 if rng.random() < wanted - int(wanted) else 0)
-    explored = explore(pool, learner, slots, rng)
-    page = assemble(ranked, explored, size, config, rng)
-    if len(page) < size:
-        # Nothing new left: clips seen before fill the page, best first.
-        again = [
-            c for pk, c in found.items() if pk in seen and pk not in refused and pk not in served
-        ]
-        score(learner, viewer_key, again, config, preference, now)
-        for candidate in again:
-            candidate.sources = ["again"]
-        again.sort(key=lambda c: (-c.score, -c.pk))
-        page += assemble(again, [], size - len(page), config, rng)
-
-    posts = {p.pk: p for p in base.filter(pk__in=[c.pk for c in page])}
-    page = [c for c in page if c.pk in posts]
-    _log(viewer, session, number, size, page, config, live.model_version, learner, viewer_key, now)
-    # A page cut short by the diversity limits still has a next one while clips remain.
-    left = len(found) - len(refused & found.keys()) - len(served & found.keys()) - len(page)
-    next_cursor = cursor_encode(session, number + 1) if page and left > 0 else None
-    return RankedPage(items=[posts[c.pk] for c in page], served=page, next_cursor=next_cursor)
-
-
-def _log(
-    viewer: User | None,
-    session: str,
-    number: int,
-    size: int,
-    page: list[Candidate],
-    config: RankingConfig,
-    model_version: int | None,
-    learner: Learner,
-    viewer_key: str,
-    now: datetime,
-) -> None:
-    rows = []
-    features = learner.explain(viewer_key, [str(c.pk) for c in page], now.timestamp())
-    for offset, candidate in enumerate(page):
-        terms = describe(candidate)
-        terms["features"] = features[offset]
-        rows.append(
-            ServedItem(
-                viewer=viewer if viewer is not None and viewer.is_authenticated else None,
-                post_id=candidate.pk,
-                session=session,
-                position=number * size + offset,
-                source=candidate.sources[0],
-                score=candidate.score,
-                explored=candidate.explored,
-                propensity=candidate.propensity,
-                terms=terms,
-                config_version=config.version if config.pk else None,
-                model_version=model_version,
-                created=now,
-            )
-        )
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # The serving log may lose its last moment in a crash; a page should not wait
-            # on a disk flush for it (events, which must not be lost, commit as usual).
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        ServedItem.objects.bulk_create(rows)
-
-
-def explain_now(
-    *, viewer: User | None, post_id: int
-) -> tuple[dict[str, Any], int | None, int | None]:
-    """Score one clip for this viewer now, as For You would: (terms, config, model version)."""
-    from feed.models import Post
-
-    from .selectors import active_config
-
-    config = active_config()
-    learner = live.sync()
-    now = timezone.now()
-    viewer_key = str(viewer.pk) if viewer is not None and viewer.is_authenticated else ""
-    row = Post.objects.filter(pk=post_id).values_list(*_FIELDS).first()
-    if row is None:
-        return {}, None, None
-    pk, owner_id, remix_of_id, created = row
-    candidate = Candidate(pk, owner_id, remix_of_id, created, sources=["opened"])
-    if not learner.has_item(str(candidate.pk)):
-        for item, info in item_infos([candidate.pk]).items():
-            learner.set_item_info(item, info)
-    score(learner, viewer_key, [candidate], config, preference_of(viewer), now)
-    terms = describe(candidate)
-    terms["features"] = learner.explain(viewer_key, [str(candidate.pk)], now.timestamp())[0]
-    return terms, (config.version if config.pk else None), live.model_version
+    session: str = ""
+    first_position: int = 0
+    terms: list[dict[str, Any]] = field(default_factory=list)
+    config_version: int | None = None
+    created: datetime | None = None
+    item_infos: dict[str, ItemInfo] = field(default_factory=dict)

@@ -1,18 +1,19 @@
 """Scoring and placing For You candidates: the score terms, exploration, diversity.
 
 Pure computation over the learner and the active RankingConfig; `recommend` gathers the
-candidates, filters them and logs the page.
+candidates and filters them, `selectors.for_you_page` ranks a page, `services` logs it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
-from .learner import HEADS, Learner
+from .learner import Infos, Learner, weighted_value
 from .models import RankingConfig
 
 # A clip with fewer impressions than this can be explored.
@@ -33,7 +34,7 @@ class Candidate:
     created: datetime
     sources: list[str] = field(default_factory=list)
     score: float = 0.0
-    sheet: Any = None  # (the scoring pass's _Sheet, this candidate's row in it)
+    sheet: Any = None  # (the scoring pass's Sheet, this candidate's row in it)
     explored: bool = False
     propensity: float = 1.0
     exploration: dict[str, Any] = field(default_factory=dict)
@@ -52,16 +53,42 @@ class Preference:
 
 
 @dataclass
-class _Sheet:
+class Sheet:
     """The arrays one scoring pass computed, kept to describe the few clips served."""
 
-    heads: dict[str, np.ndarray]
-    weights: dict[str, float]
+    heads: Mapping[str, np.ndarray]
+    weights: Mapping[str, float]
     values: np.ndarray
     ages_s: np.ndarray
     freshness: np.ndarray
     matches: np.ndarray | None
     steer: np.ndarray
+    scores: np.ndarray
+
+
+def weigh(
+    heads: Mapping[str, np.ndarray],
+    ages_s: np.ndarray,
+    *,
+    weights: Mapping[str, float],
+    half_life_hours: float,
+    matches: np.ndarray | None = None,
+    preference_strength: float = 0.0,
+) -> Sheet:
+    """Scores from predicted engagements: their weighted sum, times a freshness decay (halved
+    every half-life of age) and the preference factor exp(strength x match).
+
+    A negative value is divided by those factors instead, so an old clip people dislike stays
+    disliked rather than drifting to zero. For You, the admin's preview and the offline
+    evaluation all score with this.
+    """
+    values = weighted_value(heads, weights)
+    ages_s = np.maximum(ages_s, 0.0)
+    freshness = np.exp2(-ages_s / (half_life_hours * 3600.0))
+    steer = np.exp(preference_strength * matches) if matches is not None else np.ones(len(ages_s))
+    factor = freshness * steer
+    scores = np.where(values >= 0, values * factor, values / factor)
+    return Sheet(heads, weights, values, ages_s, freshness, matches, steer, scores)
 
 
 def score(
@@ -71,35 +98,54 @@ def score(
     config: RankingConfig,
     preference: Preference | None,
     now: datetime,
+    extra: Infos | None = None,
 ) -> None:
-    """Fill each candidate's score (vectorised; `describe` spells out its terms later)."""
+    """Fill each candidate's score (vectorised; `describe` spells out its terms later).
+
+    `extra`: infos of clips the learner holds no row for, read without storing them.
+    """
     if not candidates:
         return
     items = [str(c.pk) for c in candidates]
-    heads = learner.score(viewer_key, items, now.timestamp())
-    weights = config.weights
-    values = np.sum([weights[head] * heads[head] for head in HEADS], axis=0)
+    heads = learner.score(viewer_key, items, now.timestamp(), extra=extra)
     created = np.array([c.created.timestamp() for c in candidates])
-    ages_s = np.maximum(now.timestamp() - created, 0.0)
-    freshness = np.exp2(-ages_s / (config.freshness_half_life_hours * 3600.0))
     matches = None
     if preference is not None:
-        embeddings, has_embedding = learner.item_embeddings(items)
+        embeddings, has_embedding = learner.item_embeddings(items, extra=extra)
         matches = np.zeros(len(items))
         if preference.more is not None:
             matches += embeddings @ preference.more
         if preference.less is not None:
             matches -= embeddings @ preference.less
         matches[~has_embedding] = 0.0
-    steer = (
-        np.exp(config.preference_strength * matches) if matches is not None else np.ones(len(items))
+    sheet = weigh(
+        heads,
+        now.timestamp() - created,
+        weights=config.weights,
+        half_life_hours=config.freshness_half_life_hours,
+        matches=matches,
+        preference_strength=config.preference_strength,
     )
-    factor = freshness * steer
-    scores = np.where(values >= 0, values * factor, values / factor)
-    sheet = _Sheet(heads, weights, values, ages_s, freshness, matches, steer)
     for index, candidate in enumerate(candidates):
-        candidate.score = float(scores[index])
+        candidate.score = float(sheet.scores[index])
         candidate.sheet = (sheet, index)
+
+
+def terms_of(
+    learner: Learner,
+    viewer_key: str,
+    candidates: list[Candidate],
+    now: datetime,
+    extra: Infos | None = None,
+) -> list[dict[str, Any]]:
+    """The terms of scored candidates with the learner's features: what ServedItem keeps."""
+    features = learner.explain(
+        viewer_key, [str(c.pk) for c in candidates], now.timestamp(), extra=extra
+    )
+    return [
+        {**describe(candidate), "features": features[index]}
+        for index, candidate in enumerate(candidates)
+    ]
 
 
 def describe(candidate: Candidate) -> dict[str, Any]:

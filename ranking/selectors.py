@@ -1,16 +1,39 @@
-"""Reads for ranking: the settings and model in force, and why a clip was recommended."""
+"""Reads for ranking: a For You page, the settings and model in force, and why a clip
+was recommended. Nothing here writes a row or moves the learner it is given."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
 
+from .learner import Learner
+from .live import item_infos, live
 from .models import FeedPreference, RankingConfig, RankingModel, ServedItem
+from .recommend import (
+    RankedPage,
+    candidates_gather,
+    cursor_decode,
+    cursor_encode,
+    preference_of,
+    turned_down,
+)
+from .scoring import (
+    EXPLORE_MAX_IMPRESSIONS,
+    EXPLORE_POOL,
+    Candidate,
+    assemble,
+    explore,
+    score,
+    terms_of,
+)
 
 
 def active_config() -> RankingConfig:
@@ -20,6 +43,103 @@ def active_config() -> RankingConfig:
     times in one request should keep the result rather than ask again.
     """
     return RankingConfig.objects.filter(is_active=True).first() or RankingConfig()
+
+
+def for_you_page(
+    *,
+    viewer: User | None,
+    base: QuerySet[Any],
+    cursor: str | None,
+    size: int,
+    learner: Learner,
+    rng: np.random.Generator | None = None,
+) -> RankedPage:
+    """Rank one page of For You for this viewer from the clips of `base` (see `recommend`).
+
+    Reads only: `learner` is not changed (clips it holds no row for are scored from their
+    infos, which the page carries), and nothing is logged (`services.served_record` does).
+    """
+    if cursor:
+        session, number = cursor_decode(cursor)
+    else:
+        session, number = secrets.token_hex(8), 0
+    rng = rng or np.random.default_rng()
+    config = active_config()
+    now = timezone.now()
+    viewer_key = str(viewer.pk) if viewer is not None and viewer.is_authenticated else ""
+    preference = preference_of(viewer)
+
+    found = candidates_gather(viewer, base, learner, preference, now)
+    extra = item_infos([pk for pk in found if not learner.has_item(str(pk))])
+    seen, refused = turned_down(viewer)
+    served = (
+        set(ServedItem.objects.filter(session=session).values_list("post_id", flat=True))
+        if number
+        else set()
+    )
+    fresh = [
+        c for pk, c in found.items() if pk not in seen and pk not in refused and pk not in served
+    ]
+    score(learner, viewer_key, fresh, config, preference, now, extra)
+    ranked = sorted(fresh, key=lambda c: (-c.score, -c.created.timestamp(), -c.pk))
+    imps, _ = learner.item_counts([str(c.pk) for c in ranked])
+    pool = [c for c, shown in zip(ranked, imps, strict=True) if shown < EXPLORE_MAX_IMPRESSIONS]
+    pool = sorted(pool, key=lambda c: c.created, reverse=True)[:EXPLORE_POOL]
+    wanted = config.exploration_share * size
+    slots = int(wanted) + (1 if rng.random() < wanted - int(wanted) else 0)
+    explored = explore(pool, learner, slots, rng)
+    page = assemble(ranked, explored, size, config, rng)
+    if len(page) < size:
+        # Nothing new left: clips seen before fill the page, best first.
+        again = [
+            c for pk, c in found.items() if pk in seen and pk not in refused and pk not in served
+        ]
+        score(learner, viewer_key, again, config, preference, now, extra)
+        for candidate in again:
+            candidate.sources = ["again"]
+        again.sort(key=lambda c: (-c.score, -c.pk))
+        page += assemble(again, [], size - len(page), config, rng)
+
+    posts = {p.pk: p for p in base.filter(pk__in=[c.pk for c in page])}
+    page = [c for c in page if c.pk in posts]
+    # A page cut short by the diversity limits still has a next one while clips remain.
+    left = len(found) - len(refused & found.keys()) - len(served & found.keys()) - len(page)
+    return RankedPage(
+        items=[posts[c.pk] for c in page],
+        served=page,
+        next_cursor=cursor_encode(session, number + 1) if page and left > 0 else None,
+        session=session,
+        first_position=number * size,
+        terms=terms_of(learner, viewer_key, page, now, extra),
+        config_version=config.version if config.pk else None,
+        created=now,
+        item_infos=extra,
+    )
+
+
+def explain_now(
+    *, viewer: User | None, post_id: int
+) -> tuple[dict[str, Any], int | None, int | None]:
+    """Score one clip for this viewer now, as For You would: (terms, config, model version).
+
+    With the live learner as it stands: explaining neither syncs nor changes it.
+    """
+    from feed.models import Post
+
+    config = active_config()
+    learner, model_version = live.learner, live.model_version
+    now = timezone.now()
+    viewer_key = str(viewer.pk) if viewer is not None and viewer.is_authenticated else ""
+    row = Post.objects.filter(pk=post_id).values_list("pk", "owner_id", "remix_of_id", "created")
+    found = row.first()
+    if found is None:
+        return {}, None, None
+    pk, owner_id, remix_of_id, created = found
+    candidate = Candidate(pk, owner_id, remix_of_id, created, sources=["opened"])
+    extra = {} if learner.has_item(str(pk)) else item_infos([pk])
+    score(learner, viewer_key, [candidate], config, preference_of(viewer), now, extra)
+    terms = terms_of(learner, viewer_key, [candidate], now, extra)[0]
+    return terms, (config.version if config.pk else None), model_version
 
 
 def ranking_config_previous() -> RankingConfig | None:
@@ -78,8 +198,6 @@ def why_shown(*, viewer: User | None, post_id: int) -> Why:
                 config_version=served.config_version,
                 model_version=served.model_version,
             )
-    from .recommend import explain_now
-
     terms, config_version, model_version = explain_now(viewer=viewer, post_id=post_id)
     return Why(
         terms=terms,

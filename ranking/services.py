@@ -1,9 +1,8 @@
-"""Writes for ranking: the engagement log, the ranking settings and trained models, and
-what a viewer tells their feed (a preference, a reset)."""
+"""Writes for ranking: the engagement log, For You pages served, the ranking settings and
+trained models, and what a viewer tells their feed (a preference, a reset)."""
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 from collections.abc import Iterable, Mapping
@@ -15,15 +14,16 @@ import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from core.embedding import embed_or_none
 from feed.models import Post
 
 from .learner import Learner, LearnerConfig
-from .live import GRACE_S, event_of, item_infos
+from .live import GRACE_S, event_of, item_infos, live
 from .models import (
     TUNABLE_FIELDS,
     Activatable,
@@ -31,9 +31,10 @@ from .models import (
     FeedPreference,
     RankingConfig,
     RankingModel,
+    ServedItem,
 )
-
-log = logging.getLogger(__name__)
+from .recommend import RankedPage
+from .selectors import for_you_page
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,61 @@ def event_record(
 ) -> None:
     """Append one server-side event (a like, a comment, a follow from a post)."""
     events_record(viewer=viewer, events=[EventIn(post_id=post_id, kind=kind, value=value)])
+
+
+# --- For You pages -------------------------------------------------------------------
+
+
+def for_you_serve(
+    *,
+    viewer: User | None,
+    base: QuerySet[Post],
+    cursor: str | None,
+    size: int,
+    rng: np.random.Generator | None = None,
+) -> RankedPage:
+    """Serve a page of For You: rank it with the live learner, brought up to date, and log it.
+
+    `.items` are the posts in order, `.next_cursor` the next page's cursor (None at the end).
+    """
+    learner = live.sync()
+    model_version = live.model_version
+    page = for_you_page(
+        viewer=viewer, base=base, cursor=cursor, size=size, learner=learner, rng=rng
+    )
+    # Clips new to the learner were scored from their infos; told of them, it finds them by
+    # their prompts for later pages too ("similar", "preference").
+    live.items_tell(page.item_infos)
+    served_record(viewer=viewer, page=page, model_version=model_version)
+    return page
+
+
+def served_record(*, viewer: User | None, page: RankedPage, model_version: int | None) -> None:
+    """Log what a For You page served: each clip's position, source, score and its terms."""
+    rows = [
+        ServedItem(
+            viewer=viewer if viewer is not None and viewer.is_authenticated else None,
+            post_id=candidate.pk,
+            session=page.session,
+            position=page.first_position + offset,
+            source=candidate.sources[0],
+            score=candidate.score,
+            explored=candidate.explored,
+            propensity=candidate.propensity,
+            terms=terms,
+            config_version=page.config_version,
+            model_version=model_version,
+            created=page.created or timezone.now(),
+        )
+        for offset, (candidate, terms) in enumerate(zip(page.served, page.terms, strict=True))
+    ]
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # The serving log may lose its last moment in a crash; a page should not wait
+            # on a disk flush for it (events, which must not be lost, commit as usual).
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        ServedItem.objects.bulk_create(rows)
 
 
 # --- ranking settings: versions and which one is live ---------------------------------
@@ -153,28 +209,6 @@ def ranking_config_activate(*, config: RankingConfig, by: User | None) -> Rankin
     return version_activate(version=config, by=by)
 
 
-# --- text embeddings ------------------------------------------------------------------
-
-
-def prompt_vector(text: str) -> bytes:
-    """The unit MiniLM embedding of a text as float32 bytes; empty if the encoder is missing.
-
-    A clip is still posted without one: a later full retrain fills it in.
-    """
-    vectors = _embed([text])
-    return b"" if vectors is None else vectors[0].tobytes()
-
-
-def _embed(texts: list[str]) -> np.ndarray | None:
-    from core import embedding
-
-    try:
-        return embedding.embed(texts).astype(np.float32)
-    except (ImportError, OSError, RuntimeError, ValueError) as error:
-        log.warning("text encoder unavailable, no embeddings: %s", error)
-        return None
-
-
 def prompt_vectors_fill(limit: int = 10_000) -> int:
     """Embed the prompts of posts that have no embedding yet (up to `limit`); how many."""
     missing = list(
@@ -185,7 +219,7 @@ def prompt_vectors_fill(limit: int = 10_000) -> int:
     filled = 0
     for start in range(0, len(missing), 256):
         chunk = missing[start : start + 256]
-        vectors = _embed([prompt for _, prompt in chunk])
+        vectors = embed_or_none([prompt for _, prompt in chunk])
         if vectors is None:
             break
         for (pk, _), vector in zip(chunk, vectors, strict=True):
@@ -244,7 +278,7 @@ def feed_preference_set(*, viewer: User, text: str) -> FeedPreference | None:
     more, less = preference_parse(text)
     if not more and not less:
         raise ValidationError('Say what you want more or less of, e.g. "more nature, less memes".')
-    vectors = _embed(more + less)
+    vectors = embed_or_none(more + less)
     if vectors is None:
         raise ValidationError("Feed preferences are unavailable on this server right now.")
 

@@ -1,13 +1,12 @@
-"""The feed API, one concept a module; feed/urls.py and accounts reach it through here."""
+"""The feed API, one concept a module; feed/urls.py reaches it through here."""
 
 from .comments import CommentDetailApi, CommentListCreateApi
-from .common import AvatarUrlField, PostOutputSerializer, PostPageSerializer
-from .posts import FeedApi, PostDetailApi, PostLikeApi, PostListApi
+from .common import PostOutputSerializer, PostPageSerializer
+from .posts import FeedApi, PostDetailApi, PostLikeApi, PostListApi, UserPostsApi
 from .remix import DraftPostApi, PostRemixApi
 from .verify import VerifyApi
 
 __all__ = [
-    "AvatarUrlField",
     "CommentDetailApi",
     "CommentListCreateApi",
     "DraftPostApi",
@@ -18,5 +17,6 @@ __all__ = [
     "PostOutputSerializer",
     "PostPageSerializer",
     "PostRemixApi",
+    "UserPostsApi",
     "VerifyApi",
 ]

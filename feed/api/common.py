@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -11,8 +9,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import User
 from accounts.selectors import viewer_of
+from accounts.serializers import UserSummarySerializer
 from core.api import absolute_url, page_of
 
 from ..models import Post
@@ -23,33 +21,6 @@ COMMENT_NOT_FOUND = "That comment doesn't exist or isn't visible to you."
 
 # The URL spells feeds with a hyphen; the selectors name them with an underscore.
 FEEDS = {"for-you": Feed.FOR_YOU, "following": Feed.FOLLOWING}
-
-
-@extend_schema_field(OpenApiTypes.URI)
-class AvatarUrlField(serializers.Field):
-    """The absolute URL of a person's avatar, or null."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("source", "*")
-        kwargs.setdefault("allow_null", True)
-        kwargs["read_only"] = True
-        super().__init__(**kwargs)
-
-    def to_representation(self, user: User) -> str | None:
-        """Resolve the profile's avatar against the request."""
-        avatar = user.profile.avatar
-        return absolute_url(self.context["request"], avatar.url) if avatar else None
-
-
-class UserSummarySerializer(serializers.Serializer):
-    """A person as shown beside their post or comment."""
-
-    handle = serializers.CharField(source="username")
-    display_name = serializers.CharField(source="profile.display_name")
-    avatar_url = AvatarUrlField()
-
-    class Meta:
-        ref_name = "UserSummary"
 
 
 class PostOutputSerializer(serializers.Serializer):

@@ -11,14 +11,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.api import user_or_404
 from accounts.models import User
-from accounts.selectors import viewer_of
+from accounts.selectors import block_state, viewer_of
 from core.api import PAGE_PARAMETERS, page_params, page_response
 from core.pagination import keyset_page
 
 from .. import services
 from ..models import Post
-from ..selectors import Feed, cards_for, feed_page, visible_posts
+from ..selectors import Feed, cards_for, profile_posts, visible_posts
 from .common import FEEDS, PostOutputSerializer, PostPageSerializer, post_or_404, post_response
 
 
@@ -49,7 +50,7 @@ class FeedApi(APIView):
         if name == Feed.FOLLOWING and viewer is None:
             raise NotAuthenticated("Sign in to see posts from people you follow.")
         cursor, size = page_params(request)
-        page = feed_page(viewer=viewer, feed=name, cursor=cursor, size=size)
+        page = services.feed_serve(viewer=viewer, feed=name, cursor=cursor, size=size)
         return page_response(request, PostOutputSerializer, page.cards, page.next_cursor)
 
 
@@ -66,6 +67,27 @@ class PostListApi(APIView):
         viewer = viewer_of(request)
         cursor, size = page_params(request)
         posts, next_cursor = keyset_page(visible_posts(viewer=viewer), cursor=cursor, size=size)
+        cards = cards_for(viewer=viewer, posts=posts)
+        return page_response(request, PostOutputSerializer, cards, next_cursor)
+
+
+class UserPostsApi(APIView):
+    """Someone's posts that the viewer may see, newest first (none across a block)."""
+
+    @extend_schema(
+        operation_id="user_posts",
+        parameters=PAGE_PARAMETERS,
+        responses={200: PostPageSerializer, 404: OpenApiResponse(description="No such handle.")},
+    )
+    def get(self, request: Request, handle: str) -> Response:
+        """One page of their posts."""
+        owner = user_or_404(handle)
+        viewer = viewer_of(request)
+        cursor, size = page_params(request)
+        posts_qs = profile_posts(viewer=viewer, owner=owner)
+        if block_state(user=viewer, other=owner).any:
+            posts_qs = posts_qs.none()  # blocked either way: neither sees the other's clips
+        posts, next_cursor = keyset_page(posts_qs, cursor=cursor, size=size)
         cards = cards_for(viewer=viewer, posts=posts)
         return page_response(request, PostOutputSerializer, cards, next_cursor)
 

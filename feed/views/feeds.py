@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 from core.pagination import InvalidCursor
 from core.web import HtmxHttpRequest, bad_request, login_required_htmx
 
-from .. import selectors
+from .. import services
 from ..selectors import Feed
 
 
@@ -22,7 +22,7 @@ def _next_url(feed: str, cursor: str | None, shown: int) -> str | None:
 
 
 def _feed_page(request: HtmxHttpRequest, feed: str) -> HttpResponse:
-    page = selectors.feed_page(
+    page = services.feed_serve(
         viewer=request.user,  # type: ignore[arg-type]
         feed=feed,
         cursor=None,
@@ -60,7 +60,7 @@ def feed_more(request: HtmxHttpRequest, feed: str) -> HttpResponse:
     cursor = request.GET.get("cursor") or None
     try:
         offset = max(0, int(request.GET.get("offset", "0")))
-        page = selectors.feed_page(
+        page = services.feed_serve(
             viewer=request.user,  # type: ignore[arg-type]
             feed=feed,
             cursor=cursor,

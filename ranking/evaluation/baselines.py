@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol
+from typing import Protocol, Self
 
 import numpy as np
 
@@ -31,7 +31,20 @@ class Ranker(Protocol):
     def value(self, viewer: str, items: Sequence[str], now: float | None = None) -> np.ndarray: ...
 
 
-class RecencyBaseline:
+class _Online:
+    """A baseline that only counts: fitting it is updating it on each event in order."""
+
+    def fit(self, events: Iterable[Event]) -> Self:
+        """Learn from events in order."""
+        for event in events:
+            self.update(event)
+        return self
+
+    def update(self, event: Event) -> bool:
+        raise NotImplementedError
+
+
+class RecencyBaseline(_Online):
     """Newest first: every head's score is the clip's creation (or first-seen) time."""
 
     def __init__(self, items: dict[str, ItemInfo] | None = None) -> None:
@@ -39,12 +52,6 @@ class RecencyBaseline:
             item: info.created for item, info in (items or {}).items() if info.created is not None
         }
         self.clock = 0.0
-
-    def fit(self, events: Iterable[Event]) -> RecencyBaseline:
-        """Learn from events in order."""
-        for event in events:
-            self.update(event)
-        return self
 
     def update(self, event: Event) -> bool:
         """Note the clip's first sighting, for clips of unknown creation time."""
@@ -66,7 +73,7 @@ class RecencyBaseline:
         return dict.fromkeys(HEADS, values)
 
 
-class PopularityBaseline:
+class PopularityBaseline(_Online):
     """Most engaged-with recently: per head, the clip's count of it, decaying with time."""
 
     def __init__(self, half_life_s: float = LearnerConfig.popularity_half_life_s) -> None:
@@ -74,12 +81,6 @@ class PopularityBaseline:
         self.counts: dict[str, np.ndarray] = {}
         self.stamp: dict[str, float] = {}
         self.clock = 0.0
-
-    def fit(self, events: Iterable[Event]) -> PopularityBaseline:
-        """Learn from events in order."""
-        for event in events:
-            self.update(event)
-        return self
 
     def update(self, event: Event) -> bool:
         """Count a positive of one head (an unlike takes a like back)."""

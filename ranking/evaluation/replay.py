@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -156,22 +157,14 @@ def evaluate(
     gain / log2(r + 1), divided by the ideal DCG@10; sessions with under two exposures or
     no gain are left out, and the figure is the mean over sessions.
 
-    Coverage and creator concentration look at the end of the replay: for up to
-    `max_viewers` viewers active in the test window, each model's top 10 among the clips
+    Coverage and creator concentration look at the end of the replay (`coverage`): for up
+    to `max_viewers` viewers active in the test window, each model's top 10 among the clips
     with an event in that window that the viewer has never been shown. Coverage is the
     share of those clips in at least one top 10; creator Gini is over the authors of the
     clips (a clip of unknown author is its own), counting the top-10 slots each holds; the
     top-creator share is the share of slots held by the 10% of authors with most of them.
     """
-    if not 0.0 < split < 1.0:
-        raise EvaluationError(f"The split must be between 0 and 1, not {split}")
-    events = sorted(log.events, key=lambda event: event.ts)
-    cut = int(len(events) * split)
-    train, test = events[:cut], events[cut:]
-    if not train or not test:
-        raise EvaluationError(
-            f"Too few events to evaluate: {len(events)} (need some before and after the split)"
-        )
+    events, train, test = split_events(log, split)
     started = time.perf_counter()
     models: dict[str, Ranker] = {
         "learner": Learner(config, items=log.items),
@@ -195,7 +188,21 @@ def evaluate(
             model.update(event)
     rng = np.random.default_rng(seed)
     outcome = exposures.outcomes(rng)
-    coverage = _coverage(models, log, test, events, max_viewers=max_viewers, rng=rng)
+
+    def top_k(viewer: str, candidates: list[str], now: float) -> list[list[str]]:
+        pages = []
+        for model in models.values():
+            order = np.argsort(-model.value(viewer, candidates, now=now), kind="stable")
+            pages.append([candidates[int(i)] for i in order[:TOP_K]])
+        return pages
+
+    reach = dict(
+        zip(
+            models,
+            coverage(top_k, len(models), log, test, events, max_viewers=max_viewers, rng=rng),
+            strict=True,
+        )
+    )
     results = []
     for name in models:
         table = np.array(predictions[name])
@@ -208,7 +215,7 @@ def evaluate(
                 name=name,
                 auc={head: auc(table[:, h], outcome.labels[:, h]) for h, head in enumerate(HEADS)},
                 ndcg=float(np.mean(ndcgs)) if ndcgs else None,
-                **coverage[name],
+                **reach[name],
             )
         )
     return Report(
@@ -240,15 +247,45 @@ def _gain(exposure: _Exposure) -> float:
     return sum(gain for head, gain in GAINS.items() if exposure.labels >> HEADS.index(head) & 1)
 
 
-def _coverage(
-    models: dict[str, Ranker],
+def split_events(
+    log: EventLog, split: float, doing: str = "evaluate"
+) -> tuple[list[Event], list[Event], list[Event]]:
+    """(every event, the first `split` of them to train on, the rest to test), in time order."""
+    if not 0.0 < split < 1.0:
+        raise EvaluationError(f"The split must be between 0 and 1, not {split}")
+    events = sorted(log.events, key=lambda event: event.ts)
+    cut = int(len(events) * split)
+    train, test = events[:cut], events[cut:]
+    if not train or not test:
+        raise EvaluationError(
+            f"Too few events to {doing}: {len(events)} (need some before and after the split)"
+        )
+    return events, train, test
+
+
+# Per viewer at the end of a replay: the pages of each model (or config), from the clips
+# of the test window that the viewer was never shown, and the time then.
+Pages = Callable[[str, list[str], float], Sequence[Sequence[str]]]
+
+
+def coverage(
+    pages: Pages,
+    count: int,
     log: EventLog,
     test: list[Event],
     events: list[Event],
     *,
     max_viewers: int,
     rng: np.random.Generator,
-) -> dict[str, dict[str, float | None]]:
+) -> list[dict[str, float | None]]:
+    """Coverage and creator concentration of `count` models' pages (see `evaluate`).
+
+    For up to `max_viewers` viewers active in the test window, `pages` gives each model's
+    page among the clips with an event in that window that the viewer has never been
+    shown. Coverage is the share of those clips on at least one page; creator Gini is over
+    the authors of the clips (a clip of unknown author is its own), counting the slots each
+    holds; the top-creator share is the share of slots held by the 10% of authors with most.
+    """
     catalog = sorted({event.item for event in test if event.item})
     viewers = sorted({event.viewer for event in test if event.viewer})
     if len(viewers) > max_viewers:
@@ -262,34 +299,30 @@ def _coverage(
     }
     authors = sorted(set(author.values()))
     now = events[-1].ts
-    empty: dict[str, float | None] = {
-        "coverage": None,
-        "creator_gini": None,
-        "top_creator_share": None,
-    }
-    out: dict[str, dict[str, float | None]] = {}
-    for name, model in models.items():
-        shown: set[str] = set()
-        slots: Counter[str] = Counter()
-        for viewer in viewers:
-            candidates = [item for item in catalog if item not in seen[viewer]]
-            if not candidates:
-                continue
-            value = model.value(viewer, candidates, now=now)
-            for position in np.argsort(-value, kind="stable")[:TOP_K]:
-                item = candidates[int(position)]
-                shown.add(item)
-                slots[author[item]] += 1
-        if not slots:
-            out[name] = dict(empty)
+    shown: list[set[str]] = [set() for _ in range(count)]
+    slots: list[Counter[str]] = [Counter() for _ in range(count)]
+    for viewer in viewers:
+        candidates = [item for item in catalog if item not in seen[viewer]]
+        if not candidates:
             continue
-        counts = np.array([slots[a] for a in authors], dtype=np.float64)
+        for number, page in enumerate(pages(viewer, candidates, now)):
+            for item in page:
+                shown[number].add(item)
+                slots[number][author[item]] += 1
+    out: list[dict[str, float | None]] = []
+    for number in range(count):
+        if not slots[number]:
+            out.append({"coverage": None, "creator_gini": None, "top_creator_share": None})
+            continue
+        counts = np.array([slots[number][a] for a in authors], dtype=np.float64)
         top = max(1, math.ceil(0.1 * len(authors)))
-        out[name] = {
-            "coverage": len(shown) / len(catalog),
-            "creator_gini": gini(counts),
-            "top_creator_share": float(np.sort(counts)[::-1][:top].sum() / counts.sum()),
-        }
+        out.append(
+            {
+                "coverage": len(shown[number]) / len(catalog),
+                "creator_gini": gini(counts),
+                "top_creator_share": float(np.sort(counts)[::-1][:top].sum() / counts.sum()),
+            }
+        )
     return out
 
 

@@ -10,8 +10,10 @@ from .vocabulary import (
     HEADS,
     SIGNAL,
     Event,
+    Infos,
     ItemInfo,
     LearnerConfig,
+    weighted_value,
 )
 
 __all__ = [
@@ -21,9 +23,11 @@ __all__ = [
     "FEATURES",
     "HEADS",
     "HEAD_OF_EVENT",
+    "Infos",
     "ItemInfo",
     "Learner",
     "LearnerConfig",
     "SIGNAL",
     "state_equal",
+    "weighted_value",
 ]

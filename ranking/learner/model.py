@@ -34,13 +34,13 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .overlay import ItemSide, item_side
 from .reads import LearnerReads
 from .saving import LearnerSaving
 from .vocabulary import (
     _ALL_HEADS,
     _H,
     _ONE_HEAD,
-    DEFAULT_WEIGHTS,
     EVENT_KINDS,
     FEATURES,
     HEAD_OF_EVENT,
@@ -48,12 +48,14 @@ from .vocabulary import (
     SIGNAL,
     TASTE_PRIOR,
     Event,
+    Infos,
     ItemInfo,
     LearnerConfig,
     _Exposure,
     _Ids,
     _sigmoid,
     _signed_log,
+    weighted_value,
 )
 
 
@@ -157,34 +159,33 @@ class Learner(LearnerReads, LearnerSaving):
         rng = np.random.default_rng([self.config.seed, zlib.crc32(f"{space}:{key}".encode())])
         return rng.normal(0.0, self.config.init_scale, self.config.factors)
 
+    def _new_row(self, ids: _Ids, key: str, arrays: Sequence[str]) -> int:
+        """Give `key` the next row of `ids`, growing `arrays` to hold it."""
+        row = len(ids.ids)
+        ids.index[key] = row
+        ids.ids.append(key)
+        self._grow(arrays, row + 1)
+        return row
+
     def _viewer_row(self, viewer: str) -> int:
         if not viewer:
             return 0  # signed out: item statistics learn, no personal parameters do
         row = self._viewers.index.get(viewer)
         if row is None:
-            row = len(self._viewers.ids)
-            self._viewers.index[viewer] = row
-            self._viewers.ids.append(viewer)
-            self._grow(self._VIEWER_ARRAYS, row + 1)
+            row = self._new_row(self._viewers, viewer, self._VIEWER_ARRAYS)
             self.U[row] = self._init_vector("v", viewer)
         return row
 
     def _author_row(self, author: str) -> int:
         row = self._authors.index.get(author)
         if row is None:
-            row = len(self._authors.ids)
-            self._authors.index[author] = row
-            self._authors.ids.append(author)
-            self._grow(self._AUTHOR_ARRAYS, row + 1)
+            row = self._new_row(self._authors, author, self._AUTHOR_ARRAYS)
         return row
 
     def _item_row(self, item: str) -> int:
         row = self._items.index.get(item)
         if row is None:
-            row = len(self._items.ids)
-            self._items.index[item] = row
-            self._items.ids.append(item)
-            self._grow(self._ITEM_ARRAYS, row + 1)
+            row = self._new_row(self._items, item, self._ITEM_ARRAYS)
             self.V[row] = self._init_vector("i", item)
             # Until told otherwise, a clip is its own author (so creator standing is its own).
             self.item_author[row] = self._author_row("\0" + item)
@@ -231,11 +232,12 @@ class Learner(LearnerReads, LearnerSaving):
         rate = (counts + alpha * mean) / (shown[:, None] + alpha)
         return np.log(rate / mean)
 
-    def _features(self, v: int, rows: np.ndarray, now: float) -> np.ndarray:
+    def _features(self, v: int, side: ItemSide, now: float) -> np.ndarray:
         cfg = self.config
+        rows = side.rows
         n = rows.size
         x = np.zeros((n, len(FEATURES)))
-        authors = self.item_author[rows]
+        authors = side.take(self.item_author, "item_author")
         affinity = self._affinity.get(v)
         if affinity:
             vals = np.array([affinity.get(a, (0.0, now)) for a in authors.tolist()]).reshape(n, 2)
@@ -245,15 +247,22 @@ class Learner(LearnerReads, LearnerSaving):
             x[:, 0] = _signed_log(decayed)
         if self._dim and self.taste_w[v] > 0:
             taste = self.taste[v]
-            x[:, 1] = (self.item_emb[rows] @ taste) / (np.linalg.norm(taste) + 1e-9)
-        age = np.maximum(now - self.item_created[rows], 0.0)  # unknown creation: brand new
+            embeddings = side.take(self.item_emb, "item_emb")
+            x[:, 1] = (embeddings @ taste) / (np.linalg.norm(taste) + 1e-9)
+        created = side.take(self.item_created, "item_created")
+        age = np.maximum(now - created, 0.0)  # unknown creation: brand new
         x[:, 2] = np.exp(-age / cfg.freshness_s)
-        pop = self.item_pop[rows] * np.exp2(
-            -np.maximum(now - self.item_pop_ts[rows], 0) / cfg.popularity_half_life_s
+        pop = side.take(self.item_pop, "item_pop") * np.exp2(
+            -np.maximum(now - side.take(self.item_pop_ts, "item_pop_ts"), 0)
+            / cfg.popularity_half_life_s
         )
         x[:, 3] = np.log1p(pop) / 3.0
-        x[:, 4 : 4 + len(HEADS)] = self._lift(self.item_cnt[rows], self.item_imps[rows])
-        author_lift = self._lift(self.author_cnt[authors], self.author_imps[authors])
+        x[:, 4 : 4 + len(HEADS)] = self._lift(
+            side.take(self.item_cnt, "item_cnt"), side.take(self.item_imps, "item_imps")
+        )
+        author_lift = self._lift(
+            side.take_author(self.author_cnt, authors), side.take_author(self.author_imps, authors)
+        )
         x[:, 4 + len(HEADS)] = author_lift[:, _H["like"]]
         x[:, 5 + len(HEADS)] = author_lift[:, _H["negative"]]
         if v:
@@ -309,22 +318,32 @@ class Learner(LearnerReads, LearnerSaving):
             ]
         )
 
-    def _logits(self, v: int, rows: np.ndarray, x: np.ndarray) -> np.ndarray:
-        factors = (self.U[v] * self.V[rows]) @ self.G.T
-        return self.b + x @ self.W.T + self.bi[rows] + self.bu[v] + factors
+    def _side(self, items: Sequence[str], extra: Infos | None) -> ItemSide:
+        """Where the tables hold each clip's rows (with `extra` clips overlaid: `overlay`)."""
+        return item_side(self, items, extra)
+
+    def _logits(self, v: int, side: ItemSide, x: np.ndarray) -> np.ndarray:
+        factors = (self.U[v] * side.take(self.V, "V")) @ self.G.T
+        return self.b + x @ self.W.T + side.take(self.bi, "bi") + self.bu[v] + factors
 
     def score(
-        self, viewer: str, items: Sequence[str], now: float | None = None
+        self,
+        viewer: str,
+        items: Sequence[str],
+        now: float | None = None,
+        extra: Infos | None = None,
     ) -> dict[str, np.ndarray]:
         """Probability of each head's engagement for each candidate, if shown now.
 
         `now` is in the events' clock (unix seconds); by default the last event's time.
-        Unknown viewers and clips get the population's figures. Reads only: nothing changes.
+        Unknown viewers and clips get the population's figures, but a clip with an
+        `extra` info is scored as it will be once told about (see `overlay`). Reads only:
+        nothing changes.
         """
         v = self._viewers.index.get(viewer, 0) if viewer else 0
-        rows = self._items.rows(items)
+        side = self._side(items, extra)
         when = self._now(now)
-        q = _sigmoid(self._logits(v, rows, self._features(v, rows, when)))
+        q = _sigmoid(self._logits(v, side, self._features(v, side, when)))
         p = np.clip(q / (1.0 - q), 0.0, 1.0)  # undo the fake-negative bias
         return {head: p[:, index] for index, head in enumerate(HEADS)}
 
@@ -336,12 +355,7 @@ class Learner(LearnerReads, LearnerSaving):
         weights: Mapping[str, float] | None = None,
     ) -> np.ndarray:
         """One number per candidate to rank by: the weighted sum of predicted engagements."""
-        scores = self.score(viewer, items, now)
-        weights = weights or DEFAULT_WEIGHTS
-        total = np.zeros(len(items))
-        for head, weight in weights.items():
-            total += weight * scores[head]
-        return total
+        return weighted_value(self.score(viewer, items, now), weights)
 
     def _now(self, now: float | None) -> float:
         if now is not None:

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .vocabulary import _H, FEATURES
+from .vocabulary import _H, FEATURES, Infos
 
 if TYPE_CHECKING:
+    from .overlay import ItemSide
     from .vocabulary import _Ids
 
 
@@ -33,7 +34,10 @@ class LearnerReads:
     item_pop_ts: np.ndarray
     config: Any
 
-    def _features(self, v: int, rows: np.ndarray, now: float) -> np.ndarray:
+    def _side(self, items: Sequence[str], extra: Infos | None) -> ItemSide:
+        raise NotImplementedError
+
+    def _features(self, v: int, side: ItemSide, now: float) -> np.ndarray:
         raise NotImplementedError
 
     def _now(self, now: float | None) -> float:
@@ -88,18 +92,22 @@ class LearnerReads:
         return imps, np.maximum(likes, 0.0)
 
     def explain(
-        self, viewer: str, items: Sequence[str], now: float | None = None
+        self, viewer: str, items: Sequence[str], now: float, extra: Infos | None = None
     ) -> list[dict[str, float]]:
-        """The named features the model reads for this viewer and each clip (see FEATURES)."""
+        """The named features the model reads for this viewer and each clip (see FEATURES);
+        `extra` as in `score`."""
         v = self._viewers.index.get(viewer, 0) if viewer else 0
-        x = self._features(v, self._items.rows(items), self._now(now))
+        x = self._features(v, self._side(items, extra), now)
         return [
             {name: round(float(value), 4) for name, value in zip(FEATURES, row, strict=True)}
             for row in x
         ]
 
-    def item_embeddings(self, items: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(embeddings (n, dim), whether each clip has one); unknown clips have none."""
-        rows = self._items.rows(items)
-        has = self.item_has_emb[rows] & (rows > 0)
-        return self.item_emb[rows], has
+    def item_embeddings(
+        self, items: Sequence[str], extra: Infos | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(embeddings (n, dim), whether each clip has one); unknown clips have none, but
+        those with an `extra` info have its embedding (as in `score`)."""
+        side = self._side(items, extra)
+        has = side.take(self.item_has_emb, "item_has_emb") & side.held
+        return side.take(self.item_emb, "item_emb"), has

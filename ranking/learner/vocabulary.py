@@ -3,7 +3,7 @@ the small helpers the model is built from."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -118,6 +118,10 @@ class ItemInfo:
     embedding: np.ndarray | None = None
 
 
+# Infos of clips a read scores without the learner holding them (see `overlay`), by id.
+Infos = Mapping[str, ItemInfo]
+
+
 @dataclass(frozen=True)
 class LearnerConfig:
     """Hyperparameters; saved with the state so that a version reloads as it was."""
@@ -136,6 +140,19 @@ class LearnerConfig:
     affinity_half_life_s: float = 14 * _DAY
     taste_memory: float = 50.0  # the running mean of taste forgets beyond this much signal
     prior_strength: float = 5.0  # pseudo-impressions behind every smoothed rate
+
+
+def weighted_value(
+    heads: Mapping[str, np.ndarray], weights: Mapping[str, float] | None = None
+) -> np.ndarray:
+    """The value of each clip: its predicted engagements, weighted (by default as
+    DEFAULT_WEIGHTS; a head with no weight counts nothing).
+
+    The one place a weighting is applied: For You, the admin's preview and the offline
+    evaluation all rank by it.
+    """
+    weights = weights or DEFAULT_WEIGHTS
+    return np.sum([weights.get(head, 0.0) * heads[head] for head in HEADS], axis=0)
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:

@@ -8,7 +8,8 @@ from django.utils import timezone
 from accounts.services import follow_create
 from core.pagination import InvalidCursor
 from feed.models import Post
-from feed.selectors import Feed, feed_page, visible_posts
+from feed.selectors import Feed, visible_posts
+from feed.services import feed_serve
 from tests.factories import PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -39,13 +40,13 @@ def test_following_feed_shows_only_followed_people(user, other_user):
     stranger = UserFactory(username="stranger")
     mine = PostFactory(owner=other_user, visibility="followers")
     PostFactory(owner=stranger)
-    assert feed_page(viewer=user, feed=Feed.FOLLOWING, cursor=None, size=10).cards == []
+    assert feed_serve(viewer=user, feed=Feed.FOLLOWING, cursor=None, size=10).cards == []
     follow_create(follower=user, followee=other_user)
-    page = feed_page(viewer=user, feed=Feed.FOLLOWING, cursor=None, size=10)
+    page = feed_serve(viewer=user, feed=Feed.FOLLOWING, cursor=None, size=10)
     assert [card.post.pk for card in page.cards] == [mine.pk]
     assert page.cards[0].following_owner is True
     # Followers-only posts stay out of For You, even for followers.
-    for_you = feed_page(viewer=user, feed=Feed.FOR_YOU, cursor=None, size=10)
+    for_you = feed_serve(viewer=user, feed=Feed.FOR_YOU, cursor=None, size=10)
     assert mine.pk not in [card.post.pk for card in for_you.cards]
 
 
@@ -57,7 +58,7 @@ def test_pages_walk_the_whole_feed_without_repeats(user, other_user):
     ]
     seen, cursor = [], None
     while True:
-        page = feed_page(viewer=user, feed=Feed.FOR_YOU, cursor=cursor, size=3)
+        page = feed_serve(viewer=user, feed=Feed.FOR_YOU, cursor=cursor, size=3)
         seen += [card.post.pk for card in page.cards]
         cursor = page.next_cursor
         if cursor is None:
@@ -68,4 +69,4 @@ def test_pages_walk_the_whole_feed_without_repeats(user, other_user):
 
 def test_bad_cursor_is_refused():
     with pytest.raises(InvalidCursor):
-        feed_page(viewer=None, feed=Feed.FOR_YOU, cursor="not-a-cursor", size=3)
+        feed_serve(viewer=None, feed=Feed.FOR_YOU, cursor="not-a-cursor", size=3)

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from feed import selectors as feed_selectors
+from feed import services as feed_services
 from feed.models import Comment, Post
 from feed.services import comment_create
 from moderation import selectors, services
@@ -149,7 +150,7 @@ def test_limit_keeps_a_post_off_for_you_but_not_off_following(
     )
 
     def ids(feed: str) -> list[int]:
-        page = feed_selectors.feed_page(viewer=follower, feed=feed, cursor=None, size=10)
+        page = feed_services.feed_serve(viewer=follower, feed=feed, cursor=None, size=10)
         return [card.post.pk for card in page.cards]
 
     assert post.pk not in ids(feed_selectors.Feed.FOR_YOU)

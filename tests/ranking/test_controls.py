@@ -12,7 +12,8 @@ from django.utils.text import capfirst
 
 from accounts.models import User
 from feed.models import Post
-from feed.selectors import Feed, feed_page
+from feed.selectors import Feed
+from feed.services import feed_serve
 from ranking.controls import NOT_INTERESTED_DONE, RESET_DONE
 from ranking.models import EngagementEvent, FeedPreference, ServedItem
 from ranking.recommend import SOURCE_LABELS
@@ -48,7 +49,7 @@ def web(user: User) -> Client:
 
 
 def _serve(viewer: User | None, size: int = 4) -> list[Post]:
-    page = feed_page(viewer=viewer, feed=Feed.FOR_YOU, cursor=None, size=size)
+    page = feed_serve(viewer=viewer, feed=Feed.FOR_YOU, cursor=None, size=size)
     return [card.post for card in page.cards]
 
 

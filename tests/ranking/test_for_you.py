@@ -22,7 +22,8 @@ from accounts.services import block_create
 from core.embedding import embed
 from feed import services as feed_services
 from feed.models import Post
-from feed.selectors import Feed, feed_page
+from feed.selectors import Feed
+from feed.services import feed_serve
 from ranking.models import EngagementEvent, RankingConfig, ServedItem
 from ranking.services import (
     EventIn,
@@ -120,7 +121,7 @@ def pages(viewer: User | None, count: int) -> list[list[Post]]:
     """`count` pages of one For You session."""
     out, cursor = [], None
     for _ in range(count):
-        page = feed_page(viewer=viewer, feed=Feed.FOR_YOU, cursor=cursor, size=PAGE)
+        page = feed_serve(viewer=viewer, feed=Feed.FOR_YOU, cursor=cursor, size=PAGE)
         out.append([card.post for card in page.cards])
         cursor = page.next_cursor
         if cursor is None:
@@ -197,11 +198,11 @@ def test_a_like_changes_the_next_page(world: World):
     for viewer in world.viewers[:12]:
         world.watch(viewer, pages(viewer, 1)[0])
     newcomer = person("newcomer")
-    first = feed_page(viewer=newcomer, feed=Feed.FOR_YOU, cursor=None, size=PAGE)
+    first = feed_serve(viewer=newcomer, feed=Feed.FOR_YOU, cursor=None, size=PAGE)
     space = [p for p in world.posts if world.topic[p.pk] == "space"]
     liked = space[0]
     feed_services.like_create(user=newcomer, post=liked)
-    second = feed_page(viewer=newcomer, feed=Feed.FOR_YOU, cursor=first.next_cursor, size=PAGE)
+    second = feed_serve(viewer=newcomer, feed=Feed.FOR_YOU, cursor=first.next_cursor, size=PAGE)
 
     def space_share(page: list[Post]) -> float:
         return sum(world.topic[p.pk] == "space" for p in page) / len(page)
@@ -221,17 +222,19 @@ def test_admin_config_changes_the_ordering(world: World):
         world.watch(other, pages(other, 1)[0])
     _activate(exploration_share=0.0)
     before = [
-        c.post.pk for c in feed_page(viewer=viewer, feed=Feed.FOR_YOU, cursor=None, size=PAGE).cards
+        c.post.pk
+        for c in feed_serve(viewer=viewer, feed=Feed.FOR_YOU, cursor=None, size=PAGE).cards
     ]
     again = [
-        c.post.pk for c in feed_page(viewer=viewer, feed=Feed.FOR_YOU, cursor=None, size=PAGE).cards
+        c.post.pk
+        for c in feed_serve(viewer=viewer, feed=Feed.FOR_YOU, cursor=None, size=PAGE).cards
     ]
     assert before == again  # without exploration a page is deterministic
 
     # An admin makes freshness dominate: a 6-minute half-life puts the newest first.
     _activate(exploration_share=0.0, freshness_half_life_hours=0.1)
     after_posts = [
-        c.post for c in feed_page(viewer=viewer, feed=Feed.FOR_YOU, cursor=None, size=PAGE).cards
+        c.post for c in feed_serve(viewer=viewer, feed=Feed.FOR_YOU, cursor=None, size=PAGE).cards
     ]
     assert [p.pk for p in after_posts] != before
     newest = sorted(Post.objects.all(), key=lambda p: p.created, reverse=True)[0]
@@ -291,7 +294,7 @@ def test_a_reset_forgets_and_seen_clips_may_return(world: World):
     fresh_before = {p.pk for page in pages(viewer, 10) for p in page}
     assert not (fresh_before & seen) or len(fresh_before) + len(seen) >= len(world.posts)
     recommendations_reset(viewer=viewer)
-    after = feed_page(viewer=viewer, feed=Feed.FOR_YOU, cursor=None, size=PAGE)
+    after = feed_serve(viewer=viewer, feed=Feed.FOR_YOU, cursor=None, size=PAGE)
     served = ServedItem.objects.filter(viewer=viewer, post_id=after.cards[0].post.pk).latest(
         "created"
     )
@@ -304,11 +307,11 @@ def test_a_reset_forgets_and_seen_clips_may_return(world: World):
 def test_signed_out_for_you_and_query_count(world: World):
     assert len(pages(None, 1)[0]) == PAGE
     viewer = world.viewers[0]
-    feed_page(viewer=viewer, feed=Feed.FOR_YOU, cursor=None, size=PAGE)  # learner warmed
+    feed_serve(viewer=viewer, feed=Feed.FOR_YOU, cursor=None, size=PAGE)  # learner warmed
 
     def queries(size: int) -> int:
         with CaptureQueriesContext(connection) as ctx:
-            page = feed_page(viewer=viewer, feed=Feed.FOR_YOU, cursor=None, size=size)
+            page = feed_serve(viewer=viewer, feed=Feed.FOR_YOU, cursor=None, size=size)
         assert len(page.cards) == size
         return len(ctx.captured_queries)
 

@@ -211,7 +211,7 @@ def test_taste_follows_prompt_embeddings():
     learner.update(Event("ann", "cats0", "impression", ts=10.0))
     learner.update(Event("ann", "cats0", "like", ts=11.0))
     features = learner._features(
-        learner._viewers.index["ann"], learner._items.rows(list(items)), 12
+        learner._viewers.index["ann"], learner._side(list(items), None), 12
     )
     taste = features[:, 1]
     assert taste[:3].min() > 0.9 and taste[3:].max() < 0.2

@@ -1,0 +1,79 @@
+"""What the ranking plugs into the apps below it: For You, and the events it learns from.
+
+The feed serves For You through the page maker registered here; likes, comments, remixes
+(feed/events.py) and reports (moderation/events.py) become engagement events. Connected
+once, from RankingConfig.ready.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models import QuerySet
+
+from accounts.models import User
+from core.events import DomainEvent
+from feed import events as feed_events
+from feed import feeds
+from feed.models import Comment, Post
+from feed.selectors import Feed
+from moderation import events as moderation_events
+from moderation.models import Report
+
+from .models import EngagementEvent
+from .recommend import RankedPage
+from .services import event_record, for_you_serve
+
+
+def for_you(
+    *, viewer: User | None, live: QuerySet[Post], cursor: str | None, size: int
+) -> RankedPage:
+    """A For You page: ranked for the viewer, logged as served."""
+    # For You is discovery: followers-only posts stay in Following and on profiles, and a
+    # post moderation limited is never recommended.
+    base = live.filter(visibility=Post.Visibility.PUBLIC, standing=Post.Standing.OK)
+    return for_you_serve(viewer=viewer, base=base, cursor=cursor, size=size)
+
+
+def on_post_published(*, post: Post, **kwargs: Any) -> None:
+    """Remixing is the strongest "more like this" a clip can get."""
+    if post.remix_of_id is not None:
+        event_record(viewer=post.owner, post_id=post.remix_of_id, kind=EngagementEvent.Kind.REMIX)
+
+
+def on_post_liked(*, user: User, post: Post, **kwargs: Any) -> None:
+    """A like is a positive label for the viewer and the clip."""
+    event_record(viewer=user, post_id=post.pk, kind=EngagementEvent.Kind.LIKE)
+
+
+def on_post_unliked(*, user: User, post: Post, **kwargs: Any) -> None:
+    """Taking a like back is learnt too."""
+    event_record(viewer=user, post_id=post.pk, kind=EngagementEvent.Kind.UNLIKE)
+
+
+def on_comment_created(*, comment: Comment, **kwargs: Any) -> None:
+    """A comment says the clip engaged its author."""
+    event_record(viewer=comment.author, post_id=comment.post_id, kind=EngagementEvent.Kind.COMMENT)
+
+
+def on_report_filed(*, report: Report, **kwargs: Any) -> None:
+    """A report of a post is the strongest negative signal the feed learns from."""
+    if report.case.post_id is not None:
+        event_record(
+            viewer=report.reporter, post_id=report.case.post_id, kind=EngagementEvent.Kind.REPORT
+        )
+
+
+def connect() -> None:
+    """Register For You with the feed and listen to the feed's and moderation's events."""
+    feeds.feed_register(Feed.FOR_YOU, for_you)
+    receivers: dict[DomainEvent, Callable[..., None]] = {
+        feed_events.post_published: on_post_published,
+        feed_events.post_liked: on_post_liked,
+        feed_events.post_unliked: on_post_unliked,
+        feed_events.comment_created: on_comment_created,
+        moderation_events.report_filed: on_report_filed,
+    }
+    for event, receiver in receivers.items():
+        event.connect(receiver, dispatch_uid=f"ranking.{receiver.__name__}")
