@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so its 400 page has the signed-in user; still before any view runs.
+    "core.middleware.RejectMalformedRequests",
 ]
 
 ROOT_URLCONF = "config.urls"

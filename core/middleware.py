@@ -1,0 +1,62 @@
+"""Requests refused before any view sees them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from urllib.parse import unquote_plus
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+NUL_IN_ADDRESS = "That address contains a character (NUL) that no address on Riff can contain."
+
+
+def _malformed(request: HttpRequest) -> str | None:
+    """Why the request can't be served, or None.
+
+    A NUL byte fits no handle, file name or database text (PostgreSQL refuses it), so one
+    in the path or the query would otherwise become a server error deep in some view.
+    """
+    if "\x00" in request.path or "\x00" in unquote_plus(request.META.get("QUERY_STRING", "")):
+        return NUL_IN_ADDRESS
+    return None
+
+
+def _refusal(request: HttpRequest, message: str) -> HttpResponse:
+    """A 400 in the language of what was asked for: JSON on the API, the site's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=400)
+    return render(request, "400.html", {"message": message}, status=400)
+
+
+class RejectMalformedRequests:
+    """Answer a malformed request with a readable 400 instead of passing it on."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(
+        self, get_response: Callable[[HttpRequest], HttpResponse | Awaitable[HttpResponse]]
+    ):
+        """Wrap the rest of the middleware chain (sync or async, as Django runs it)."""
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
+        """Refuse a malformed request; hand any other on."""
+        if self.is_async:
+            return self._acall(request)
+        message = _malformed(request)
+        if message is not None:
+            return _refusal(request, message)
+        return self.get_response(request)
+
+    async def _acall(self, request: HttpRequest) -> HttpResponse:
+        message = _malformed(request)
+        if message is not None:
+            # The page reads the signed-in user, which is a database read: off the event loop.
+            return await sync_to_async(_refusal)(request, message)
+        return await self.get_response(request)  # type: ignore[misc]
