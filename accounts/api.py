@@ -11,7 +11,7 @@ from django.db.models import F, QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
@@ -81,6 +81,7 @@ class TokenApi(APIView):
         responses={
             200: OutputSerializer,
             400: OpenApiResponse(description="Wrong login or password."),
+            403: OpenApiResponse(description="The email address is not confirmed yet."),
             429: OpenApiResponse(description="Too many attempts; wait a minute."),
         },
     )
@@ -96,6 +97,12 @@ class TokenApi(APIView):
         if user is None:
             raise serializers.ValidationError(
                 {"detail": "That email or handle and password don't match an account."}
+            )
+        if selectors.email_unconfirmed(user=user):
+            # Mandatory verification holds for every way in, the API's tokens included.
+            raise PermissionDenied(
+                f"Confirm your email address first: open the link we sent to {user.email} "
+                "(signing in on the website sends a new one)."
             )
         token, _ = Token.objects.get_or_create(user=user)
         return Response(self.OutputSerializer({"token": token.key}).data)

@@ -17,6 +17,16 @@ def viewer_of(request: Request | HttpRequest) -> User | None:
     return cast(User, request.user) if request.user.is_authenticated else None
 
 
+def email_unconfirmed(*, user: User) -> bool:
+    """Whether this instance requires a confirmed email and the person has none confirmed yet."""
+    from allauth.account import app_settings
+    from allauth.account.models import EmailAddress
+
+    if app_settings.EMAIL_VERIFICATION != app_settings.EmailVerificationMethod.MANDATORY:
+        return False
+    return not EmailAddress.objects.filter(user=user, verified=True).exists()
+
+
 def user_queryset() -> QuerySet[User]:
     """Users with their profile joined in, the base of every people read."""
     return User.objects.filter(is_active=True).select_related("profile")

@@ -7,6 +7,7 @@ import os
 from datetime import timedelta
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
@@ -75,6 +76,19 @@ def test_bad_credentials_are_400_with_a_message(api_client, user, payload):
         "detail": "That email or handle and password don't match an account."
     }
     assert not Token.objects.exists()
+
+
+def test_no_token_before_the_email_is_confirmed_when_confirmation_is_mandatory(
+    api_client, user, settings
+):
+    settings.ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+    response = api_client.post(TOKEN_URL, {"login": "alice", "password": PASSWORD})
+    assert response.status_code == 403
+    assert response.json()["detail"].startswith("Confirm your email address first")
+    assert not Token.objects.filter(user=user).exists()
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    response = api_client.post(TOKEN_URL, {"login": "alice", "password": PASSWORD})
+    assert response.status_code == 200 and response.json()["token"]
 
 
 def test_inactive_people_get_no_token(api_client, user):
