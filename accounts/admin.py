@@ -1,10 +1,13 @@
 """Admin for people, follows, blocks and invite codes."""
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from . import services
 from .models import Block, Follow, InviteCode, Profile, User
 
 
@@ -28,6 +31,21 @@ class UserAdmin(DjangoUserAdmin):
     list_select_related = ("profile",)
     fieldsets = (*(DjangoUserAdmin.fieldsets or ()), ("Sign-up", {"fields": ("invite",)}))
     raw_id_fields = ("invite",)
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        """Save, remembering the roles the person had (the groups are saved after this)."""
+        # On the form, not the admin: one admin object serves every request at once.
+        form.roles_before = services.user_roles(user=obj) if change else {}
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Save the groups too, then announce any change of roles (the audit log keeps it)."""
+        super().save_related(request, form, formsets, change)
+        services.user_roles_changed(
+            user=form.instance,
+            by=request.user,  # type: ignore[arg-type]
+            before=getattr(form, "roles_before", {}),
+        )
 
     @admin.display(description="Display name")
     def display_name(self, obj: User) -> str:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from . import selectors
+from . import events, selectors
 from .models import Block, Follow, InviteCode, Profile, User
 
 
@@ -142,3 +144,20 @@ def invite_redeem(*, code: str, user: User) -> InviteCode:
     user.invite = invite
     user.save(update_fields=["invite"])
     return invite
+
+
+def user_roles(*, user: User) -> dict[str, Any]:
+    """Who this person is allowed to be: staff, superuser, and their groups by name."""
+    fresh = User.objects.get(pk=user.pk)
+    return {
+        "is_staff": fresh.is_staff,
+        "is_superuser": fresh.is_superuser,
+        "groups": sorted(fresh.groups.values_list("name", flat=True)),
+    }
+
+
+def user_roles_changed(*, user: User, by: User | None, before: dict[str, Any]) -> None:
+    """Announce a change of roles made elsewhere (the admin's user form), if there was one."""
+    after = user_roles(user=user)
+    if after != before:
+        events.roles_changed.emit(user=user, by=by, before=before, after=after)

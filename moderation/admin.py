@@ -24,6 +24,53 @@ from .models import (
     Report,
     Strike,
 )
+from .services import audit_record
+
+
+def _policy_audit(request: HttpRequest, obj: Any, verb: str, fields: list[str]) -> None:
+    """Log an edit of the policy (or the thresholds) made in the admin: who, what, which fields."""
+    audit_record(
+        actor=request.user,  # type: ignore[arg-type]
+        action=f"policy:{verb}",
+        target=f"{obj._meta.model_name} {obj.pk}",
+        label=str(obj)[:200],
+        fields=sorted(fields),
+    )
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """An admin whose every add, change and delete, inline rows included, is in the audit log."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """Save, then log what changed."""
+        super().save_model(request, obj, form, change)
+        if form.changed_data or not change:
+            _policy_audit(request, obj, "change" if change else "add", form.changed_data)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        """Log the deletion (with the id it had), then delete."""
+        _policy_audit(request, obj, "delete", [])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        """The bulk delete action logs each row too."""
+        for obj in queryset:
+            _policy_audit(request, obj, "delete", [])
+        super().delete_queryset(request, queryset)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Save inline rows (recording who last edited a rule), logging each change."""
+        for obj in formset.save(commit=False):
+            if isinstance(obj, PolicyRule):
+                obj.updated_by = request.user  # type: ignore[assignment]
+            obj.save()
+        for obj, fields in formset.changed_objects:
+            _policy_audit(request, obj, "change", fields)
+        for obj in formset.new_objects:
+            _policy_audit(request, obj, "add", [])
+        for obj in formset.deleted_objects:
+            _policy_audit(request, obj, "delete", [])
+            obj.delete()
 
 
 class PolicyRuleInline(admin.TabularInline):
@@ -42,7 +89,7 @@ class PolicyExampleInline(admin.TabularInline):
 
 
 @admin.register(PolicyCategory)
-class PolicyCategoryAdmin(admin.ModelAdmin):
+class PolicyCategoryAdmin(AuditedAdmin):
     """Categories with their rules, examples and semantic threshold."""
 
     list_display = ("name", "slug", "severity", "semantic_threshold", "active")
@@ -50,18 +97,9 @@ class PolicyCategoryAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     inlines = (PolicyRuleInline, PolicyExampleInline)
 
-    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        """Record who last edited each rule."""
-        for obj in formset.save(commit=False):
-            if isinstance(obj, PolicyRule):
-                obj.updated_by = request.user  # type: ignore[assignment]
-            obj.save()
-        for obj in formset.deleted_objects:
-            obj.delete()
-
 
 @admin.register(PolicyRule)
-class PolicyRuleAdmin(admin.ModelAdmin):
+class PolicyRuleAdmin(AuditedAdmin):
     """Every blocked term and pattern."""
 
     list_display = ("value", "kind", "category", "active", "updated_by", "updated")
@@ -76,7 +114,7 @@ class PolicyRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProtectedName)
-class ProtectedNameAdmin(admin.ModelAdmin):
+class ProtectedNameAdmin(AuditedAdmin):
     """Public figures whose likeness Riff does not generate."""
 
     list_display = ("name", "note")
@@ -84,7 +122,7 @@ class ProtectedNameAdmin(admin.ModelAdmin):
 
 
 @admin.register(ModerationSettings)
-class ModerationSettingsAdmin(admin.ModelAdmin):
+class ModerationSettingsAdmin(AuditedAdmin):
     """The one row of thresholds: strikes and hash matching."""
 
     list_display = (

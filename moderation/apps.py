@@ -53,5 +53,8 @@ class ModerationConfig(AppConfig):
     verbose_name = "Moderation"
 
     def ready(self) -> None:
-        """Keep the Moderators group in step with the app's permissions."""
+        """Keep the Moderators group in step with the app's permissions; audit role changes."""
+        from . import receivers
+
         post_migrate.connect(moderators_group_ensure, sender=self)
+        receivers.connect()

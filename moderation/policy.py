@@ -18,6 +18,7 @@ from accounts.models import User
 from core import embedding
 
 from .models import PolicyCategory, PolicyExample, PolicyRule, PromptRefusal, ProtectedName
+from .services import audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,9 @@ class _Match:
     category: PolicyCategory | None
     rule: str
     why: str
+    # For the audit log only: how close the prompt came to the category's examples. It is
+    # never shown to the person, so a refusal doesn't teach how far to rephrase.
+    scores: dict[str, float] | None = None
 
 
 def prompt_verdict(*, user: User, prompt: str, negative_prompt: str = "") -> PromptVerdict:
@@ -81,6 +85,15 @@ def prompt_verdict(*, user: User, prompt: str, negative_prompt: str = "") -> Pro
         negative_prompt=negative_prompt,
         category=match.category,
         rule=match.rule[:300],
+    )
+    audit_record(
+        actor=None,
+        action="prompt:refuse",
+        target=f"refusal {refusal.pk}",
+        user=user.pk,
+        category=match.category.slug if match.category else "",
+        rule=refusal.rule,
+        **(match.scores or {}),
     )
     description = match.category.description if match.category else NO_LIKENESS
     message = f"This prompt can't be generated here: {match.why}. {description} {APPEAL_SENTENCE}"
@@ -176,11 +189,9 @@ def _semantic(prompt: str) -> _Match | None:
     # The example itself is not repeated back: some are things nobody should be shown.
     return _Match(
         category=category,
-        rule=(
-            f"close in meaning to {category.name} examples (similarity {score:.2f}, "
-            f"threshold {category.semantic_threshold:.2f})"
-        ),
+        rule=f"close in meaning to {category.name} examples",
         why=f"it reads like {category.name}",
+        scores={"similarity": round(score, 3), "threshold": category.semantic_threshold},
     )
 
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from accounts.models import User
 from core.embedding import embed_or_none
 from feed.models import Post
+from moderation.services import audit_record
 
 from .learner import Learner, LearnerConfig
 from .live import GRACE_S, event_of, item_infos, live
@@ -201,6 +202,11 @@ def version_activate(*, version: V, by: User | None) -> V:
         version.activated = timezone.now()
         version.activated_by = by
         version.save(update_fields=["is_active", "activated", "activated_by"])
+        audit_record(
+            actor=by,
+            action=f"ranking:{version._meta.model_name}:activate",
+            target=f"{version._meta.verbose_name} v{version.version}",
+        )
     return version
 
 

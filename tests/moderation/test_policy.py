@@ -3,6 +3,7 @@ protected names, terms, patterns, meaning close to examples, appeals and suspens
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -14,6 +15,7 @@ from generation import services as generation_services
 from generation.models import GenerationJob
 from moderation import services
 from moderation.models import (
+    AuditEntry,
     PolicyCategory,
     PolicyExample,
     PolicyRule,
@@ -132,8 +134,13 @@ def test_a_paraphrase_is_refused_by_meaning_and_everyday_prompts_pass(user: User
     result = verdict(user, "klansmen in white hoods burning a cross")
 
     assert not result.allowed and result.category == "hate"
-    assert result.rule.startswith("close in meaning to Hate and extremism examples (similarity")
+    # The rule is named, never a score: a number would teach how far to rephrase.
+    assert result.rule == "close in meaning to Hate and extremism examples"
     assert "it reads like Hate and extremism." in result.message
+    assert not re.search(r"\d", result.message) and "similarity" not in result.message
+    entry = AuditEntry.objects.get(action="prompt:refuse", target=f"refusal {result.refusal_id}")
+    assert entry.actor_name == "automation" and entry.details["category"] == "hate"
+    assert entry.details["similarity"] >= entry.details["threshold"]
     assert "Ku Klux Klan" not in result.message  # the example is never shown back
     for prompt in BENIGN:
         assert verdict(user, prompt).allowed, prompt
