@@ -62,6 +62,9 @@ PER_TOPIC = 14
 VIEWERS = 24
 PAGE = 8
 LIKE_FAVOURITE, LIKE_OTHER = 0.7, 0.04
+# The learner seeds each viewer's and clip's random start by its id, so the world pins its
+# ids: what it measures must not depend on how many rows the tests before it made.
+WORLD_IDS = 900_000
 
 
 class World:
@@ -72,13 +75,14 @@ class World:
         now = timezone.now()
         # Creators have niches: two per topic. Rows are written directly (no video encoding,
         # no password hashing): ranking reads only the rows and the prompt embeddings.
-        authors = [person(f"maker{i}") for i in range(2 * len(TOPICS))]
+        authors = [person(f"maker{i}", pk=WORLD_IDS + i) for i in range(2 * len(TOPICS))]
         rows: list[Post] = []
         topics: list[str] = []
         for t, (name, (subjects, settings)) in enumerate(TOPICS.items()):
             for n in range(PER_TOPIC):
                 rows.append(
                     Post(
+                        pk=WORLD_IDS + len(rows),
                         owner=authors[2 * t + n % 2],
                         prompt=f"{subjects[n % 5]} {settings[(n // 5 + n) % 5]}, take {n}",
                         model_name="riff-house",
@@ -92,7 +96,9 @@ class World:
             row.prompt_embedding = vector.astype(np.float32).tobytes()
         self.posts = Post.objects.bulk_create(rows)
         self.topic = {post.pk: name for post, name in zip(self.posts, topics, strict=True)}
-        self.viewers: list[User] = [person(f"viewer{i}") for i in range(VIEWERS)]
+        self.viewers: list[User] = [
+            person(f"viewer{i}", pk=WORLD_IDS + 100 + i) for i in range(VIEWERS)
+        ]
         names = list(TOPICS)
         self.favourite = {v.pk: names[i % len(names)] for i, v in enumerate(self.viewers)}
 
@@ -112,9 +118,9 @@ class World:
                 )
 
 
-def person(handle: str) -> User:
+def person(handle: str, pk: int | None = None) -> User:
     """A signed-up person, without the cost of hashing a password."""
-    return User.objects.create(username=handle, email=f"{handle}@example.com")
+    return User.objects.create(pk=pk, username=handle, email=f"{handle}@example.com")
 
 
 def pages(viewer: User | None, count: int) -> list[list[Post]]:
