@@ -82,7 +82,10 @@ class TokenApi(APIView):
             200: OutputSerializer,
             400: OpenApiResponse(description="Wrong login or password."),
             403: OpenApiResponse(description="The email address is not confirmed yet."),
-            429: OpenApiResponse(description="Too many attempts; wait a minute."),
+            429: OpenApiResponse(
+                description="Too many attempts, or this account or address is locked out "
+                "after failed sign-ins; see Retry-After."
+            ),
         },
     )
     def post(self, request: Request) -> Response:

@@ -5,6 +5,7 @@ integration is switched on by one variable: DATABASE_URL, REDIS_URL, USE_S3.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "axes",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -79,6 +81,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Turns a sign-in refused by the lockout (accounts/lockout.py) into its 429.
+    "axes.middleware.AxesMiddleware",
     # Last, so its 400 page has the signed-in user; still before any view runs.
     "core.middleware.RejectMalformedRequests",
 ]
@@ -119,10 +123,31 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 AUTHENTICATION_BACKENDS = [
+    # First: a locked-out account or address is refused before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 SITE_ID = 1
+
+# How many proxies of ours stand in front of Riff, each appending to X-Forwarded-For. With 0
+# (the default) that header is ignored: it is whatever the client wrote. DRF's throttles,
+# allauth's limits and the sign-in lockout all find the client's address by this one count.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+
+# One lockout for the log-in page and the token API together (accounts/lockout.py): after
+# LOGIN_LOCKOUT_FAILURES failed sign-ins for an account, or from an address, both are
+# refused for LOGIN_LOCKOUT_MINUTES. Counted in the database, so every process agrees.
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_LOCKOUT_FAILURES", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "accounts.lockout.login_key"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# The client's address as every limit reads it (see TRUSTED_PROXY_COUNT).
+AXES_CLIENT_IP_CALLABLE = "core.web.client_address"
+AXES_VERBOSE = False
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "feed:for_you"
 LOGOUT_REDIRECT_URL = "feed:for_you"
@@ -261,6 +286,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Throttles key anonymous callers by address: X-Forwarded-For only behind our proxies.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "token": os.environ.get("RATE_LIMIT_TOKEN", "10/min"),
         "verify": os.environ.get("RATE_LIMIT_VERIFY", "20/min"),

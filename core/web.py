@@ -56,3 +56,23 @@ def redirect_back(request: HtmxHttpRequest, fallback: str) -> HttpResponseRedire
         ):
             return HttpResponseRedirect(candidate)
     return HttpResponseRedirect(fallback)
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address: the connection's own, or behind TRUSTED_PROXY_COUNT proxies of
+    ours, the address the outermost of them saw (counted from the right of X-Forwarded-For).
+
+    What a client writes into X-Forwarded-For itself sits further left and is never read, so a
+    forged header can't move a caller out of its limits. DRF's NUM_PROXIES and allauth's
+    ALLAUTH_TRUSTED_PROXY_COUNT are set from the same setting and read the header the same way.
+    """
+    count = settings.TRUSTED_PROXY_COUNT
+    if count:
+        forwarded = [
+            part.strip()
+            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+            if part.strip()
+        ]
+        if forwarded:
+            return forwarded[-min(count, len(forwarded))]
+    return str(request.META.get("REMOTE_ADDR") or "")
