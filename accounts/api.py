@@ -16,11 +16,11 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from core.api import PAGE_PARAMETERS, page_of, page_params, page_response
 from core.pagination import keyset_page
+from core.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
 
 from . import selectors, services
 from .models import User

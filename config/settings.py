@@ -295,8 +295,8 @@ REST_FRAMEWORK = {
         "user": "1200/min",
     },
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "core.throttling.AnonRateThrottle",
+        "core.throttling.UserRateThrottle",
     ],
     "EXCEPTION_HANDLER": "core.api.exception_handler",
 }

@@ -9,11 +9,11 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.selectors import viewer_of
 from core.api import absolute_url
+from core.throttling import ScopedRateThrottle
 from moderation.provenance import NotAVideo, clip_inspect, upload_refusal
 
 from ..selectors import ClipOrigin, cards_for, clip_origin
