@@ -46,4 +46,3 @@ def lockout_response(
         response = render(request, "429.html", {"message": message}, status=429)
     response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
     return response
-
