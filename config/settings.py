@@ -387,6 +387,9 @@ C2PA_PRIVATE_KEY = Path(os.environ.get("C2PA_PRIVATE_KEY", C2PA_DIR / "key.pem")
 C2PA_TRUST_ANCHORS = Path(os.environ.get("C2PA_TRUST_ANCHORS", C2PA_DIR / "ca.pem"))
 # "Verify a clip" reads uploads up to this size (whole clips of a few seconds are far smaller).
 VERIFY_MAX_UPLOAD_MB = int(os.environ.get("VERIFY_MAX_UPLOAD_MB", "100"))
+# Read from a video's header before anything is decoded: larger or longer ones are refused.
+VERIFY_MAX_PIXELS = int(os.environ.get("VERIFY_MAX_PIXELS", str(4096 * 2160)))
+VERIFY_MAX_SECONDS = int(os.environ.get("VERIFY_MAX_SECONDS", "180"))
 # The sentence encoder the prompt policy (and ranking) embed text with: a local folder of a
 # sentence-transformers model, or empty for the MiniLM packaged with Riff.
 RIFF_TEXT_ENCODER_PATH = os.environ.get("RIFF_TEXT_ENCODER_PATH", "")

@@ -39,6 +39,9 @@ GROUP = 2
 UNSURE_BITS = 8
 # A video is read from at most this many frames, spread over it.
 MAX_READ_FRAMES = 32
+# The most frame data one reading holds (RGB bytes): 32 frames up to about 800x830, fewer as
+# frames grow (2 at 4K), so an upload's size in pixels can't grow the process without bound.
+MAX_READ_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -233,14 +236,36 @@ def read_payload(frames: Iterable[np.ndarray]) -> WatermarkReading:
 
 
 def _sampled_frames(source: str | IO[bytes]) -> Iterable[np.ndarray]:
-    """Up to MAX_READ_FRAMES RGB frames spread over the video, first frame first."""
+    """Up to MAX_READ_FRAMES RGB frames (fewer for big frames) spread over the video.
+
+    Only the frames kept are decoded into arrays, and decoding stops once they are all kept,
+    so a long, huge or endless upload costs at most MAX_READ_BYTES of frames. A damaged
+    stream ends the reading where the damage starts: the frames before it still count.
+    """
     with av.open(source, mode="r") as container:
         stream = container.streams.video[0]
-        total = stream.frames or 0
-        step = max(1, math.ceil(total / MAX_READ_FRAMES)) if total else 1
-        for index, frame in enumerate(container.decode(stream)):
-            if index % step == 0:
-                yield frame.to_ndarray(format="rgb24")
+        size = 3 * max(1, stream.codec_context.width * stream.codec_context.height)
+        keep = max(1, min(MAX_READ_FRAMES, MAX_READ_BYTES // size))
+        total = stream.frames or _estimated_frames(container, stream)
+        step = max(1, math.ceil(total / keep)) if total else 1
+        kept = 0
+        try:
+            for index, frame in enumerate(container.decode(stream)):
+                if index % step == 0:
+                    yield frame.to_ndarray(format="rgb24")
+                    kept += 1
+                    if kept >= keep:
+                        return
+        except av.FFmpegError:
+            return
+
+
+def _estimated_frames(container: av.container.InputContainer, stream: av.video.VideoStream) -> int:
+    """Frames in a video whose header gives no count: its duration times its frame rate."""
+    rate = stream.average_rate or stream.guessed_rate
+    if container.duration is None or not rate:
+        return 0
+    return int(container.duration / av.time_base * float(rate))
 
 
 def read_video_payload(source: str | IO[bytes]) -> WatermarkReading:
