@@ -72,6 +72,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.content_security_policy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -228,6 +229,33 @@ if USE_S3:
             "file_overwrite": False,
         },
     }
+# Where pages may load from: Riff itself, and the media host when media is in S3. Scripts only
+# from Riff's own files (no inline script anywhere); inline styles stay allowed for htmx's
+# indicator style and the progress bars' custom properties.
+if USE_S3:
+    _custom_domain = os.environ.get("AWS_S3_CUSTOM_DOMAIN", "")
+    _endpoint = os.environ.get("AWS_S3_ENDPOINT_URL", "")
+    _MEDIA_ORIGIN = (
+        f"https://{_custom_domain}"
+        if _custom_domain
+        else ("/".join(_endpoint.split("/")[:3]) if _endpoint else "https://*.amazonaws.com")
+    )
+else:
+    _MEDIA_ORIGIN = ""
+CONTENT_SECURITY_POLICY = os.environ.get("CONTENT_SECURITY_POLICY") or "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        f"img-src 'self' data: {_MEDIA_ORIGIN}".strip(),
+        f"media-src 'self' {_MEDIA_ORIGIN}".strip(),
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 # Local media is served by Riff itself (with Range support, which video seeking needs)
 # unless a reverse proxy in front of it does.
 SERVE_MEDIA = env_bool("SERVE_MEDIA", not USE_S3)

@@ -1,13 +1,16 @@
-"""Requests refused before any view sees them."""
+"""Requests refused before any view sees them, and headers every response carries."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import unquote_plus
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.decorators import sync_and_async_middleware
 
 NUL_IN_ADDRESS = "That address contains a character (NUL) that no address on Riff can contain."
 
@@ -60,3 +63,25 @@ class RejectMalformedRequests:
             # The page reads the signed-in user, which is a database read: off the event loop.
             return await sync_to_async(_refusal)(request, message)
         return await self.get_response(request)  # type: ignore[misc]
+
+
+@sync_and_async_middleware
+def content_security_policy(get_response: Any) -> Any:
+    """Send settings.CONTENT_SECURITY_POLICY with every response that has none of its own."""
+    policy = settings.CONTENT_SECURITY_POLICY
+
+    if iscoroutinefunction(get_response):
+
+        async def middleware_async(request: HttpRequest) -> HttpResponse:
+            response = await get_response(request)
+            response.headers.setdefault("Content-Security-Policy", policy)
+            return response
+
+        return middleware_async
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        response = get_response(request)
+        response.headers.setdefault("Content-Security-Policy", policy)
+        return response
+
+    return middleware

@@ -42,3 +42,16 @@ def test_the_async_path_refuses_the_same() -> None:
 
 def test_an_ordinary_address_passes(client: Client) -> None:
     assert client.get("/api/v1/users/nobody/").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/", "/api/v1/posts/", "/verify/", "/api/docs/"])
+def test_every_response_carries_the_content_security_policy(client: Client, path: str) -> None:
+    policy = client.get(path)["Content-Security-Policy"]
+    assert "script-src 'self';" in policy and "unsafe-eval" not in policy
+    assert "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
+
+
+def test_the_api_docs_load_their_script_from_a_file_not_inline(client: Client) -> None:
+    page = client.get("/api/docs/").content.decode()
+    assert "<script>" not in page.replace(" ", "")
+    assert client.get("/api/docs/?script=").status_code == 200
