@@ -179,8 +179,14 @@ def job_run(*, job_id: str, worker: str) -> None:
             "your allowance.",
         )
         return
-    except (WeightsMissing, GenerationAborted) as exc:
-        # Not worth retrying: the model isn't installed, or the remix source is gone.
+    except WeightsMissing as exc:
+        # Not worth retrying. Where the weights should be, and how to get them, is for the
+        # administrator (the log, `manage.py check`); the person is told the model is missing.
+        log.error("job %s cannot run: %s", job_id, exc)
+        _finish(job_id, State.FAILED, Failure.INFRASTRUCTURE, model_missing_message(job))
+        return
+    except GenerationAborted as exc:
+        # Not worth retrying either: the clip being remixed is gone.
         log.error("job %s cannot run: %s", job_id, exc)
         _finish(job_id, State.FAILED, Failure.INFRASTRUCTURE, str(exc))
         return
@@ -204,6 +210,15 @@ def job_run(*, job_id: str, worker: str) -> None:
         log.exception("job %s failed while encoding", job_id)
         _give_back_or_fail(job_id, exc)
         raise InfrastructureError(str(exc)) from exc
+
+
+def model_missing_message(job: GenerationJob) -> str:
+    """What a person is told when their job's model isn't installed: no paths, no commands."""
+    label = settings.RIFF_MODELS.get(job.model_key, {}).get("label", job.model_key)
+    return (
+        f"{label} isn't available on this Riff right now, so this clip couldn't be made; "
+        "its administrator has been told. It didn't count against your allowance."
+    )
 
 
 def _give_back_or_fail(job_id: str, exc: Exception) -> None:

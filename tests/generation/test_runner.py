@@ -123,7 +123,9 @@ def test_a_fault_of_ours_is_given_back_then_fails_at_the_last_attempt(user, sett
 
 
 @pytest.mark.django_db
-def test_missing_weights_fail_with_the_setting_named(user, settings, tmp_path):
+def test_missing_weights_tell_the_person_it_is_unavailable_and_the_log_why(
+    user, settings, tmp_path, caplog
+):
     from generation.backends import release_backends
 
     release_backends()
@@ -136,8 +138,14 @@ def test_missing_weights_fail_with_the_setting_named(user, settings, tmp_path):
     job.refresh_from_db()
     assert job.state == State.FAILED
     assert job.failure == GenerationJob.Failure.INFRASTRUCTURE
-    assert "RIFF_TINY_WAN_PATH" in job.failure_message
-    assert str(tmp_path / "nowhere") in job.failure_message
+    assert job.failure_message == (
+        "Tiny Wan (test model, random weights) isn't available on this Riff right now, so this "
+        "clip couldn't be made; its administrator has been told. It didn't count against your "
+        "allowance."
+    )
+    # No server path, setting or command reaches the person; the log has all of them.
+    logged = " ".join(record.getMessage() for record in caplog.records)
+    assert "RIFF_TINY_WAN_PATH" in logged and str(tmp_path / "nowhere") in logged
 
 
 @pytest.mark.django_db
