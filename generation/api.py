@@ -9,7 +9,7 @@ from typing import cast
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -22,7 +22,7 @@ from core.pagination import keyset_page
 
 from . import services
 from .models import GenerationJob
-from .selectors import job_of, jobs_of
+from .selectors import job_of, jobs_of, model_label, model_longest, models_offered
 from .serializers import JobInputSerializer, JobOutputSerializer, job_create_response
 
 JOB_NOT_FOUND = "That generation doesn't exist or isn't yours."
@@ -42,6 +42,31 @@ def own_job_or_404(request: Request, job_id: str) -> GenerationJob:
 
 
 JobPageSerializer = page_of(JobOutputSerializer, "GenerationJobPage")
+
+
+class GenerationModelsApi(APIView):
+    """The models you may make clips with here, and each one's longest clip."""
+
+    permission_classes = [IsAuthenticated]
+
+    class OutputSerializer(serializers.Serializer):
+        key = serializers.CharField(help_text="What to send as model_key.")
+        label = serializers.CharField()  # type: ignore[assignment]  # a field named "label"
+        max_seconds = serializers.FloatField(
+            allow_null=True, help_text="Its longest clip (duration_s); null: the API's 10 s."
+        )
+
+        class Meta:
+            ref_name = "GenerationModel"
+
+    @extend_schema(operation_id="generation_models", responses={200: OutputSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        """Installed models only; test models only for staff on an instance run with DEBUG."""
+        rows = [
+            {"key": key, "label": model_label(key), "max_seconds": model_longest(key)}
+            for key in models_offered(user=me(request))
+        ]
+        return Response(self.OutputSerializer(rows, many=True).data)
 
 
 class GenerationListCreateApi(APIView):

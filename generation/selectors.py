@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -14,14 +15,43 @@ from django.utils import timezone
 from accounts.models import User
 from moderation.models import ClipFingerprint
 
+from .backends import WeightsMissing
+from .backends.registry import check_weights, model_configs
 from .models import GenerationJob, GenerationQuota
 
 State = GenerationJob.State
+log = logging.getLogger(__name__)
 
 
-def model_choices() -> list[tuple[str, str]]:
-    """(key, label) of every model this instance has configured, for forms."""
-    return [(key, str(raw.get("label", key))) for key, raw in settings.RIFF_MODELS.items()]
+def models_offered(*, user: Any) -> list[str]:
+    """The models this person may choose: those installed here, in settings order.
+
+    Test models (tiny-*, random weights) are offered only to staff on an instance run with
+    DEBUG. A configured model whose weights are missing is left out, and the log says why
+    (once per process): where they should be and how to get them is for the administrator.
+    """
+    testing = bool(settings.DEBUG and getattr(user, "is_staff", False))
+    offered = []
+    for key, config in model_configs().items():
+        if config.is_tiny and not testing:
+            continue
+        try:
+            check_weights(config)
+        except WeightsMissing as exc:
+            if key not in _reported_missing:
+                _reported_missing.add(key)
+                log.warning("model %s is configured but not offered: %s", key, exc)
+            continue
+        offered.append(key)
+    return offered
+
+
+_reported_missing: set[str] = set()
+
+
+def model_choices(*, user: Any) -> list[tuple[str, str]]:
+    """(key, label) of the models this person may choose, for forms."""
+    return [(key, model_label(key)) for key in models_offered(user=user)]
 
 
 def model_longest(model_key: str) -> float | None:

@@ -17,8 +17,9 @@ from accounts.models import User
 from core.api import absolute_url
 
 from . import services
+from .backends.registry import model_configs
 from .models import GenerationJob
-from .selectors import job_status
+from .selectors import job_status, models_offered
 
 
 class JobOutputSerializer(serializers.Serializer):
@@ -111,9 +112,30 @@ class JobInputSerializer(serializers.Serializer):
         ref_name = "GenerationJobIn"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """The models the caller may choose: those installed here (see models_offered)."""
         super().__init__(*args, **kwargs)
         field = cast(serializers.ChoiceField, self.fields["model_key"])
-        field.choices = list(settings.RIFF_MODELS)
+        request = self.context.get("request")
+        if request is None:  # the schema: every model an instance may offer people
+            field.choices = [key for key, config in model_configs().items() if not config.is_tiny]
+        else:
+            field.choices = models_offered(user=request.user)
+        field.error_messages["invalid_choice"] = (
+            "“{input}” isn't available on this Riff; ask GET /api/v1/generations/models/ "
+            "for those that are."
+        )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Without a model named, the instance's default, or the first one offered."""
+        if "model_key" not in attrs:
+            offered = list(cast(serializers.ChoiceField, self.fields["model_key"]).choices)
+            if not offered:
+                raise serializers.ValidationError(
+                    {"model_key": ["No model is available on this Riff right now."]}
+                )
+            default = settings.RIFF_DEFAULT_MODEL
+            attrs["model_key"] = default if default in offered else offered[0]
+        return attrs
 
 
 def job_create_response(request: Request, *, source: services.RemixSource | None) -> Response:
@@ -123,7 +145,7 @@ def job_create_response(request: Request, *, source: services.RemixSource | None
     allowance is 429.
     """
     owner = cast(User, request.user)
-    data = JobInputSerializer(data=request.data)
+    data = JobInputSerializer(data=request.data, context={"request": request})
     data.is_valid(raise_exception=True)
     params = dict(data.validated_data)
     key = request.headers.get("Idempotency-Key", "").strip()

@@ -14,6 +14,7 @@ urlpatterns = [
 
 api_urlpatterns = [
     path("generations/", api.GenerationListCreateApi.as_view(), name="generation-list"),
+    path("generations/models/", api.GenerationModelsApi.as_view(), name="generation-models"),
     path("generations/<uuid:job_id>/", api.GenerationDetailApi.as_view(), name="generation-detail"),
     path(
         "generations/<uuid:job_id>/cancel/",

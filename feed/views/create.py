@@ -84,12 +84,21 @@ class CreateForm(forms.Form):
     remix = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     idempotency_key = forms.CharField(max_length=100, required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Offer the models this instance has configured."""
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        """Offer the models installed here that this person may use."""
         super().__init__(*args, **kwargs)
         field: Any = self.fields["model_key"]
-        field.choices = generation_selectors.model_choices()
-        field.initial = settings.RIFF_DEFAULT_MODEL
+        field.choices = generation_selectors.model_choices(user=user)
+        field.error_messages["invalid_choice"] = (
+            "That model isn't available on this Riff; choose one of the list."
+        )
+        offered = [key for key, _label in field.choices]
+        self.default_model = (
+            settings.RIFF_DEFAULT_MODEL
+            if settings.RIFF_DEFAULT_MODEL in offered or not offered
+            else offered[0]
+        )
+        field.initial = self.default_model
         # The Length slider follows the chosen model's longest clip (static/js/job.js).
         field.widget.attrs["data-longest"] = json.dumps(
             {
@@ -101,7 +110,7 @@ class CreateForm(forms.Form):
 
     def longest(self) -> float:
         """The Length slider's end: the chosen (else default) model's longest clip."""
-        chosen = self["model_key"].value() or settings.RIFF_DEFAULT_MODEL
+        chosen = self["model_key"].value() or self.default_model
         longest = generation_selectors.model_longest(str(chosen))
         limit = float(self.fields["duration_s"].max_value)  # type: ignore[attr-defined]
         return limit if longest is None else min(longest, limit)
@@ -184,9 +193,9 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
             remix_post = _remixable_post(request, request.GET["remix"])
             initial["remix"] = remix_post.pk
             initial["prompt"] = initial["prompt"] or remix_post.prompt
-        return _create_page(request, CreateForm(initial=initial), remix_post)
+        return _create_page(request, CreateForm(initial=initial, user=request.user), remix_post)
 
-    form = CreateForm(request.POST)
+    form = CreateForm(request.POST, user=request.user)
     if not form.is_valid():
         raw = form.data.get("remix")
         remix_post = (

@@ -70,6 +70,8 @@ def sub_env(transactional_db: None, tiny_models: dict[str, Path]) -> dict[str, s
         RIFF_TINY_LTX_PATH=str(tiny_models["tiny-ltx"]),
         HF_HUB_OFFLINE="1",
         DJANGO_ALLOW_ASYNC_UNSAFE="",
+        # A development server: staff may choose the tiny test models there.
+        DEBUG="1",
     )
 
 
@@ -134,7 +136,8 @@ def test_make_watch_and_post_a_clip(
 ) -> None:
     """A remix: prompt -> queued -> live progress over the WebSocket -> plays -> posted -> chain."""
     page = tab
-    maker = UserFactory(username="maker")
+    # Staff, on a server run with DEBUG (daphne here): the tiny test models are offered.
+    maker = UserFactory(username="maker", is_staff=True)
     artist = UserFactory(username="koiartist")
     source = make_post(artist, caption="Koi at night")
     sockets: list[WebSocket] = []

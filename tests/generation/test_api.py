@@ -46,6 +46,35 @@ def test_idempotency_key_replays_the_first_job(client):
     assert GenerationJob.objects.count() == 1
 
 
+def test_only_installed_models_are_offered_and_accepted(client, user, settings, tiny_models):
+    settings.DEBUG = True  # test models: for staff, and only on a DEBUG instance
+    models = client.get(f"{URL}models/").json()
+    assert models == [
+        {
+            "key": "riff-house",
+            "label": settings.RIFF_MODELS["riff-house"]["label"],
+            "max_seconds": 2.0,
+        }
+    ]
+    for key in ("tiny-wan", "wan2.1-t2v-1.3b"):  # a test model; a model without weights
+        response = make(client, model_key=key)
+        assert response.status_code == 400
+        assert response.json()["model_key"] == [
+            f"“{key}” isn't available on this Riff; ask GET /api/v1/generations/models/ "
+            "for those that are."
+        ]
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    assert [m["key"] for m in client.get(f"{URL}models/").json()] == [
+        "tiny-wan",
+        "tiny-ltx",
+        "riff-house",
+    ]
+    assert make(client, model_key="tiny-wan", duration_s=1).status_code == 201
+    settings.DEBUG = False
+    assert make(client, model_key="tiny-wan", duration_s=1).status_code == 400
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -33,10 +33,26 @@ FORM = {
 
 
 @pytest.fixture
-def alice(client: Client, user: User) -> Client:
-    """A browser signed in as alice."""
+def alice(client: Client, user: User, settings, tiny_models) -> Client:
+    """A browser signed in as alice, staff on an instance run with DEBUG: the test models
+    (built offline for the session) are hers to choose."""
+    settings.DEBUG = True
+    User.objects.filter(pk=user.pk).update(is_staff=True)
     client.force_login(user)
     return client
+
+
+def test_people_are_offered_installed_models_only(client: Client, user: User, settings):
+    """No test model for a person (nor for staff without DEBUG), no model without weights."""
+    client.force_login(user)
+    html = client.get(reverse("feed:create")).content.decode()
+    assert 'value="riff-house"' in html  # shipped with Riff
+    for key in ("tiny-wan", "tiny-ltx", "wan2.1-t2v-1.3b", "ltx-video"):
+        assert f'value="{key}"' not in html, key
+    response = client.post(reverse("feed:create"), {**FORM, "model_key": "wan2.1-t2v-1.3b"})
+    assert response.status_code == 400
+    assert "That model isn&#x27;t available on this Riff" in response.content.decode()
+    assert not GenerationJob.objects.exists()
 
 
 def detail_url(job: GenerationJob) -> str:
@@ -55,8 +71,9 @@ def test_create_page_renders_the_form_and_the_allowance(alice: Client, user: Use
     for name in ("prompt", "negative_prompt", "model_key", "steps", "guidance", "seed"):
         assert f'name="{name}"' in html
     assert 'type="radio" name="aspect" value="9:16"' in html and "checked" in html
-    for key, config in settings.RIFF_MODELS.items():
-        assert f'value="{key}"' in html and config["label"] in html
+    for key in ("riff-house", "tiny-wan", "tiny-ltx"):  # installed (tiny: she's staff)
+        assert f'value="{key}"' in html and settings.RIFF_MODELS[key]["label"] in html
+    assert 'value="wan2.1-t2v-1.3b"' not in html  # configured, but no weights here
     assert 'name="strength"' not in html, "strength only matters for a remix"
     assert "More options" in html
 
@@ -115,7 +132,7 @@ def test_invalid_input_is_a_400_with_the_form_never_a_500(alice: Client, user: U
     html = response.content.decode()
     assert "Describe the clip you want first." in html
     assert "less than or equal to 100" in html
-    assert "Select a valid choice" in html
+    assert "That model isn&#x27;t available on this Riff" in html
     assert not GenerationJob.objects.exists()
 
 
