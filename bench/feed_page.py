@@ -22,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DEBUG", "1")  # a development run, as bin/run and bin/test are
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/riff")
 
 import django  # noqa: E402

@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DEBUG", "1")  # a development run, as bin/run and bin/test are
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import django  # noqa: E402

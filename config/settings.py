@@ -28,7 +28,10 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for: a server started without it shows no debug page, needs its own
+# SECRET_KEY and gets the HTTPS hardening below. bin/run and bin/test turn it on for the
+# embedded mode they run.
+DEBUG = env_bool("DEBUG", False)
 
 _DEV_SECRET_KEY = "riff-embedded-development-key-not-for-production"  # noqa: S105
 SECRET_KEY = os.environ.get("SECRET_KEY", "")

@@ -23,6 +23,21 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def test_debug_is_off_unless_asked_for():
+    """A server started with nothing set is a production one: no debug pages, its own key."""
+    result = manage("check")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+    shown = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings; print(settings.DEBUG)",
+        SECRET_KEY=STRONG_KEY,
+    )
+    assert shown.stdout.strip() == "False", shown.stderr
+
+
 def test_debug_off_without_secret_key_refuses_to_start():
     result = manage("check", DEBUG="0")
     assert result.returncode != 0
