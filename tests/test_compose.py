@@ -71,6 +71,25 @@ def test_every_variable_reference_is_well_formed():
         assert re.fullmatch(r"[A-Z_][A-Z0-9_]*(:?[-?][^}]*)?", ref), ref
 
 
+def test_no_password_has_a_default():
+    """Compose refuses to start until each secret is set (${NAME:?...}), never falling back."""
+    text = (ROOT / "docker-compose.yml").read_text()
+    for name in ("SECRET_KEY", "POSTGRES_PASSWORD", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"):
+        # `$${...}` is the container's own shell reading the variable, not compose.
+        refs = re.findall(rf"(?<!\$)\$\{{{name}(:?[-?])?[^}}]*\}}", text)
+        assert refs, name
+        assert all(ref == ":?" for ref in refs), (name, refs)
+
+
+def test_third_party_images_are_pinned(compose):
+    for name, service in compose["services"].items():
+        if "build" in service:
+            continue  # Riff's own image, built here
+        image = service["image"]
+        tag = image.rsplit(":", 1)[1] if ":" in image else ""
+        assert tag and tag != "latest" and any(c in tag for c in ".-"), (name, image)
+
+
 def test_dockerfile_keeps_the_torch_pin():
     assert "torch==2.13.0" in (ROOT / "Dockerfile").read_text()
 
