@@ -341,6 +341,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.document_common_responses",
+    ],
 }
 
 FEED_PAGE_SIZE = int(os.environ.get("FEED_PAGE_SIZE", "8"))

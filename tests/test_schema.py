@@ -100,3 +100,32 @@ def test_request_and_response_bodies_are_described(schema):
     body = resolve(schema, comment["requestBody"]["content"]["application/json"]["schema"])
     assert body["properties"]["body"]["maxLength"] == 500
     assert "201" in comment["responses"]
+
+
+def operations(schema: dict) -> list[tuple[str, str, dict]]:
+    return [
+        (path, method, op)
+        for path, ops in schema["paths"].items()
+        for method, op in ops.items()
+        if method != "parameters"
+    ]
+
+
+def test_every_operation_documents_the_answers_the_plumbing_gives(schema):
+    """401 where a sign-in is needed, 403 for moderators' endpoints, 400 for a bad cursor,
+    429 from the limits everywhere, 503 for writes while the limits can't be counted."""
+    signed_in = 0
+    for path, method, op in operations(schema):
+        codes = set(op["responses"])
+        where = f"{method.upper()} {path}"
+        assert "429" in codes, where
+        if {} not in op.get("security", [{}]):
+            signed_in += 1
+            assert "401" in codes, where
+        if "/moderation/" in path:
+            assert "403" in codes, where
+        if any(p["name"] == "cursor" for p in op.get("parameters", [])):
+            assert "400" in codes, where
+        if method in ("post", "put", "patch", "delete"):
+            assert "503" in codes, where
+    assert signed_in >= 25  # most of the API needs a sign-in
