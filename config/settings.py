@@ -88,7 +88,7 @@ MIDDLEWARE = [
     # Turns a sign-in refused by the lockout (accounts/lockout.py) into its 429.
     "axes.middleware.AxesMiddleware",
     # Last, so its 400 page has the signed-in user; still before any view runs.
-    "core.middleware.RejectMalformedRequests",
+    "core.middleware.reject_malformed_requests",
 ]
 
 ROOT_URLCONF = "config.urls"

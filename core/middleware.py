@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote_plus
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -33,36 +32,25 @@ def _refusal(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "400.html", {"message": message}, status=400)
 
 
-class RejectMalformedRequests:
+@sync_and_async_middleware
+def reject_malformed_requests(get_response: Any) -> Any:
     """Answer a malformed request with a readable 400 instead of passing it on."""
+    if iscoroutinefunction(get_response):
 
-    sync_capable = True
-    async_capable = True
+        async def middleware_async(request: HttpRequest) -> HttpResponse:
+            message = _malformed(request)
+            if message is not None:
+                # The page reads the signed-in user, a database read: off the event loop.
+                return await sync_to_async(_refusal)(request, message)
+            return await get_response(request)
 
-    def __init__(
-        self, get_response: Callable[[HttpRequest], HttpResponse | Awaitable[HttpResponse]]
-    ):
-        """Wrap the rest of the middleware chain (sync or async, as Django runs it)."""
-        self.get_response = get_response
-        self.is_async = iscoroutinefunction(get_response)
-        if self.is_async:
-            markcoroutinefunction(self)
+        return middleware_async
 
-    def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
-        """Refuse a malformed request; hand any other on."""
-        if self.is_async:
-            return self._acall(request)
+    def middleware(request: HttpRequest) -> HttpResponse:
         message = _malformed(request)
-        if message is not None:
-            return _refusal(request, message)
-        return self.get_response(request)
+        return _refusal(request, message) if message is not None else get_response(request)
 
-    async def _acall(self, request: HttpRequest) -> HttpResponse:
-        message = _malformed(request)
-        if message is not None:
-            # The page reads the signed-in user, which is a database read: off the event loop.
-            return await sync_to_async(_refusal)(request, message)
-        return await self.get_response(request)  # type: ignore[misc]
+    return middleware
 
 
 @sync_and_async_middleware
