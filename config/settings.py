@@ -148,7 +148,6 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES"
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_USERNAME_CALLABLE = "accounts.lockout.login_key"
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
-AXES_RESET_ON_SUCCESS = True
 # The client's address as every limit reads it (see TRUSTED_PROXY_COUNT).
 AXES_CLIENT_IP_CALLABLE = "core.web.client_address"
 AXES_VERBOSE = False

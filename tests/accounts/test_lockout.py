@@ -84,3 +84,16 @@ def test_the_client_address_ignores_forwarded_headers_unless_proxies_are_trusted
     assert client_address(request) == "198.51.100.9"
     settings.TRUSTED_PROXY_COUNT = 2
     assert client_address(request) == "1.1.1.1"
+
+
+def test_signing_in_to_ones_own_account_does_not_reset_guesses_at_another(
+    lockout, user: User, other_user: User
+) -> None:
+    guesser = APIClient()
+    for _ in range(4):
+        guesser.post(TOKEN_URL, {"login": "alice", "password": "wrong"})
+    own = guesser.post(TOKEN_URL, {"login": "bob", "password": PASSWORD})
+    assert own.status_code == 200  # bob's own sign-in, from the same address
+    guesser.post(TOKEN_URL, {"login": "alice", "password": "wrong"})
+    elsewhere = APIClient(REMOTE_ADDR="198.51.100.8")
+    assert elsewhere.post(TOKEN_URL, {"login": "alice", "password": PASSWORD}).status_code == 429
