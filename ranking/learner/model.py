@@ -29,13 +29,13 @@ hashed table would do and which would make a state hard to inspect or roll back.
 from __future__ import annotations
 
 import math
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
 from .overlay import ItemSide, item_side
 from .reads import LearnerReads
+from .rows import LearnerRows
 from .saving import LearnerSaving
 from .vocabulary import (
     _ALL_HEADS,
@@ -59,7 +59,7 @@ from .vocabulary import (
 )
 
 
-class Learner(LearnerReads, LearnerSaving):
+class Learner(LearnerRows, LearnerReads, LearnerSaving):
     """Online multi-task engagement model; see the module docstring."""
 
     def __init__(
@@ -128,100 +128,6 @@ class Learner(LearnerReads, LearnerSaving):
         unknown = ~self.item_given_created
         unknown[0] = False
         self.item_created[unknown] = np.inf
-
-    _VIEWER_ARRAYS = ("U", "bu", "taste", "taste_w")
-    _ITEM_ARRAYS = (
-        "V",
-        "bi",
-        "item_author",
-        "item_created",
-        "item_given_created",
-        "item_emb",
-        "item_has_emb",
-        "item_imps",
-        "item_cnt",
-        "item_pop",
-        "item_pop_ts",
-    )
-    _AUTHOR_ARRAYS = ("author_imps", "author_cnt")
-
-    def _grow(self, names: Sequence[str], rows: int) -> None:
-        for name in names:
-            array = getattr(self, name)
-            if array.shape[0] < rows:
-                extra = np.zeros((max(rows, 2 * array.shape[0]) - array.shape[0], *array.shape[1:]))
-                if name == "item_created":
-                    extra[:] = np.inf
-                setattr(self, name, np.concatenate([array, extra.astype(array.dtype)]))
-
-    def _init_vector(self, space: str, key: str) -> np.ndarray:
-        # Seeded by the id, not by arrival order: a state reloads and re-trains identically.
-        rng = np.random.default_rng([self.config.seed, zlib.crc32(f"{space}:{key}".encode())])
-        return rng.normal(0.0, self.config.init_scale, self.config.factors)
-
-    def _new_row(self, ids: _Ids, key: str, arrays: Sequence[str]) -> int:
-        """Give `key` the next row of `ids`, growing `arrays` to hold it."""
-        row = len(ids.ids)
-        ids.index[key] = row
-        ids.ids.append(key)
-        self._grow(arrays, row + 1)
-        return row
-
-    def _viewer_row(self, viewer: str) -> int:
-        if not viewer:
-            return 0  # signed out: item statistics learn, no personal parameters do
-        row = self._viewers.index.get(viewer)
-        if row is None:
-            row = self._new_row(self._viewers, viewer, self._VIEWER_ARRAYS)
-            self.U[row] = self._init_vector("v", viewer)
-        return row
-
-    def _author_row(self, author: str) -> int:
-        row = self._authors.index.get(author)
-        if row is None:
-            row = self._new_row(self._authors, author, self._AUTHOR_ARRAYS)
-        return row
-
-    def _item_row(self, item: str) -> int:
-        row = self._items.index.get(item)
-        if row is None:
-            row = self._new_row(self._items, item, self._ITEM_ARRAYS)
-            self.V[row] = self._init_vector("i", item)
-            # Until told otherwise, a clip is its own author (so creator standing is its own).
-            self.item_author[row] = self._author_row("\0" + item)
-        return row
-
-    def set_item_info(self, item: str, info: ItemInfo) -> None:
-        """Record a clip's author, creation time and prompt embedding (each optional)."""
-        row = self._item_row(item)
-        if info.author is not None:
-            self.item_author[row] = self._author_row(info.author)
-        if info.created is not None:
-            self.item_created[row] = float(info.created)
-            self.item_given_created[row] = True
-        if info.embedding is not None:
-            vector = np.asarray(info.embedding, dtype=np.float64).ravel()
-            if self._dim == 0:
-                self._dim = vector.size
-                # float32: a catalogue of 100,000 clips keeps 150 MB of embeddings, not 300.
-                self.item_emb = np.zeros((self.item_emb.shape[0], self._dim), dtype=np.float32)
-                self.taste = np.zeros((self.taste.shape[0], self._dim))
-            if vector.size != self._dim:
-                raise ValueError(f"embedding of {item!r} has {vector.size} values, not {self._dim}")
-            norm = float(np.linalg.norm(vector))
-            if norm > 0:
-                self.item_emb[row] = vector / norm
-                self.item_has_emb[row] = True
-
-    @property
-    def viewers(self) -> list[str]:
-        """Known viewer ids."""
-        return self._viewers.ids[1:]
-
-    @property
-    def items(self) -> list[str]:
-        """Known clip ids."""
-        return self._items.ids[1:]
 
     # --- features and prediction --------------------------------------------------------
 
@@ -504,8 +410,8 @@ class Learner(LearnerReads, LearnerSaving):
     # Everything `state_dict` saves (saving.py): the per-viewer, per-clip and per-author
     # rows, and the model's own.
     _ARRAYS = (
-        *_VIEWER_ARRAYS,
-        *_ITEM_ARRAYS,
-        *_AUTHOR_ARRAYS,
+        *LearnerRows._VIEWER_ARRAYS,
+        *LearnerRows._ITEM_ARRAYS,
+        *LearnerRows._AUTHOR_ARRAYS,
         *("W", "b", "G", "_gW", "_gb", "tot_cnt"),
     )
