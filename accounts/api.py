@@ -18,7 +18,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import PAGE_PARAMETERS, page_of, page_params, page_response
+from core.api import (
+    PAGE_PARAMETERS,
+    StrictCharField,
+    changes_of,
+    page_of,
+    page_params,
+    page_response,
+)
 from core.pagination import keyset_page
 from core.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
 
@@ -55,8 +62,8 @@ class TokenApi(APIView):
     class InputSerializer(serializers.Serializer):
         """Credentials: an email address or a handle, and the password."""
 
-        login = serializers.CharField(help_text="Email address or handle.")
-        password = serializers.CharField(trim_whitespace=False, style={"input_type": "password"})
+        login = StrictCharField(help_text="Email address or handle.")
+        password = StrictCharField(trim_whitespace=False, style={"input_type": "password"})
 
         class Meta:
             ref_name = "TokenCreate"
@@ -123,21 +130,28 @@ class MeApi(APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
-    class InputSerializer(serializers.Serializer):
-        """What you may change; send the avatar as multipart/form-data."""
+    class TextInputSerializer(serializers.Serializer):
+        """What you may change in JSON or a urlencoded form: the text (no avatar)."""
 
-        display_name = serializers.CharField(
+        display_name = StrictCharField(
             required=False,
             allow_blank=True,
             max_length=50,
             error_messages={"max_length": "A display name can be at most 50 characters."},
         )
-        bio = serializers.CharField(
+        bio = StrictCharField(
             required=False,
             allow_blank=True,
             max_length=300,
             error_messages={"max_length": "A bio can be at most 300 characters."},
         )
+
+        class Meta:
+            ref_name = "MeTextUpdate"
+
+    class InputSerializer(TextInputSerializer):
+        """What you may change; the avatar only as multipart/form-data."""
+
         avatar = serializers.ImageField(
             required=False,
             help_text="JPEG, PNG, GIF or WebP, at most AVATAR_MAX_BYTES.",
@@ -187,18 +201,17 @@ class MeApi(APIView):
     @extend_schema(
         operation_id="me_update",
         request={
-            "application/json": InputSerializer,
+            "application/json": TextInputSerializer,
             "multipart/form-data": InputSerializer,
-            "application/x-www-form-urlencoded": InputSerializer,
+            "application/x-www-form-urlencoded": TextInputSerializer,
         },
         responses={200: OutputSerializer, 400: OpenApiResponse(description="Invalid field.")},
     )
     def patch(self, request: Request) -> Response:
         """Change your display name, bio or avatar."""
-        serializer = self.InputSerializer(data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
+        changes = changes_of(self.InputSerializer(data=request.data, partial=True))
         user = cast(User, request.user)
-        user.profile = services.profile_update(user=user, **serializer.validated_data)
+        user.profile = services.profile_update(user=user, **changes)
         return self._show(request, user)
 
 

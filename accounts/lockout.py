@@ -2,8 +2,9 @@
 
 Too many failed sign-ins for one account, or from one address, lock both ways in for that
 account or address until the cool-off passes; the right password is refused meanwhile too.
-The address is the client's as core.web.client_address reads it: a forwarded-for header
-counts only behind the proxies TRUSTED_PROXY_COUNT trusts.
+The address is the client's as core.web.client_address reads it: REMOTE_ADDR, which the ASGI
+wrapper (core/proxy.py) sets from X-Forwarded-For only behind the proxies that
+TRUSTED_PROXY_COUNT trusts.
 """
 
 from __future__ import annotations

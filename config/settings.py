@@ -89,6 +89,11 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     # Last, so its 400 page has the signed-in user; still before any view runs.
     "core.middleware.reject_malformed_requests",
+    # The write limits of RATE_LIMITED_WRITES on the site's own pages (the API's throttles
+    # count the same ones); after the session and htmx middleware, which it reads.
+    "core.middleware.LimitPageWrites",
+    # A view that needed Redis while it was down answers 503, not 500.
+    "core.middleware.ServiceOutage",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -135,10 +140,14 @@ AUTHENTICATION_BACKENDS = [
 SITE_ID = 1
 
 # How many proxies of ours stand in front of Riff, each appending to X-Forwarded-For. With 0
-# (the default) that header is ignored: it is whatever the client wrote. DRF's throttles,
-# allauth's limits and the sign-in lockout all find the client's address by this one count.
+# (the default) that header is ignored: it is whatever the client wrote. The ASGI server
+# reads it by this count, once, and sets REMOTE_ADDR to the client's address
+# (core/proxy.py); DRF's throttles, allauth's limits and the sign-in lockout all read
+# REMOTE_ADDR alone, so none of them may count the proxies a second time.
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
-ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
+ALLAUTH_TRUSTED_PROXY_COUNT = 0
 
 # One lockout for the log-in page and the token API together (accounts/lockout.py): after
 # LOGIN_LOCKOUT_FAILURES failed sign-ins for an account, or from an address, both are
@@ -219,10 +228,16 @@ STORAGES: dict[str, dict[str, Any]] = {
 }
 if USE_S3:
     STORAGES["default"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        # Riff talks to the bucket at AWS_S3_ENDPOINT_URL; browsers get URLs presigned for
+        # AWS_S3_PUBLIC_ENDPOINT_URL when set (compose: the site, whose proxy passes the
+        # bucket's path on to MinIO), else for the same endpoint.
+        "BACKEND": "core.storage.PublicEndpointS3Storage",
         "OPTIONS": {
             "bucket_name": os.environ.get("AWS_STORAGE_BUCKET_NAME", "riff-media"),
             "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
+            "public_endpoint_url": os.environ.get("AWS_S3_PUBLIC_ENDPOINT_URL") or None,
+            # An endpoint of one's own (MinIO) serves buckets by path, not by host name.
+            "addressing_style": "path" if os.environ.get("AWS_S3_ENDPOINT_URL") else None,
             "custom_domain": os.environ.get("AWS_S3_CUSTOM_DOMAIN") or None,
             "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
             "access_key": os.environ.get("AWS_ACCESS_KEY_ID"),
@@ -231,12 +246,16 @@ if USE_S3:
             "file_overwrite": False,
         },
     }
-# Where pages may load from: Riff itself, and the media host when media is in S3. Scripts only
-# from Riff's own files (no inline script anywhere); inline styles stay allowed for htmx's
-# indicator style and the progress bars' custom properties.
+# Where pages may load from: Riff itself, and the media host when media is in S3 (the host
+# its URLs name: the custom domain, else the public endpoint, which in compose is the site
+# itself, else the endpoint). Scripts only from Riff's own files (no inline script anywhere);
+# inline styles stay allowed for htmx's indicator style and the progress bars' custom
+# properties.
 if USE_S3:
     _custom_domain = os.environ.get("AWS_S3_CUSTOM_DOMAIN", "")
-    _endpoint = os.environ.get("AWS_S3_ENDPOINT_URL", "")
+    _endpoint = os.environ.get("AWS_S3_PUBLIC_ENDPOINT_URL") or os.environ.get(
+        "AWS_S3_ENDPOINT_URL", ""
+    )
     _MEDIA_ORIGIN = (
         f"https://{_custom_domain}"
         if _custom_domain
@@ -263,6 +282,10 @@ CONTENT_SECURITY_POLICY = os.environ.get("CONTENT_SECURITY_POLICY") or "; ".join
 SERVE_MEDIA = env_bool("SERVE_MEDIA", not USE_S3)
 # Uploads bigger than this are refused before they reach a form.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "core.uploads.MemoryFileUploadHandler",
+    "core.uploads.TemporaryFileUploadHandler",
+]
 AVATAR_MAX_BYTES = 2 * 1024 * 1024
 
 LANGUAGE_CODE = "en-us"
@@ -316,19 +339,64 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # Throttles key anonymous callers by address: X-Forwarded-For only behind our proxies.
-    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
+    # Throttles key anonymous callers by REMOTE_ADDR, already the client's behind our proxies
+    # (see TRUSTED_PROXY_COUNT); 0, not None, which would read X-Forwarded-For whole.
+    "NUM_PROXIES": 0,
     "DEFAULT_THROTTLE_RATES": {
         "token": os.environ.get("RATE_LIMIT_TOKEN", "10/min"),
         "verify": os.environ.get("RATE_LIMIT_VERIFY", "20/min"),
         "anon": "300/min",
         "user": "1200/min",
+        # Writes that cost work, per account (or per address when signed out); see
+        # RATE_LIMITED_WRITES for which page and API endpoint count under each.
+        "generation": os.environ.get("RATE_LIMIT_GENERATION", "10/min"),
+        "comment": os.environ.get("RATE_LIMIT_COMMENT", "20/min"),
+        "report": os.environ.get("RATE_LIMIT_REPORT", "20/hour"),
+        "events": os.environ.get("RATE_LIMIT_EVENTS", "120/min"),
+        "social": os.environ.get("RATE_LIMIT_SOCIAL", "120/min"),
+        "profile": os.environ.get("RATE_LIMIT_PROFILE", "20/hour"),
+        "post": os.environ.get("RATE_LIMIT_POST", "30/min"),
     },
     "DEFAULT_THROTTLE_CLASSES": [
         "core.throttling.AnonRateThrottle",
         "core.throttling.UserRateThrottle",
+        "core.throttling.WriteRateThrottle",
     ],
     "EXCEPTION_HANDLER": "core.api.exception_handler",
+}
+# Which writes count against which of the scopes above: a page and the API endpoint doing
+# the same thing share one allowance (core.middleware.LimitPageWrites for pages,
+# core.throttling.WriteRateThrottle for the API). Sign-in, sign-up and password reset are
+# limited by allauth (ACCOUNT_RATE_LIMITS) and the lockout (AXES_*), the token API by its
+# own "token" scope.
+RATE_LIMITED_WRITES = {
+    "feed:verify": "verify",
+    "api:verify": "verify",
+    "feed:create": "generation",
+    "api:generation-list": "generation",
+    "api:post-remix": "generation",
+    "feed:comment_create": "comment",
+    "api:post-comments": "comment",
+    "moderation:report": "report",
+    "api:report-create": "report",
+    "moderation:decision_appeal": "report",
+    "moderation:refusal_appeal": "report",
+    "api:appeal-create": "report",
+    "api:events": "events",
+    "ranking:not_interested": "events",
+    "api:feed-preference": "events",
+    "feed:post_like": "social",
+    "api:post-like": "social",
+    "accounts:follow": "social",
+    "api:user-follow": "social",
+    "accounts:block": "social",
+    "api:user-block": "social",
+    "accounts:profile_edit": "profile",
+    "api:me": "profile",
+    "feed:post_edit": "post",
+    "feed:draft_post": "post",
+    "api:generation-post": "post",
+    "api:post-detail": "post",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Riff API",
@@ -421,9 +489,22 @@ C2PA_PRIVATE_KEY = Path(os.environ.get("C2PA_PRIVATE_KEY", C2PA_DIR / "key.pem")
 C2PA_TRUST_ANCHORS = Path(os.environ.get("C2PA_TRUST_ANCHORS", C2PA_DIR / "ca.pem"))
 # "Verify a clip" reads uploads up to this size (whole clips of a few seconds are far smaller).
 VERIFY_MAX_UPLOAD_MB = int(os.environ.get("VERIFY_MAX_UPLOAD_MB", "100"))
+# No request body may be larger: the ASGI app refuses one with a 413 before reading it
+# (core/bodies.py). The largest upload, a clip to verify, plus its form's few bytes.
+MAX_REQUEST_MB = int(os.environ.get("MAX_REQUEST_MB", str(VERIFY_MAX_UPLOAD_MB + 1)))
 # Read from a video's header before anything is decoded: larger or longer ones are refused.
 VERIFY_MAX_PIXELS = int(os.environ.get("VERIFY_MAX_PIXELS", str(4096 * 2160)))
 VERIFY_MAX_SECONDS = int(os.environ.get("VERIFY_MAX_SECONDS", "180"))
+VERIFY_MAX_FRAMES = int(os.environ.get("VERIFY_MAX_FRAMES", str(180 * 60)))
+# Uploads are checked by workers on the `verify` queue, never in the web process: at most
+# this many may wait (more are refused with a 503), each read for at most VERIFY_TIME_LIMIT_S;
+# a request waits up to VERIFY_WAIT_S for its answer, then says where to find it. A check no
+# worker finished in VERIFY_GIVE_UP_S is given up on; results are kept VERIFY_KEEP_S.
+VERIFY_MAX_PENDING = int(os.environ.get("VERIFY_MAX_PENDING", "16"))
+VERIFY_TIME_LIMIT_S = int(os.environ.get("VERIFY_TIME_LIMIT_S", "60"))
+VERIFY_WAIT_S = float(os.environ.get("VERIFY_WAIT_S", "20"))
+VERIFY_GIVE_UP_S = int(os.environ.get("VERIFY_GIVE_UP_S", "600"))
+VERIFY_KEEP_S = int(os.environ.get("VERIFY_KEEP_S", "3600"))
 # The sentence encoder the prompt policy (and ranking) embed text with: a local folder of a
 # sentence-transformers model, or empty for the MiniLM packaged with Riff.
 RIFF_TEXT_ENCODER_PATH = os.environ.get("RIFF_TEXT_ENCODER_PATH", "")
@@ -433,7 +514,10 @@ if REDIS_URL:
     # the longest job (late acks), or a slow clip would start twice.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * GENERATION_TIMEOUT_S + 60}
 
-CELERY_TASK_ROUTES = {"generation.tasks.run_generation_job": {"queue": "gpu"}}
+CELERY_TASK_ROUTES = {
+    "generation.tasks.run_generation_job": {"queue": "gpu"},
+    "moderation.tasks.verify_check": {"queue": "verify"},
+}
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # For You: a full retrain of the learner every this many hours (each web process learns
 # online from every event in between), with this many passes over the events; this many
@@ -449,11 +533,15 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": RANKING_RETRAIN_HOURS * 3600.0,
     },
     "prune-served-items": {"task": "ranking.tasks.served_items_prune", "schedule": 6 * 3600.0},
+    "sweep-verify-checks": {"task": "moderation.tasks.verify_checks_sweep", "schedule": 60.0},
 }
 
 # --- Production hardening; `manage.py check --deploy` passes with DEBUG off.
 if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if TRUSTED_PROXY_COUNT:
+        # Only a proxy of ours says whether the browser's connection was HTTPS; without one,
+        # X-Forwarded-Proto is the client's own words and Riff's own connection tells.
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True

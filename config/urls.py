@@ -2,11 +2,13 @@
 
 from django.conf import settings
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import urls as accounts_urls
 from core import health, media
+from core.web import refusal
 from feed import urls as feed_urls
 from generation import urls as generation_urls
 from moderation import urls as moderation_urls
@@ -39,3 +41,9 @@ urlpatterns = [
 if settings.SERVE_MEDIA:
     media_prefix = settings.MEDIA_URL.lstrip("/")
     urlpatterns.append(re_path(rf"^{media_prefix}(?P<path>.+)$", media.serve_media, name="media"))
+
+
+def handler429(request: HttpRequest) -> HttpResponse:
+    """allauth's answer when a sign-in, sign-up or password reset limit is reached."""
+    message = "Too many attempts from here in a short time. Wait a minute and try again."
+    return refusal(request, message, status=429, retry_after=60)

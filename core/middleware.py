@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+import math
 from typing import Any
 from urllib.parse import unquote_plus
 
 from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
 from django.utils.decorators import sync_and_async_middleware
+from django.utils.deprecation import MiddlewareMixin
+from kombu.exceptions import OperationalError as BrokerDown
+from redis.exceptions import RedisError
+from rest_framework.views import APIView
+
+from core.throttling import LimitsUnavailable, WriteRateThrottle
+from core.web import refusal
+
+logger = logging.getLogger(__name__)
 
 NUL_IN_ADDRESS = "That address contains a character (NUL) that no address on Riff can contain."
 
@@ -25,13 +36,6 @@ def _malformed(request: HttpRequest) -> str | None:
     return None
 
 
-def _refusal(request: HttpRequest, message: str) -> HttpResponse:
-    """A 400 in the language of what was asked for: JSON on the API, the site's page elsewhere."""
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": message}, status=400)
-    return render(request, "400.html", {"message": message}, status=400)
-
-
 @sync_and_async_middleware
 def reject_malformed_requests(get_response: Any) -> Any:
     """Answer a malformed request with a readable 400 instead of passing it on."""
@@ -41,14 +45,14 @@ def reject_malformed_requests(get_response: Any) -> Any:
             message = _malformed(request)
             if message is not None:
                 # The page reads the signed-in user, a database read: off the event loop.
-                return await sync_to_async(_refusal)(request, message)
+                return await sync_to_async(refusal)(request, message)
             return await get_response(request)
 
         return middleware_async
 
     def middleware(request: HttpRequest) -> HttpResponse:
         message = _malformed(request)
-        return _refusal(request, message) if message is not None else get_response(request)
+        return refusal(request, message) if message is not None else get_response(request)
 
     return middleware
 
@@ -73,3 +77,70 @@ def content_security_policy(get_response: Any) -> Any:
         return response
 
     return middleware
+
+
+# What Redis going away raises: the cache's client (allauth's limits count there) and the
+# Celery broker's, when a job is sent.
+REDIS_DOWN = (RedisError, BrokerDown)
+OUTAGE = "Part of Riff is restarting, so it can't take this right now; try again in a minute."
+OUTAGE_RETRY_AFTER_S = 60
+
+
+class ServiceOutage(MiddlewareMixin):
+    """A request that needed Redis while it was down gets a 503 saying so, never a 500.
+
+    Reads don't need Redis (sessions, feeds and pages live in PostgreSQL); what does is
+    counting a page's limits (sign-in, sign-up, password reset) and sending work to the
+    workers, and both are refused until Redis is back rather than let through uncounted.
+    """
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """The 503 for an outage; anything else goes on to Django's own handling."""
+        if not isinstance(exception, REDIS_DOWN):
+            return None
+        logger.warning("Redis unavailable (%s): %s", type(exception).__name__, exception)
+        return outage_response(request)
+
+
+def outage_response(request: HttpRequest) -> HttpResponse:
+    """The 503 for a request that needs Redis while it is down."""
+    if request.path.startswith("/api/") or getattr(request, "htmx", False):
+        return refusal(request, OUTAGE, status=503, retry_after=OUTAGE_RETRY_AFTER_S)
+    # Plain template rendering: the outage page must not need anything else to work.
+    response = HttpResponse(render_to_string("503.html", {"message": OUTAGE}), status=503)
+    response["Retry-After"] = str(OUTAGE_RETRY_AFTER_S)
+    return response
+
+
+class LimitPageWrites(MiddlewareMixin):
+    """The write limits of settings.RATE_LIMITED_WRITES, for the site's own pages.
+
+    API views count the same writes in their throttle (core.throttling.WriteRateThrottle)
+    under the same keys, so a comment posted from a page and one posted over the API come
+    out of one allowance.
+    """
+
+    def process_view(
+        self, request: HttpRequest, view_func: Any, args: Any, kwargs: Any
+    ) -> HttpResponse | None:
+        """A 429 (or a 503 while limits can't be counted) instead of the view, when due."""
+        view_class = getattr(view_func, "cls", None)
+        if isinstance(view_class, type) and issubclass(view_class, APIView):
+            return None  # DRF applies the same throttle itself, after its own sign-in
+        throttle = WriteRateThrottle()
+        try:
+            if throttle.allow_request(request, None):  # type: ignore[arg-type]
+                return None
+        except LimitsUnavailable:
+            return outage_response(request)
+        wait = max(1, math.ceil(throttle.wait() or 1))
+        message = f"That's a lot in a short time. Try again in {_duration(wait)}."
+        return refusal(request, message, status=429, retry_after=wait)
+
+
+def _duration(seconds: int) -> str:
+    """A wait in words: "40 seconds", "1 minute", "12 minutes"."""
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = round(seconds / 60)
+    return f"{minutes} minutes"

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -43,9 +43,25 @@ def login_required_htmx(view: View) -> View:
 
 def bad_request(request: HtmxHttpRequest, message: str) -> HttpResponse:
     """A 400 that says what was wrong: a bare message for htmx, the 400 page otherwise."""
-    if request.htmx:
-        return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
-    return render(request, "400.html", {"message": message}, status=400)
+    return refusal(request, message)
+
+
+def refusal(
+    request: HttpRequest, message: str, *, status: int = 400, retry_after: int | None = None
+) -> HttpResponse:
+    """A refusal that says why, in the language of what was asked for: JSON on the API, a
+    bare message for htmx (the page shows it as a toast), else the site's page for `status`
+    (templates/<status>.html). With `retry_after`, a Retry-After header says when to retry."""
+    response: HttpResponse
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": message}, status=status)
+    elif getattr(request, "htmx", False):
+        response = HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+    else:
+        response = render(request, f"{status}.html", {"message": message}, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 def redirect_back(request: HtmxHttpRequest, fallback: str) -> HttpResponseRedirect:
@@ -59,20 +75,12 @@ def redirect_back(request: HtmxHttpRequest, fallback: str) -> HttpResponseRedire
 
 
 def client_address(request: HttpRequest) -> str:
-    """The client's address: the connection's own, or behind TRUSTED_PROXY_COUNT proxies of
-    ours, the address the outermost of them saw (counted from the right of X-Forwarded-For).
+    """The client's address, as every limit by address reads it: REMOTE_ADDR.
 
-    What a client writes into X-Forwarded-For itself sits further left and is never read, so a
-    forged header can't move a caller out of its limits. DRF's NUM_PROXIES and allauth's
-    ALLAUTH_TRUSTED_PROXY_COUNT are set from the same setting and read the header the same way.
+    Behind TRUSTED_PROXY_COUNT proxies of ours, core.proxy.TrustedProxyMiddleware has already
+    put the address they vouch for there (the N-th from the right of X-Forwarded-For); the
+    header is read nowhere else, so a forged one can't move a caller out of its limits, and
+    DRF (NUM_PROXIES = 0), allauth (ALLAUTH_TRUSTED_PROXY_COUNT = 0) and the sign-in lockout
+    (which calls this) all key on the same address.
     """
-    count = settings.TRUSTED_PROXY_COUNT
-    if count:
-        forwarded = [
-            part.strip()
-            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-            if part.strip()
-        ]
-        if forwarded:
-            return forwarded[-min(count, len(forwarded))]
     return str(request.META.get("REMOTE_ADDR") or "")

@@ -65,6 +65,10 @@ class Post(models.Model):
     # The prompt's unit MiniLM embedding (float32 bytes), what For You matches tastes with;
     # empty when the encoder was not there (the next full retrain of the ranking fills it).
     prompt_embedding = models.BinaryField(blank=True, default=b"", editable=False)
+    # What the clip carries (ClipInspection.as_json(): credentials and watermark), as read
+    # when it was signed; its credentials page shows this and never decodes the clip. Empty
+    # for a post made before this was kept, until the page first fills it.
+    clip_reading = models.JSONField(null=True, blank=True, editable=False)
     created = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

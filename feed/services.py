@@ -14,6 +14,7 @@ from generation import services as generation
 from generation.models import GenerationJob
 from generation.video import probe
 from moderation.hashbank import fingerprint_rematch
+from moderation.provenance import ClipInspection, stored_clip_read
 from moderation.services import case_hold
 
 from . import events, feeds, selectors
@@ -124,6 +125,7 @@ def post_publish(
         width=job.width,
         height=job.height,
         prompt_embedding=embed_bytes(job.prompt),
+        clip_reading=job.clip_reading,
     )
     post.video.name, post.poster.name = job.video.name, job.poster.name
     post.full_clean()
@@ -136,6 +138,23 @@ def post_publish(
         entry, share = match
         case_hold(post=post, reason="hash bank", entry=entry.pk, share=round(share, 3))
     return post
+
+
+def post_clip_reading(*, post: Post) -> ClipInspection | None:
+    """What the post's clip carries, as read when it was signed; None if it can't be read.
+
+    A post made before readings were kept has its clip read once, here, and the reading
+    stored: every later view shows the stored one and never decodes the clip.
+    """
+    if post.clip_reading:
+        return ClipInspection.from_json(post.clip_reading)
+    inspection = stored_clip_read(post.video.name or "")
+    if inspection is not None:
+        post.clip_reading = inspection.as_json()
+        Post.objects.filter(pk=post.pk, clip_reading__isnull=True).update(
+            clip_reading=post.clip_reading
+        )
+    return inspection
 
 
 def remix_source(*, post: Post) -> generation.RemixSource:

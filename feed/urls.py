@@ -12,6 +12,7 @@ urlpatterns = [
     path("p/<int:pk>/remixes/", views.post_lineage, name="post_lineage"),
     path("p/<int:pk>/credentials/", views.post_credentials, name="post_credentials"),
     path("verify/", views.verify, name="verify"),
+    path("verify/<uuid:check_id>/", views.verify_check, name="verify_check"),
     path("p/<int:pk>/like/", views.post_like, name="post_like"),
     path("p/<int:pk>/comments/", views.comment_create, name="comment_create"),
     path("p/<int:pk>/edit/", views.post_edit, name="post_edit"),
@@ -32,4 +33,5 @@ api_urlpatterns = [
     path("posts/<int:pk>/remix/", api.PostRemixApi.as_view(), name="post-remix"),
     path("generations/<uuid:job_id>/post/", api.DraftPostApi.as_view(), name="generation-post"),
     path("verify/", api.VerifyApi.as_view(), name="verify"),
+    path("verify/<uuid:check_id>/", api.VerifyCheckApi.as_view(), name="verify-check"),
 ]

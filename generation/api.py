@@ -22,7 +22,7 @@ from core.pagination import keyset_page
 
 from . import services
 from .models import GenerationJob
-from .selectors import job_of, jobs_of, model_label, model_longest, models_offered
+from .selectors import job_of, jobs_of, model_label, model_limit_seconds, models_offered
 from .serializers import JobInputSerializer, JobOutputSerializer, job_create_response
 
 JOB_NOT_FOUND = "That generation doesn't exist or isn't yours."
@@ -53,7 +53,7 @@ class GenerationModelsApi(APIView):
         key = serializers.CharField(help_text="What to send as model_key.")
         label = serializers.CharField()  # type: ignore[assignment]  # a field named "label"
         max_seconds = serializers.FloatField(
-            allow_null=True, help_text="Its longest clip (duration_s); null: the API's 10 s."
+            help_text="Its longest clip: the largest duration_s it takes, in seconds."
         )
 
         class Meta:
@@ -63,7 +63,7 @@ class GenerationModelsApi(APIView):
     def get(self, request: Request) -> Response:
         """Installed models only; test models only for staff on an instance run with DEBUG."""
         rows = [
-            {"key": key, "label": model_label(key), "max_seconds": model_longest(key)}
+            {"key": key, "label": model_label(key), "max_seconds": model_limit_seconds(key)}
             for key in models_offered(user=me(request))
         ]
         return Response(self.OutputSerializer(rows, many=True).data)

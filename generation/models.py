@@ -127,6 +127,9 @@ class GenerationJob(models.Model):
     watermark_id = models.PositiveBigIntegerField(
         unique=True, default=new_watermark_id, editable=False
     )
+    # What the signed clip carries (ClipInspection.as_json(): its credentials and watermark),
+    # read back once when it was signed; its post shows this instead of decoding the clip.
+    clip_reading = models.JSONField(null=True, blank=True, editable=False)
     # Set when the draft was posted (the post took over the files) or thrown away.
     published_post_id = models.PositiveBigIntegerField(null=True, blank=True)
     discarded_at = models.DateTimeField(null=True, blank=True)

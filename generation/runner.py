@@ -19,6 +19,7 @@ from PIL import Image
 
 from moderation.content_credentials import Parent, SigningUnavailable, sign_clip
 from moderation.hashbank import fingerprint_record
+from moderation.provenance import clip_read
 from moderation.watermark import mark_frames
 
 from .backends import GenerationAborted, GenerationSpec, WeightsMissing, get_backend
@@ -266,6 +267,8 @@ def _encode_and_store(job_id: str, frames: np.ndarray, fps: int) -> None:
         parent=_parent(job),
     )
     info = probe(io.BytesIO(data))
+    # Read back as anyone checking the clip would: its post's credentials page shows this.
+    reading = clip_read(io.BytesIO(data)).as_json()
     stored: list[str] = []
     try:
         with transaction.atomic():
@@ -295,6 +298,7 @@ def _encode_and_store(job_id: str, frames: np.ndarray, fps: int) -> None:
                 fps=fps,
                 video_duration_s=info.duration_s,
                 video_bytes=len(data),
+                clip_reading=reading,
                 progress_step=job.progress_total,
             )
     except Exception:

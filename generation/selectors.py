@@ -54,10 +54,33 @@ def model_choices(*, user: Any) -> list[tuple[str, str]]:
     return [(key, model_label(key)) for key in models_offered(user=user)]
 
 
+# No clip is longer than this, whatever the model: the API's and the form's own limit.
+CLIP_SECONDS_MAX = 10.0
+
+
 def model_longest(model_key: str) -> float | None:
     """The longest clip a model makes, in seconds (RIFF_MODELS' max_seconds), if it has one."""
     longest = settings.RIFF_MODELS.get(model_key, {}).get("max_seconds")
     return None if longest is None else float(longest)
+
+
+def model_limit_seconds(model_key: str) -> float:
+    """The longest clip one may ask this model for: its own limit, else CLIP_SECONDS_MAX."""
+    longest = model_longest(model_key)
+    return CLIP_SECONDS_MAX if longest is None else min(longest, CLIP_SECONDS_MAX)
+
+
+def models_limit_seconds(model_keys: list[str]) -> float:
+    """The longest clip any of these models may be asked for (CLIP_SECONDS_MAX if none)."""
+    return max((model_limit_seconds(key) for key in model_keys), default=CLIP_SECONDS_MAX)
+
+
+def duration_refusal(*, model_key: str, duration_s: float) -> str | None:
+    """Why this model can't make a clip this long, in words; None when it can."""
+    limit = model_limit_seconds(model_key)
+    if duration_s <= limit:
+        return None
+    return f"{model_label(model_key)} makes clips of at most {limit:g} seconds; ask for less."
 
 
 def model_label(model_key: str) -> str:

@@ -14,12 +14,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
-from core.api import absolute_url
+from core.api import StrictCharField, StrictFloatField, absolute_url
 
 from . import services
-from .backends.registry import model_configs
 from .models import GenerationJob
-from .selectors import job_status, models_offered
+from .selectors import (
+    duration_refusal,
+    job_status,
+    model_limit_seconds,
+    models_limit_seconds,
+    models_offered,
+)
 
 
 class JobOutputSerializer(serializers.Serializer):
@@ -91,17 +96,17 @@ class JobOutputSerializer(serializers.Serializer):
 class JobInputSerializer(serializers.Serializer):
     """What to make."""
 
-    prompt = serializers.CharField(max_length=2000)
-    negative_prompt = serializers.CharField(max_length=1000, required=False, default="")
+    prompt = StrictCharField(max_length=2000)
+    negative_prompt = StrictCharField(max_length=1000, required=False, default="")
     model_key = serializers.ChoiceField(choices=[], required=False)
     aspect = serializers.ChoiceField(
         choices=GenerationJob.Aspect.choices, default=GenerationJob.Aspect.PORTRAIT
     )
-    duration_s = serializers.FloatField(min_value=0.5, max_value=10.0, default=2.0)
+    duration_s = StrictFloatField(min_value=0.5, max_value=10.0, default=2.0)
     seed = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False)
     steps = serializers.IntegerField(min_value=1, max_value=100, default=20)
-    guidance = serializers.FloatField(min_value=0.0, max_value=20.0, default=5.0)
-    strength = serializers.FloatField(
+    guidance = StrictFloatField(min_value=0.0, max_value=20.0, default=5.0)
+    strength = StrictFloatField(
         min_value=0.05,
         max_value=1.0,
         default=0.6,
@@ -112,21 +117,37 @@ class JobInputSerializer(serializers.Serializer):
         ref_name = "GenerationJobIn"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """The models the caller may choose: those installed here (see models_offered)."""
+        """The models the caller may choose (see models_offered), and how long a clip may be.
+
+        Without a request (the schema), those offered to people: installed, and no test
+        models. The length's maximum is the longest any of them makes; each model's own
+        limit is in the description, and GET /api/v1/generations/models/ lists them.
+        """
         super().__init__(*args, **kwargs)
         field = cast(serializers.ChoiceField, self.fields["model_key"])
         request = self.context.get("request")
-        if request is None:  # the schema: every model an instance may offer people
-            field.choices = [key for key, config in model_configs().items() if not config.is_tiny]
-        else:
-            field.choices = models_offered(user=request.user)
+        offered = models_offered(user=request.user if request is not None else None)
+        field.choices = offered
         field.error_messages["invalid_choice"] = (
             "“{input}” isn't available on this Riff; ask GET /api/v1/generations/models/ "
             "for those that are."
         )
+        limits = ", ".join(f"{key}: {model_limit_seconds(key):g} s" for key in offered)
+        longest = models_limit_seconds(offered)
+        self.fields["duration_s"] = StrictFloatField(
+            min_value=0.5,
+            max_value=longest,
+            default=2.0,
+            help_text=f"Seconds, at most the chosen model's longest clip ({limits or 'none'}).",
+            error_messages={
+                "max_value": f"No model here makes clips longer than {longest:g} seconds "
+                f"({limits}); ask for less."
+            },
+        )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        """Without a model named, the instance's default, or the first one offered."""
+        """Without a model named, the instance's default, or the first one offered; a length
+        the model can make."""
         if "model_key" not in attrs:
             offered = list(cast(serializers.ChoiceField, self.fields["model_key"]).choices)
             if not offered:
@@ -135,6 +156,9 @@ class JobInputSerializer(serializers.Serializer):
                 )
             default = settings.RIFF_DEFAULT_MODEL
             attrs["model_key"] = default if default in offered else offered[0]
+        refusal = duration_refusal(model_key=attrs["model_key"], duration_s=attrs["duration_s"])
+        if refusal is not None:
+            raise serializers.ValidationError({"duration_s": [refusal]})
         return attrs
 
 

@@ -16,7 +16,7 @@ from accounts.models import User
 from moderation.policy import prompt_verdict
 
 from .models import GenerationJob, new_watermark_id
-from .selectors import quota_limits, quota_usage
+from .selectors import duration_refusal, quota_limits, quota_usage
 
 State = GenerationJob.State
 Failure = GenerationJob.Failure
@@ -182,13 +182,10 @@ def _job_queue(
 ) -> GenerationJob:
     """Count the allowance and queue an allowed prompt's job."""
     model_key = params.get("model_key") or settings.RIFF_DEFAULT_MODEL
-    longest = _model_config(model_key).get("max_seconds")
-    duration = params.get("duration_s", 2.0)
-    if longest is not None and duration > longest:
-        label = settings.RIFF_MODELS[model_key].get("label", model_key)
-        raise ValidationError(
-            {"duration_s": f"{label} makes clips of at most {longest:g} seconds; ask for less."}
-        )
+    _model_config(model_key)  # raises for a model that isn't configured
+    refusal = duration_refusal(model_key=model_key, duration_s=params.get("duration_s", 2.0))
+    if refusal is not None:
+        raise ValidationError({"duration_s": refusal})
     # One person's jobs are counted under a lock on their row, so two tabs can't both
     # take the last slot.
     User.objects.select_for_update().filter(pk=owner.pk).first()

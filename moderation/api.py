@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from core.api import StrictCharField
 
 from . import selectors, services, targets
 from .models import Appeal, Case, Decision, PolicyCategory, PromptRefusal, Report
@@ -42,9 +43,9 @@ class ReportCreateApi(APIView):
 
         post = serializers.IntegerField(required=False)
         comment = serializers.IntegerField(required=False)
-        account = serializers.CharField(required=False, help_text="The account's @handle.")
+        account = StrictCharField(required=False, help_text="The account's @handle.")
         reason = serializers.ChoiceField(choices=Report.Reason.choices)
-        note = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+        note = StrictCharField(max_length=1000, required=False, allow_blank=True)
 
         class Meta:
             ref_name = "ReportCreate"
@@ -135,7 +136,7 @@ class AppealCreateApi(APIView):
 
         decision = serializers.IntegerField(required=False)
         refusal = serializers.IntegerField(required=False)
-        text = serializers.CharField(max_length=2000)
+        text = StrictCharField(max_length=2000)
 
         class Meta:
             ref_name = "AppealCreate"
@@ -256,13 +257,20 @@ class CaseDecideApi(APIView):
             required=False,
             allow_null=True,
         )
-        label = serializers.CharField(  # type: ignore[assignment]  # a field, not Field.label
+        label = StrictCharField(  # type: ignore[assignment]  # a field, not Field.label
             max_length=80, required=False, allow_blank=True
         )
-        facts = serializers.CharField(max_length=2000)
+        facts = StrictCharField(max_length=2000)
 
         class Meta:
             ref_name = "CaseDecision"
+
+        def validate_category(self, category: PolicyCategory | None) -> PolicyCategory | None:
+            """Form data reads an empty value as null: refuse it, as JSON's "" is refused;
+            leave the field out for no category."""
+            if category is None and self.initial_data.get("category") == "":
+                raise ValidationError("Name a category, or leave the field out.")
+            return category
 
     @extend_schema(
         operation_id="moderation_case_decide",
@@ -322,7 +330,7 @@ class AppealDecideApi(APIView):
         """The outcome."""
 
         overturn = serializers.BooleanField()
-        reply = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+        reply = StrictCharField(max_length=2000, required=False, allow_blank=True)
 
         class Meta:
             ref_name = "AppealDecision"

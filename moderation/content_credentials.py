@@ -13,7 +13,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import c2pa
 from cryptography import x509
@@ -214,12 +214,14 @@ def _assertion(manifest: dict[str, Any], label: str) -> dict[str, Any]:
     return {}
 
 
-def read_clip(data: bytes, mime: str = "video/mp4") -> CredentialReading:
-    """Read and validate a video's manifest; no manifest, or an unreadable file, is state None."""
+def read_clip(data: bytes | IO[bytes], mime: str = "video/mp4") -> CredentialReading:
+    """Read and validate a video's manifest (its bytes, or a binary file); no manifest, or an
+    unreadable file, is state None."""
+    stream = io.BytesIO(data) if isinstance(data, bytes) else data
     try:
         with (
             _context() as context,
-            c2pa.Reader(mime, io.BytesIO(data), context=context) as reader,
+            c2pa.Reader(mime, stream, context=context) as reader,
         ):
             state = reader.get_validation_state()
             results = reader.get_validation_results() or {}

@@ -11,8 +11,9 @@ only when the check matches: an unmarked video reads as nothing, not as a random
 from __future__ import annotations
 
 import math
+import time
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
@@ -39,8 +40,9 @@ GROUP = 2
 UNSURE_BITS = 8
 # A video is read from at most this many frames, spread over it.
 MAX_READ_FRAMES = 32
-# The most frame data one reading holds (RGB bytes): 32 frames up to about 800x830, fewer as
-# frames grow (2 at 4K), so an upload's size in pixels can't grow the process without bound.
+# The most frame data one reading decodes into arrays (RGB bytes), one frame at a time: 32
+# frames up to about 800x830, fewer as frames grow (2 at 4K), so an upload's size in pixels
+# bounds the work done, not only the memory.
 MAX_READ_BYTES = 64 * 2**20
 
 
@@ -208,39 +210,72 @@ def mark_frames(frames: np.ndarray, *, payload: int, label: str) -> np.ndarray:
     return out
 
 
-def _read_at(frames: list[np.ndarray], shrink: int) -> WatermarkReading | None:
-    """Average the frames' bit scores until they pass the check; None if they never do.
+class _Reading:
+    """Bit scores averaged over the frames seen so far, at one scale, frame by frame.
 
+    A frame is turned into its 80 scores at once and dropped: a reading never holds frames.
     `shrink` 2 reads a copy downscaled by half, scaled back up first.
     """
-    total = np.zeros(MARK_BITS)
-    for count, frame in enumerate(frames, start=1):
-        if shrink != 1:
+
+    def __init__(self, shrink: int) -> None:
+        self.shrink = shrink
+        self.total = np.zeros(MARK_BITS)
+        self.count = 0
+        self.found: WatermarkReading | None = None
+
+    def add(self, frame: np.ndarray) -> WatermarkReading | None:
+        """Count one more frame; the reading once the averaged scores pass the check."""
+        if self.found is not None:
+            return self.found
+        if self.shrink != 1:
             height, width = frame.shape[:2]
-            size = (width * shrink, height * shrink)
+            size = (width * self.shrink, height * self.shrink)
             frame = cv2.resize(frame, size, interpolation=cv2.INTER_CUBIC)
-        total += _scores(frame)
-        mean = total / count
+        self.total += _scores(frame)
+        self.count += 1
+        mean = self.total / self.count
         payload = _decide(mean)
         if payload is not None:
             confidence = float(np.abs(mean - 0.5).mean() * 2)
-            return WatermarkReading(payload=payload, confidence=confidence, frames_read=count)
-    return None
+            self.found = WatermarkReading(
+                payload=payload, confidence=confidence, frames_read=self.count
+            )
+        return self.found
 
 
 def read_payload(frames: Iterable[np.ndarray]) -> WatermarkReading:
-    """The id the frames carry (as they are, or as a half-size copy of them); None if none."""
-    video = [np.asarray(frame, dtype=np.uint8) for frame in frames]
-    reading = _read_at(video, shrink=1) or _read_at(video, shrink=2)
-    return reading or WatermarkReading(payload=None, confidence=0.0, frames_read=len(video))
+    """The id the frames carry (as they are, or as a half-size copy of them); None if none.
+
+    The frames are read one at a time, each at both scales until that scale has its answer:
+    the same readings as averaging all frames as they are first, then all of them halved, in
+    one pass over the video.
+    """
+    whole, halved = _Reading(shrink=1), _Reading(shrink=2)
+    seen = 0
+    for frame in frames:
+        rgb = np.asarray(frame, dtype=np.uint8)
+        seen += 1
+        found = whole.add(rgb)
+        if found is not None:
+            return found
+        halved.add(rgb)
+        del frame, rgb  # dropped before the next frame is decoded
+    return halved.found or WatermarkReading(payload=None, confidence=0.0, frames_read=seen)
 
 
-def _sampled_frames(source: str | IO[bytes]) -> Iterable[np.ndarray]:
+class TooSlow(Exception):
+    """Reading the frames went past its deadline."""
+
+
+def _sampled_frames(
+    source: str | IO[bytes], *, deadline: float | None = None
+) -> Iterator[np.ndarray]:
     """Up to MAX_READ_FRAMES RGB frames (fewer for big frames) spread over the video.
 
-    Only the frames kept are decoded into arrays, and decoding stops once they are all kept,
-    so a long, huge or endless upload costs at most MAX_READ_BYTES of frames. A damaged
-    stream ends the reading where the damage starts: the frames before it still count.
+    Only the frames kept are converted into arrays, one at a time, and decoding stops once
+    they are all given, so a long, huge or endless upload costs a bounded number of frames. A
+    damaged stream ends the reading where the damage starts: the frames before it still
+    count. Past `deadline` (time.monotonic()), TooSlow is raised.
     """
     with av.open(source, mode="r") as container:
         stream = container.streams.video[0]
@@ -251,6 +286,8 @@ def _sampled_frames(source: str | IO[bytes]) -> Iterable[np.ndarray]:
         kept = 0
         try:
             for index, frame in enumerate(container.decode(stream)):
+                if deadline is not None and time.monotonic() > deadline:
+                    raise TooSlow
                 if index % step == 0:
                     yield frame.to_ndarray(format="rgb24")
                     kept += 1
@@ -268,6 +305,8 @@ def _estimated_frames(container: av.container.InputContainer, stream: av.video.V
     return int(container.duration / av.time_base * float(rate))
 
 
-def read_video_payload(source: str | IO[bytes]) -> WatermarkReading:
-    """Read the id from a video file (a path or a binary file object)."""
-    return read_payload(_sampled_frames(source))
+def read_video_payload(
+    source: str | IO[bytes], *, deadline: float | None = None
+) -> WatermarkReading:
+    """Read the id from a video file (a path or a binary file object); TooSlow past deadline."""
+    return read_payload(_sampled_frames(source, deadline=deadline))

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from accounts.selectors import viewer_of
+from core.api import StrictCharField, StrictFloatField
 from feed.selectors import post_visible, visible_posts
 
 from . import selectors, services
@@ -55,13 +56,13 @@ class EventSerializer(serializers.Serializer):
         help_text="What happened. `not_interested` turns the clip down for good: For You "
         "never serves it to this viewer again, even after a reset, and shows fewer like it.",
     )
-    value = serializers.FloatField(
+    value = StrictFloatField(
         default=1.0,
         min_value=0,
         max_value=MAX_VALUE,
         help_text="Seconds watched for view and skip; 1 otherwise.",
     )
-    client_id = serializers.CharField(
+    client_id = StrictCharField(
         allow_blank=True,
         default="",
         max_length=64,
@@ -288,7 +289,7 @@ class FeedPreferenceApi(APIView):
     class InputSerializer(serializers.Serializer):
         """The preference text; an empty one clears it."""
 
-        text = serializers.CharField(
+        text = StrictCharField(
             allow_blank=True,
             trim_whitespace=True,
             help_text=f'Up to {PREFERENCE_MAX} characters, e.g. "more nature, less memes".',

@@ -74,9 +74,17 @@ def worker_args(*, queues: str, hostname: str) -> list[str]:
 @contextlib.contextmanager
 def daphne(env: dict[str, str], log: Path) -> Iterator[str]:
     """Daphne serving Riff (HTTP and WebSockets) on a free port; yields its base URL."""
+    with daphne_process(env, log) as (base, _process):
+        yield base
+
+
+@contextlib.contextmanager
+def daphne_process(env: dict[str, str], log: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Daphne as daphne() starts it; yields its base URL and its process (to watch its memory)."""
     port = free_port()
     args = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
-    process = started(args, env, log)
+    # As bin/run and docker-compose.yml start it: uploads' buffers go back to the system.
+    process = started(args, {"MALLOC_MMAP_THRESHOLD_": "131072", **env}, log)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -88,6 +96,16 @@ def daphne(env: dict[str, str], log: Path) -> Iterator[str]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(log.read_text())
                 time.sleep(0.3)
-        yield base
+        yield base, process
     finally:
         stop(process)
+
+
+def resident_mb(pid: int) -> tuple[float, float]:
+    """(resident now, peak resident) of a process, in MB."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in {"VmRSS", "VmHWM"}:
+            fields[key] = int(value.split()[0]) / 1024
+    return fields["VmRSS"], fields["VmHWM"]

@@ -51,7 +51,9 @@ def test_gpu_worker_takes_one_job_on_a_reserved_gpu(compose):
 
 def test_default_worker_and_beat(compose):
     worker = compose["services"]["worker"]["command"]
-    assert worker[worker.index("-Q") + 1] == "default"
+    # The default queue, and the checks of uploaded videos (prefork: time limits hold).
+    assert worker[worker.index("-Q") + 1] == "default,verify"
+    assert "--pool" not in worker
     assert compose["services"]["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
 
 
@@ -88,6 +90,102 @@ def test_third_party_images_are_pinned(compose):
         image = service["image"]
         tag = image.rsplit(":", 1)[1] if ":" in image else ""
         assert tag and tag != "latest" and any(c in tag for c in ".-"), (name, image)
+
+
+CADDYFILE = ROOT / "deploy" / "Caddyfile"
+
+
+def caddyfile() -> str:
+    """The proxy's Caddyfile without its comments."""
+    return "\n".join(line.split("#", 1)[0] for line in CADDYFILE.read_text().splitlines())
+
+
+def test_only_the_proxy_publishes_ports(compose):
+    published = {name for name, service in compose["services"].items() if service.get("ports")}
+    assert published == {"proxy"}
+    ports = {str(port).split(":")[0] for port in compose["services"]["proxy"]["ports"]}
+    assert ports == {"80", "443"}
+    for service in compose["services"].values():
+        assert "network_mode" not in service  # "host" would publish everything it listens on
+
+
+def test_minio_is_reachable_only_inside_compose(compose):
+    assert "ports" not in compose["services"]["minio"]
+    for name in ("web", "worker", "worker-gpu", "beat", "migrate"):
+        env = compose["services"][name]["environment"]
+        assert env["AWS_S3_ENDPOINT_URL"] == "http://minio:9000"
+        # Browsers get URLs for the site itself, which the proxy passes on to MinIO.
+        assert env["AWS_S3_PUBLIC_ENDPOINT_URL"] == env["SITE_URL"]
+        assert "AWS_S3_CUSTOM_DOMAIN" not in env
+
+
+def test_web_trusts_exactly_its_own_proxy(compose):
+    web = compose["services"]["web"]
+    assert "ports" not in web
+    assert web["environment"]["TRUSTED_PROXY_COUNT"] == "1"
+    proxy = compose["services"]["proxy"]
+    assert proxy["depends_on"]["web"]["condition"] == "service_healthy"
+    assert proxy["environment"]["SITE_ADDRESS"] == web["environment"]["SITE_URL"]
+    host = web["environment"]["ALLOWED_HOSTS"].split(",")[0]
+    assert web["environment"]["SITE_URL"].endswith(f"://{host}")
+    assert web["environment"]["CSRF_TRUSTED_ORIGINS"] == web["environment"]["SITE_URL"]
+
+
+def test_the_proxy_is_caddy_pinned_to_a_release_with_riffs_caddyfile(compose):
+    proxy = compose["services"]["proxy"]
+    assert re.fullmatch(r"caddy:\d+\.\d+\.\d+", proxy["image"]), proxy["image"]
+    assert "./deploy/Caddyfile:/etc/caddy/Caddyfile:ro" in proxy["volumes"]
+    assert CADDYFILE.is_file()
+    assert "{$SITE_ADDRESS}" in caddyfile()
+
+
+def test_the_caddyfile_routes_the_site_to_web_and_the_bucket_to_minio(compose):
+    text = caddyfile()
+    web_port = compose["services"]["web"]["command"][
+        compose["services"]["web"]["command"].index("-p") + 1
+    ]
+    bucket = compose["services"]["web"]["environment"]["AWS_STORAGE_BUCKET_NAME"]
+    assert f"riff/{bucket}" in compose["services"]["createbucket"]["command"][0]
+    # The media matcher: the bucket's path, reads only, handed to MinIO as it came (no
+    # rewrite, no Host override: the signature covers both).
+    matcher = re.search(r"@(\w+)\s*\{([^}]*)\}", text)
+    assert matcher, text
+    name, body = matcher.groups()
+    assert re.search(rf"^\s*path\s+/{bucket}/\*\s*$", body, re.MULTILINE), body
+    assert re.search(r"method\s+GET\s+HEAD", body)
+    media = re.search(rf"handle @{name}\s*\{{([^}}]*)\}}", text)
+    assert media and media.group(1).split() == ["reverse_proxy", "minio:9000"]
+    # Everything else, WebSockets included, to daphne.
+    site = re.search(r"handle\s*\{([^}]*)\}", text)
+    assert site and site.group(1).split() == ["reverse_proxy", f"web:{web_port}"]
+    for forbidden in ("header_up", "uri strip_prefix", "rewrite", "trusted_proxies"):
+        assert forbidden not in text  # X-Forwarded-For is Caddy's own, never the client's
+
+
+def test_the_proxy_refuses_bodies_only_above_the_largest_upload():
+    match = re.search(r"max_size\s+(\d+)MB", caddyfile())
+    assert match
+    verify_max_mb = 100  # config/settings.py's VERIFY_MAX_UPLOAD_MB default, in MiB
+    assert verify_max_mb * 2**20 < int(match.group(1)) * 10**6 <= 2 * verify_max_mb * 2**20
+
+
+@pytest.mark.skipif(shutil.which("caddy") is None, reason="caddy is not installed here")
+def test_caddy_reads_the_caddyfile():
+    """Where Caddy is installed: its own parser agrees with the routes read above."""
+    import json
+
+    result = subprocess.run(
+        ["caddy", "adapt", "--config", str(CADDYFILE), "--adapter", "caddyfile"],
+        env={"PATH": "/usr/local/bin:/usr/bin:/bin", "SITE_ADDRESS": "https://riff.example.com"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    config = json.loads(result.stdout)
+    text = json.dumps(config)
+    assert '"dial": "web:8000"' in text and '"dial": "minio:9000"' in text
+    assert '"riff.example.com"' in text and '"/riff-media/*"' in text
 
 
 def test_dockerfile_keeps_the_torch_pin():

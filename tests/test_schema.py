@@ -54,6 +54,7 @@ def test_every_api_endpoint_is_documented(schema):
         "/api/v1/generations/{job_id}/post/": {"post"},
         "/api/v1/posts/{id}/remix/": {"post"},
         "/api/v1/verify/": {"post"},
+        "/api/v1/verify/{check_id}/": {"get"},
     }
     for path, methods in expected.items():
         assert path in schema["paths"], path
@@ -129,3 +130,35 @@ def test_every_operation_documents_the_answers_the_plumbing_gives(schema):
         if method in ("post", "put", "patch", "delete"):
             assert "503" in codes, where
     assert signed_in >= 25  # most of the API needs a sign-in
+
+
+def test_generation_input_offers_only_installed_models_and_their_longest_clip(schema):
+    """Models offered to people (installed, no test models); duration_s no longer than the
+    longest any of them makes, with each one's limit named."""
+    from generation.selectors import model_limit_seconds, models_offered
+
+    offered = models_offered(user=None)
+    assert offered == ["riff-house"]  # the only model with weights here
+    job_in = schema["components"]["schemas"]["GenerationJobInRequest"]["properties"]
+    assert resolve(schema, job_in["model_key"])["enum"] == offered
+    assert job_in["duration_s"]["maximum"] == max(model_limit_seconds(k) for k in offered) == 2.0
+    assert "(riff-house: 2 s)" in job_in["duration_s"]["description"]
+    models = schema["paths"]["/api/v1/generations/models/"]["get"]["responses"]["200"]
+    item = resolve(schema, models["content"]["application/json"]["schema"]["items"])
+    assert item["properties"]["max_seconds"].get("nullable") is not True
+
+
+def test_bodies_document_their_refusals_and_patches_must_change_something(schema):
+    for path, method, op in operations(schema):
+        if "requestBody" in op:
+            assert {"400", "415"} <= set(op["responses"]), f"{method.upper()} {path}"
+        if method == "patch":
+            assert op["requestBody"]["required"] is True, path
+            for content in op["requestBody"]["content"].values():
+                assert resolve(schema, content["schema"])["minProperties"] == 1, path
+
+
+def test_a_json_profile_update_has_no_avatar(schema):
+    content = schema["paths"]["/api/v1/me/"]["patch"]["requestBody"]["content"]
+    assert "avatar" not in resolve(schema, content["application/json"]["schema"])["properties"]
+    assert "avatar" in resolve(schema, content["multipart/form-data"]["schema"])["properties"]

@@ -64,3 +64,56 @@ def test_production_settings_pass_check_deploy():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def _show(code: str, **env: str) -> str:
+    """What production settings (DEBUG off) print for `code`, in a fresh process."""
+    result = manage("shell", "--no-imports", "-c", code, DEBUG="0", SECRET_KEY=STRONG_KEY, **env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_forwarded_proto_is_trusted_only_behind_a_proxy_of_ours():
+    """Without a trusted proxy, X-Forwarded-Proto is the client's own words: a plain-HTTP
+    request must not pass for HTTPS by saying so."""
+    code = "from django.conf import settings; print(settings.SECURE_PROXY_SSL_HEADER)"
+    assert _show(code) == "None"
+    assert _show(code, TRUSTED_PROXY_COUNT="1") == "('HTTP_X_FORWARDED_PROTO', 'https')"
+
+
+def test_no_limit_counts_proxies_but_the_asgi_wrapper():
+    """The ASGI wrapper (core/proxy.py) reads X-Forwarded-For by TRUSTED_PROXY_COUNT; DRF and
+    allauth must read REMOTE_ADDR as it left it, not count the proxies a second time."""
+    code = (
+        "from django.conf import settings; "
+        "print(settings.TRUSTED_PROXY_COUNT, settings.REST_FRAMEWORK['NUM_PROXIES'], "
+        "settings.ALLAUTH_TRUSTED_PROXY_COUNT, settings.AXES_CLIENT_IP_CALLABLE)"
+    )
+    assert _show(code, TRUSTED_PROXY_COUNT="2") == "2 0 0 core.web.client_address"
+    refused = manage("check", DEBUG="0", SECRET_KEY=STRONG_KEY, TRUSTED_PROXY_COUNT="-1")
+    assert "TRUSTED_PROXY_COUNT must be 0 or more" in refused.stderr
+
+
+def test_compose_media_urls_and_csp_name_the_public_site():
+    """As docker-compose.yml sets it: Riff writes to MinIO inside compose, and pages load
+    clips from URLs for the site itself (no network is needed to presign one)."""
+    code = (
+        "from django.conf import settings; "
+        "from django.core.files.storage import default_storage as s; "
+        "print(s.url('clips/a.mp4').split('?')[0]); "
+        "print(s.connection.meta.client.meta.endpoint_url); "
+        "print(settings.CONTENT_SECURITY_POLICY)"
+    )
+    url, endpoint, csp = _show(
+        code,
+        USE_S3="1",
+        AWS_S3_ENDPOINT_URL="http://minio:9000",
+        AWS_S3_PUBLIC_ENDPOINT_URL="https://riff.example.com",
+        AWS_ACCESS_KEY_ID="minio-user",
+        AWS_SECRET_ACCESS_KEY="minio-secret",  # noqa: S106
+    ).splitlines()
+    assert url == "https://riff.example.com/riff-media/clips/a.mp4"
+    assert endpoint == "http://minio:9000"
+    directives = dict(part.strip().split(" ", 1) for part in csp.split(";"))
+    assert "https://riff.example.com" in directives["media-src"].split()
+    assert "http://minio:9000" not in csp

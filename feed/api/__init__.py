@@ -4,7 +4,7 @@ from .comments import CommentDetailApi, CommentListCreateApi
 from .common import PostOutputSerializer, PostPageSerializer
 from .posts import FeedApi, PostDetailApi, PostLikeApi, PostListApi, UserPostsApi
 from .remix import DraftPostApi, PostRemixApi
-from .verify import VerifyApi
+from .verify import VerifyApi, VerifyCheckApi
 
 __all__ = [
     "CommentDetailApi",
@@ -19,4 +19,5 @@ __all__ = [
     "PostRemixApi",
     "UserPostsApi",
     "VerifyApi",
+    "VerifyCheckApi",
 ]

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from accounts.selectors import viewer_of
-from core.api import PAGE_PARAMETERS, page_of, page_params, page_response
+from core.api import PAGE_PARAMETERS, StrictCharField, page_of, page_params, page_response
 from core.pagination import keyset_page
 
 from .. import services
@@ -43,7 +43,7 @@ class CommentListCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         """A new comment."""
 
-        body = serializers.CharField(
+        body = StrictCharField(
             max_length=500,
             error_messages={
                 "required": "Write something to comment.",

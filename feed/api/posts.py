@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from accounts.api import user_or_404
 from accounts.models import User
 from accounts.selectors import block_state, viewer_of
-from core.api import PAGE_PARAMETERS, page_params, page_response
+from core.api import PAGE_PARAMETERS, StrictCharField, changes_of, page_params, page_response
 from core.pagination import keyset_page
 
 from .. import services
@@ -98,7 +98,7 @@ class PostDetailApi(APIView):
     class InputSerializer(serializers.Serializer):
         """What an owner may change about a post."""
 
-        caption = serializers.CharField(
+        caption = StrictCharField(
             required=False,
             allow_blank=True,
             max_length=500,
@@ -134,11 +134,8 @@ class PostDetailApi(APIView):
         post = post_or_404(request, pk)
         if post.owner_id != request.user.pk:
             raise PermissionDenied("Only the owner can edit this post.")
-        serializer = self.InputSerializer(data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        post = services.post_update(
-            post=post, actor=cast(User, request.user), **serializer.validated_data
-        )
+        changes = changes_of(self.InputSerializer(data=request.data, partial=True))
+        post = services.post_update(post=post, actor=cast(User, request.user), **changes)
         return post_response(request, post)
 
     @extend_schema(

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from accounts.selectors import viewer_of
+from core.api import StrictCharField
 from generation.selectors import job_of
 from generation.serializers import JobInputSerializer, JobOutputSerializer, job_create_response
 
@@ -55,7 +56,7 @@ class DraftPostApi(APIView):
     class InputSerializer(serializers.Serializer):
         """How to post it."""
 
-        caption = serializers.CharField(max_length=500, required=False, default="")
+        caption = StrictCharField(max_length=500, required=False, default="")
         visibility = serializers.ChoiceField(
             choices=Post.Visibility.choices, default=Post.Visibility.PUBLIC
         )

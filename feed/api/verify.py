@@ -1,10 +1,18 @@
-"""Verify a clip over the API: upload a video, learn what it is."""
+"""Verify a clip over the API: upload a video, learn what it is.
+
+The video is checked by the `verify` worker (moderation/verify.py): the upload answers within
+VERIFY_WAIT_S when it can, else 202 with the URL to ask again.
+"""
 
 from __future__ import annotations
 
+import uuid
+
+from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -14,7 +22,16 @@ from rest_framework.views import APIView
 from accounts.selectors import viewer_of
 from core.api import absolute_url
 from core.throttling import ScopedRateThrottle
-from moderation.provenance import NotAVideo, clip_inspect, upload_refusal
+from moderation.models import VerifyCheck
+from moderation.provenance import ClipInspection, declared_size_refusal, upload_refusal
+from moderation.verify import (
+    BUSY,
+    BUSY_RETRY_AFTER_S,
+    verify_check_create,
+    verify_check_get,
+    verify_check_wait,
+    verify_checks_busy,
+)
 
 from ..selectors import ClipOrigin, cards_for, clip_origin
 from .common import PostOutputSerializer
@@ -49,6 +66,62 @@ class WatermarkSerializer(serializers.Serializer):
     frames_read = serializers.IntegerField()
 
 
+class ClipVerificationSerializer(serializers.Serializer):
+    """What an uploaded video is: its credentials, its watermark and the post it matches."""
+
+    made_here = serializers.BooleanField(
+        help_text="Its watermark or this instance's signature leads to a clip made here."
+    )
+    credentials = CredentialsSerializer(source="inspection.credentials")
+    watermark = WatermarkSerializer(source="inspection.watermark")
+    post = serializers.SerializerMethodField()
+    lineage_url = serializers.SerializerMethodField()
+
+    class Meta:
+        ref_name = "ClipVerification"
+
+    @extend_schema_field(PostOutputSerializer(allow_null=True))
+    def get_post(self, origin: ClipOrigin) -> dict[str, object] | None:
+        """The matching post, when the caller may see it."""
+        if origin.post is None:
+            return None
+        request = self.context["request"]
+        (card,) = cards_for(viewer=viewer_of(request), posts=[origin.post])
+        return dict(PostOutputSerializer(card, context=self.context).data)
+
+    def get_lineage_url(self, origin: ClipOrigin) -> str | None:
+        """The matching post's remix chain page."""
+        if origin.post is None:
+            return None
+        url = reverse("feed:post_lineage", kwargs={"pk": origin.post.pk})
+        return absolute_url(self.context["request"], url)
+
+
+class PendingCheckSerializer(serializers.Serializer):
+    """A check still under way: ask its URL again in a few seconds."""
+
+    id = serializers.UUIDField(help_text="The check's id; only whoever uploaded holds it.")
+    status = serializers.CharField(help_text='"pending".')
+    url = serializers.URLField(help_text="GET this for the result (kept for a short while).")
+
+    class Meta:
+        ref_name = "PendingVerification"
+
+
+def check_response(request: Request, check: VerifyCheck) -> Response:
+    """A check as the API answers it: 200 its result, 400 why it was refused, 202 pending."""
+    if check.state == VerifyCheck.State.REFUSED:
+        return Response({"video": [check.refusal]}, status=status.HTTP_400_BAD_REQUEST)
+    if check.state == VerifyCheck.State.PENDING or not check.reading:
+        path = reverse("api:verify-check", kwargs={"check_id": check.pk})
+        url = request.build_absolute_uri(path)
+        body = {"id": str(check.pk), "status": "pending", "url": url}
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
+    inspection = ClipInspection.from_json(check.reading)
+    origin = clip_origin(viewer=viewer_of(request), inspection=inspection)
+    return Response(ClipVerificationSerializer(origin, context={"request": request}).data)
+
+
 class VerifyApi(APIView):
     """Anyone may upload a video and learn whether it was made here, and which clip it is."""
 
@@ -63,58 +136,50 @@ class VerifyApi(APIView):
         class Meta:
             ref_name = "VerifyUpload"
 
-    class OutputSerializer(serializers.Serializer):
-        made_here = serializers.BooleanField(
-            help_text="Its watermark or this instance's signature leads to a clip made here."
-        )
-        credentials = CredentialsSerializer(source="inspection.credentials")
-        watermark = WatermarkSerializer(source="inspection.watermark")
-        post = serializers.SerializerMethodField()
-        lineage_url = serializers.SerializerMethodField()
-
-        class Meta:
-            ref_name = "ClipVerification"
-
-        @extend_schema_field(PostOutputSerializer(allow_null=True))
-        def get_post(self, origin: ClipOrigin) -> dict[str, object] | None:
-            """The matching post, when the caller may see it."""
-            if origin.post is None:
-                return None
-            request = self.context["request"]
-            (card,) = cards_for(viewer=viewer_of(request), posts=[origin.post])
-            return dict(PostOutputSerializer(card, context=self.context).data)
-
-        def get_lineage_url(self, origin: ClipOrigin) -> str | None:
-            """The matching post's remix chain page."""
-            if origin.post is None:
-                return None
-            url = reverse("feed:post_lineage", kwargs={"pk": origin.post.pk})
-            return absolute_url(self.context["request"], url)
-
     @extend_schema(
         operation_id="verify_create",
         request={"multipart/form-data": InputSerializer},
         responses={
-            200: OutputSerializer,
-            400: OpenApiResponse(description="No file, or not a video that can be read."),
+            200: ClipVerificationSerializer,
+            202: OpenApiResponse(
+                PendingCheckSerializer,
+                description="Not checked yet (after VERIFY_WAIT_S): GET the `url` (also in "
+                "Location) in a few seconds.",
+            ),
+            400: OpenApiResponse(
+                description="No file, or not a video that can be checked: "
+                '`{"video": ["why, for a person"]}`.'
+            ),
             413: OpenApiResponse(description="Larger than VERIFY_MAX_UPLOAD_MB."),
+            503: OpenApiResponse(
+                description="Too many videos are being checked right now; see Retry-After."
+            ),
         },
     )
     def post(self, request: Request) -> Response:
-        """Read the video's credentials and watermark and match them to a clip; keep nothing."""
+        """Check the video's credentials and watermark and match them to a clip.
+
+        The video is deleted once checked; the result is kept for a short while, for whoever
+        holds its URL.
+        """
+        refusal = declared_size_refusal(request.META.get("CONTENT_LENGTH"))
+        if refusal:
+            return Response({"video": [refusal]}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        if verify_checks_busy():
+            return Response(
+                {"detail": BUSY},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
+            )
         too_big = self._too_big(request)
         if too_big is not None:
             return too_big
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["video"]
-        upload.seek(0)
-        try:
-            inspection = clip_inspect(upload.read())
-        except NotAVideo as exc:
-            raise serializers.ValidationError({"video": [str(exc)]}) from exc
-        origin = clip_origin(viewer=viewer_of(request), inspection=inspection)
-        return Response(self.OutputSerializer(origin, context={"request": request}).data)
+        check = verify_check_create(upload=upload, filename=upload.name or "")
+        check = verify_check_wait(check=check, seconds=settings.VERIFY_WAIT_S)
+        return check_response(request, check)
 
     @staticmethod
     def _too_big(request: Request) -> Response | None:
@@ -123,3 +188,27 @@ class VerifyApi(APIView):
         if refusal:
             return Response({"video": [refusal]}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         return None
+
+
+class VerifyCheckApi(APIView):
+    """The result of an upload that wasn't checked within the upload's own request."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="verify_retrieve",
+        responses={
+            200: ClipVerificationSerializer,
+            202: OpenApiResponse(PendingCheckSerializer, description="Not checked yet."),
+            400: OpenApiResponse(
+                description='Not a video that can be checked: `{"video": ["why"]}`.'
+            ),
+            404: OpenApiResponse(description="No such check, or it is no longer kept."),
+        },
+    )
+    def get(self, request: Request, check_id: uuid.UUID) -> Response:
+        """What the uploaded video is, once checked; results are kept for a short while."""
+        check = verify_check_get(check_id=check_id)
+        if check is None:
+            raise NotFound("No such check; results are kept for a short while only.")
+        return check_response(request, check)

@@ -11,7 +11,7 @@ from .posts import (
     post_like,
     post_lineage,
 )
-from .verify import post_credentials, verify
+from .verify import post_credentials, verify, verify_check
 
 __all__ = [
     "comment_create",
@@ -28,4 +28,5 @@ __all__ = [
     "post_like",
     "post_lineage",
     "verify",
+    "verify_check",
 ]

@@ -115,6 +115,17 @@ class CreateForm(forms.Form):
         limit = float(self.fields["duration_s"].max_value)  # type: ignore[attr-defined]
         return limit if longest is None else min(longest, limit)
 
+    def clean(self) -> dict[str, Any]:
+        """A length the chosen model can make, or the reason on the Length field."""
+        data = super().clean() or {}
+        if data.get("model_key") and data.get("duration_s") is not None:
+            refusal = generation_selectors.duration_refusal(
+                model_key=data["model_key"], duration_s=data["duration_s"]
+            )
+            if refusal is not None:
+                self.add_error("duration_s", refusal)
+        return data
+
     def params(self) -> dict[str, Any]:
         """The generation parameters, as generation_job_create takes them."""
         data = self.cleaned_data

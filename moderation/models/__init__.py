@@ -1,4 +1,5 @@
-"""Moderation's records: the prompt policy, the hash bank, reports, decisions, appeals, audit."""
+"""Moderation's records: the prompt policy, the hash bank, reports, decisions, appeals,
+audit, and checks of uploaded videos."""
 
 from .audit import AuditEntry, ModerationSettings
 from .output import ClipFingerprint, HashBankEntry
@@ -11,6 +12,7 @@ from .policy import (
     Severity,
 )
 from .review import Appeal, Case, Decision, Notice, Report, Strike
+from .verify import VerifyCheck
 
 __all__ = [
     "Appeal",
@@ -29,4 +31,5 @@ __all__ = [
     "Report",
     "Severity",
     "Strike",
+    "VerifyCheck",
 ]

@@ -8,6 +8,8 @@
   var SKIP_SECONDS = 2;
   var FLUSH_MS = 5000;
   var MAX_BATCH = 50;
+  // Events kept for a resend while the server can't take them (a restart, a limit).
+  var MAX_QUEUED = 500;
 
   var reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
   var state = new WeakMap(); // article -> per-clip playback bookkeeping
@@ -99,11 +101,17 @@
     });
   }
 
+  function requeue(batch) {
+    // Each event keeps its client_id, so one that did arrive after all counts once.
+    queue = batch.concat(queue).slice(0, MAX_QUEUED);
+  }
+
   function flush() {
     if (!queue.length) return;
     var url = document.body.getAttribute("data-events-url") || "/api/v1/events/";
-    while (queue.length) {
-      var batch = queue.splice(0, MAX_BATCH);
+    var batches = [];
+    while (queue.length) batches.push(queue.splice(0, MAX_BATCH));
+    batches.forEach(function (batch) {
       try {
         window.fetch(url, {
           method: "POST",
@@ -111,13 +119,18 @@
           credentials: "same-origin",
           headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
           body: JSON.stringify({ events: batch }),
+        }).then(function (response) {
+          // Refused for now (429, or 503 while the server restarts): sent again next time.
+          // A 400 would be refused again, so that batch is dropped.
+          if (response.status === 429 || response.status >= 500) requeue(batch);
         }).catch(function () {
-          /* events are best effort */
+          requeue(batch);
         });
       } catch (e) {
-        /* a keepalive quota error must not break playback */
+        /* a keepalive quota error must not break playback; the events go next time */
+        requeue(batch);
       }
-    }
+    });
   }
 
   // ---------- playback ----------

@@ -13,6 +13,8 @@ from feed.models import Post
 from ranking.models import EngagementEvent
 from tests.factories import UserFactory
 
+from .pages import log_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("no_exploration")]
 
 PLAYING = """(sel) => {
@@ -122,3 +124,39 @@ def test_player_sends_engagement_events(page: Page, make_post: Callable[..., Pos
     assert view is not None
     assert view.viewer is None
     assert view.value > 1.0
+
+
+def test_events_the_server_could_not_take_are_sent_again(
+    page: Page, make_post: Callable[..., Post]
+) -> None:
+    """Offline (or while the server refuses with a 503), a batch waits in the player and goes
+    out with the next flush; each event is stored once."""
+    post = make_post(UserFactory(username="patient"))
+    UserFactory(username="viewer")
+    log_in(page, "viewer")  # a signed-in viewer's events carry their client_id
+    page.goto("/")
+    page.wait_for_function(PLAYING, arg=nth_video(1))
+    page.wait_for_function("() => window.riffPlayer.queue().length > 0")
+    queued = page.evaluate("window.riffPlayer.queue().map(e => e.client_id)")
+    page.context.set_offline(True)
+    page.evaluate("window.riffPlayer.flush()")
+    # The failed batch comes back to the queue rather than being dropped.
+    page.wait_for_function(
+        "(ids) => { const q = window.riffPlayer.queue().map(e => e.client_id);"
+        " return ids.every(id => q.includes(id)); }",
+        arg=queued,
+        timeout=10_000,
+    )
+    assert not EngagementEvent.objects.filter(client_id__in=queued).exists()
+
+    page.context.set_offline(False)
+    page.evaluate("window.riffPlayer.flush()")
+    deadline = time.monotonic() + 10
+    stored: list[str] = []
+    while time.monotonic() < deadline:
+        stored = list(EngagementEvent.objects.filter(post=post).values_list("client_id", flat=True))
+        if set(queued) <= set(stored):
+            break
+        time.sleep(0.2)
+    assert set(queued) <= set(stored)
+    assert len(stored) == len(set(stored))  # sent again, stored once

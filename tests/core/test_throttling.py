@@ -45,3 +45,39 @@ def test_with_the_cache_up_the_same_write_goes_through(user):
         "/api/v1/events/", {"events": [{"post": post.pk, "kind": "view"}]}, format="json"
     )
     assert response.status_code in (200, 201, 202)
+
+
+# --- Pages: allauth counts its limits (sign-in, sign-up, password reset) in the same cache.
+
+
+def test_the_pages_read_while_the_cache_is_down_and_their_limited_forms_answer_503(
+    settings, client, user
+):
+    settings.CACHES = DOWN
+    for path in ("/", "/accounts/login/", "/accounts/signup/", "/accounts/password/reset/"):
+        assert client.get(path).status_code == 200, path
+
+    for path, form in (
+        ("/accounts/login/", {"login": user.username, "password": "wrong"}),
+        ("/accounts/signup/", {"email": "n@example.org", "username": "newbie", "password1": "x"}),
+        ("/accounts/password/reset/", {"email": user.email}),
+    ):
+        response = client.post(path, form)
+        assert response.status_code == 503, path
+        assert "try again in a minute" in response.content.decode()
+        assert response["Retry-After"] == "60"
+        assert "<html" in response.content.decode()  # the site's page, not a traceback
+
+
+def test_the_outage_answer_is_json_on_the_api(settings, client):
+    """A view that reaches Redis itself (not through a throttle) gets the same 503, as JSON."""
+    from core.middleware import OUTAGE
+
+    settings.ROOT_URLCONF = "tests.core.outage_urls"
+    assert client.get("/api/cache-read/").json() == {"cached": None}
+    settings.CACHES = DOWN
+    response = client.get("/api/cache-read/")
+    assert response.status_code == 503
+    assert response.json() == {"detail": OUTAGE} and response["Retry-After"] == "60"
+    page = client.get("/cache-read/")
+    assert page.status_code == 503 and "try again in a minute" in page.content.decode()

@@ -65,12 +65,21 @@ def test_only_installed_models_are_offered_and_accepted(client, user, settings, 
         ]
     user.is_staff = True
     user.save(update_fields=["is_staff"])
-    assert [m["key"] for m in client.get(f"{URL}models/").json()] == [
-        "tiny-wan",
-        "tiny-ltx",
-        "riff-house",
+    # Each with its own longest clip: the house model's 2 s, the API's 10 s for the others.
+    assert [(m["key"], m["max_seconds"]) for m in client.get(f"{URL}models/").json()] == [
+        ("tiny-wan", 10.0),
+        ("tiny-ltx", 10.0),
+        ("riff-house", 2.0),
     ]
     assert make(client, model_key="tiny-wan", duration_s=1).status_code == 201
+    # Another model may make longer clips; this one still refuses them, saying why.
+    too_long = make(client, model_key="riff-house", duration_s=5)
+    assert too_long.status_code == 400
+    assert too_long.json() == {
+        "duration_s": [
+            "Riff house model (small, trained here) makes clips of at most 2 seconds; ask for less."
+        ]
+    }
     settings.DEBUG = False
     assert make(client, model_key="tiny-wan", duration_s=1).status_code == 400
 
@@ -95,6 +104,17 @@ def test_bad_input_is_400_and_queues_nothing(client, body, field):
     assert response.status_code == 400
     assert field in response.json()
     assert not GenerationJob.objects.exists()
+
+
+def test_a_clip_longer_than_any_model_here_makes_is_refused_in_words(client):
+    response = make(client, model_key="riff-house", duration_s=2.5)
+    assert response.status_code == 400
+    assert response.json() == {
+        "duration_s": [
+            "No model here makes clips longer than 2 seconds (riff-house: 2 s); ask for less."
+        ]
+    }
+    assert make(client, model_key="riff-house", duration_s=2).status_code == 201
 
 
 def test_policy_refusal_names_the_rule(client):

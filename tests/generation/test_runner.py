@@ -217,6 +217,10 @@ def test_the_watermark_carries_the_clip_id_and_the_label_the_handle(user, settin
     assert job.state == State.SUCCEEDED, job.failure_message
     with job.video.open("rb") as handle:
         assert read_video_payload(handle).payload == job.watermark_id
+    # Read back when it was signed, and kept: its post's credentials page shows this.
+    assert job.clip_reading["watermark"]["payload"] == job.watermark_id
+    assert job.clip_reading["credentials"]["state"] == "Trusted"
+    assert job.clip_reading["credentials"]["clip_id"] == str(job.pk)
 
 
 @pytest.mark.django_db

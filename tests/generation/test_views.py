@@ -96,6 +96,17 @@ def test_length_slider_ends_at_the_chosen_models_longest_clip(alice: Client, set
     assert slider and 'max="10"' in slider.group(0)
 
 
+def test_a_length_the_model_cant_make_is_refused_on_the_length_field(alice: Client):
+    response = alice.post(
+        reverse("feed:create"), {**FORM, "model_key": "riff-house", "duration_s": "3"}
+    )
+    assert response.status_code == 400
+    assert response.context["form"].errors["duration_s"] == [
+        "Riff house model (small, trained here) makes clips of at most 2 seconds; ask for less."
+    ]
+    assert not GenerationJob.objects.exists()
+
+
 def test_create_page_is_for_people_who_are_signed_in(client: Client):
     response = client.get(reverse("feed:create"))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]

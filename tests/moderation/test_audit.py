@@ -6,14 +6,17 @@ from __future__ import annotations
 from html.parser import HTMLParser
 from typing import Any
 
+import psycopg
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
 from moderation.apps import MODERATORS_GROUP
 from moderation.models import AuditEntry, PolicyCategory, PolicyRule, ProtectedName
+from moderation.services import audit_record
 from ranking.models import RankingConfig
 from ranking.services import ranking_config_activate, ranking_config_create
 
@@ -138,3 +141,26 @@ def test_activating_a_ranking_version_is_audited(boss: User) -> None:
     entry = AuditEntry.objects.get(action="ranking:rankingconfig:activate")
     assert entry.actor_name == "@boss" and entry.target == f"ranking config v{config.version}"
     assert RankingConfig.objects.get(is_active=True) == config
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_refuses_to_truncate_the_audit_log(boss: User) -> None:
+    """A connection as Riff's own open one (without the session setting only the tests'
+    connections have, tests/conftest.py) can't empty the log; the rows stay. This test's own
+    flush afterwards, which truncates every table, shows the suite still can."""
+    audit_record(actor=boss, action="test", target="post 1")
+    # A fresh connection with the test database's parameters, which Django's
+    # connection_created signal never sees.
+    raw = connection.get_new_connection(connection.get_connection_params())
+    try:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+            raw.execute("TRUNCATE moderation_auditentry")
+        raw.rollback()
+        # Asking for it any other way than the exact setting is refused as well.
+        raw.execute("SET riff.audit_truncate = 'on'")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="TRUNCATE is refused"):
+            raw.execute("TRUNCATE moderation_auditentry CASCADE")
+        raw.rollback()
+    finally:
+        raw.close()
+    assert AuditEntry.objects.filter(action="test", target="post 1").exists()

@@ -3,7 +3,10 @@ survives what re-uploads do to a video."""
 
 from __future__ import annotations
 
+import gc
 import io
+import weakref
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -75,3 +78,22 @@ def test_bad_arguments_are_refused() -> None:
         mark_frames(scene(seconds=0.5), payload=2**PAYLOAD_BITS, label="AI")
     with pytest.raises(ValueError, match="uint8"):
         mark_frames(scene(seconds=0.5).astype(np.float32), payload=1, label="AI")
+
+
+def test_a_reading_holds_one_frame_at_a_time() -> None:
+    frames = scene(seed=11, seconds=1.0)
+    alive: list[weakref.ref[np.ndarray]] = []
+
+    def one_by_one() -> Iterator[np.ndarray]:
+        for frame in frames:
+            gc.collect()
+            # Each frame given before is gone once the reader asks for the next one.
+            assert [ref for ref in alive if ref() is not None] == []
+            copy = frame.copy()
+            alive.append(weakref.ref(copy))
+            yield copy
+            del copy
+
+    reading = read_payload(one_by_one())
+
+    assert reading.payload is None and reading.frames_read == len(frames)
