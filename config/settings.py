@@ -282,6 +282,9 @@ CONTENT_SECURITY_POLICY = os.environ.get("CONTENT_SECURITY_POLICY") or "; ".join
 SERVE_MEDIA = env_bool("SERVE_MEDIA", not USE_S3)
 # Uploads bigger than this are refused before they reach a form.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# How many uploads over 8 MB a web process copies and reads at once (core/uploads.py); the
+# rest wait their turn, so that pages keep being answered while big files arrive.
+LARGE_UPLOADS_AT_ONCE = int(os.environ.get("LARGE_UPLOADS_AT_ONCE", "1"))
 FILE_UPLOAD_HANDLERS = [
     "core.uploads.MemoryFileUploadHandler",
     "core.uploads.TemporaryFileUploadHandler",

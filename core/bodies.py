@@ -10,12 +10,15 @@ A body passes three hands, all on the event loop that serves every request of th
 - `BoundedBodyMiddleware` refuses a body declared larger than MAX_REQUEST_MB with a 413
   before anyone reads it;
 - Django copies it into its own temporary file: `ASGIHandler` does those writes in a worker
-  thread, so the loop answers other requests meanwhile.
+  thread, so the loop answers other requests meanwhile, and a body past 8 MB waits for one of
+  the process's large-upload turns first (core.uploads; the view takes a turn again while it
+  reads the form data).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping
@@ -27,6 +30,7 @@ from django.core.exceptions import RequestAborted
 from django.core.handlers import asgi
 
 from core.proxy import Receive, Scope, Send
+from core.uploads import LARGE_UPLOAD_BYTES, LARGE_UPLOADS_AT_ONCE
 
 PIECE_BYTES = 1024 * 1024
 # Written on the loop: a thread for this little would cost more than the write.
@@ -106,33 +110,52 @@ class ASGIHandler(asgi.ASGIHandler):
     """
 
     async def read_body(self, receive: Callable[[], Awaitable[Mapping[str, Any]]]) -> Any:
-        """The request body in a temporary file (in memory while small), read to its end."""
+        """The request body in a temporary file (in memory while small), read to its end.
+
+        Past LARGE_UPLOAD_BYTES a body waits for one of the process's large-body turns (see
+        core.uploads), so that many large uploads at once take turns.
+        """
         # Handed to the request, which closes it: no context manager here (as in Django).
         body_file = tempfile.SpooledTemporaryFile(  # noqa: SIM115
             max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b"
         )
-        pending: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                body_file.close()
-                raise RequestAborted()
-            if "body" in message:
-                pending.append(message["body"])
-                size += len(message["body"])
-            more = message.get("more_body", False)
-            if size >= PIECE_BYTES or (pending and not more):
-                piece = b"".join(pending)
-                pending, size = [], 0
-                if len(piece) >= SMALL_PIECE_BYTES:
-                    await asyncio.to_thread(body_file.write, piece)
-                else:
-                    body_file.write(piece)
-            if not more:
-                break
+        async with contextlib.AsyncExitStack() as turn:
+            pending: list[bytes] = []
+            size = written = 0
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    body_file.close()
+                    raise RequestAborted()
+                if "body" in message:
+                    pending.append(message["body"])
+                    size += len(message["body"])
+                more = message.get("more_body", False)
+                if size >= PIECE_BYTES or (pending and not more):
+                    piece = b"".join(pending)
+                    pending, size = [], 0
+                    if written <= LARGE_UPLOAD_BYTES < written + len(piece):
+                        await turn.enter_async_context(_large_body_turn())
+                    written += len(piece)
+                    if len(piece) >= SMALL_PIECE_BYTES:
+                        await asyncio.to_thread(body_file.write, piece)
+                    else:
+                        body_file.write(piece)
+                if not more:
+                    break
         body_file.seek(0)
         return body_file
+
+
+_large_body_turns: dict[int, asyncio.Semaphore] = {}
+
+
+def _large_body_turn() -> asyncio.Semaphore:
+    """This event loop's large-body turns (a server process runs one loop)."""
+    loop = id(asyncio.get_running_loop())
+    if loop not in _large_body_turns:
+        _large_body_turns[loop] = asyncio.Semaphore(LARGE_UPLOADS_AT_ONCE)
+    return _large_body_turns[loop]
 
 
 def get_asgi_application() -> ASGIHandler:

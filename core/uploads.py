@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+import threading
+from collections.abc import Iterator
 
+from django.conf import settings
 from django.core.files import uploadhandler
+from django.http import HttpRequest
 
 # 80 random bits: nobody can walk the names to find a clip they were not given.
 TOKEN_BYTES = 10
@@ -31,3 +36,30 @@ class TemporaryFileUploadHandler(uploadhandler.TemporaryFileUploadHandler):
     """Larger files streamed to a temporary file, 1 MB at a time."""
 
     chunk_size = UPLOAD_CHUNK_BYTES
+
+
+# Copying a large upload's body to disk and reading its form data (Django's multipart
+# parser) each keep a core busy for a while; ten at once would leave every other request of
+# the process waiting for one. A process takes settings.LARGE_UPLOADS_AT_ONCE large uploads
+# through each of those steps at a time; the others wait, without using a core.
+LARGE_UPLOAD_BYTES = 8 * 1024 * 1024
+LARGE_UPLOADS_AT_ONCE = settings.LARGE_UPLOADS_AT_ONCE
+_large_uploads = threading.BoundedSemaphore(LARGE_UPLOADS_AT_ONCE)
+
+
+@contextlib.contextmanager
+def upload_turn(request: HttpRequest) -> Iterator[None]:
+    """Hold one of the process's large-upload turns while reading the request's upload.
+
+    A request whose body is at most LARGE_UPLOAD_BYTES (by its Content-Length) goes ahead.
+    Leave the block before waiting on anything else, so the turn is only held for the work.
+    """
+    try:
+        size = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        size = 0
+    if size <= LARGE_UPLOAD_BYTES:
+        yield
+        return
+    with _large_uploads:
+        yield

@@ -197,8 +197,18 @@ def clip_inspect(path: str | Path, *, deadline: float | None = None) -> ClipInsp
 
 
 @contextmanager
-def stored_copy(name: str) -> Iterator[Path]:
-    """A file in default storage (local or S3) copied to a local temporary file, chunk by chunk."""
+def stored_local(name: str) -> Iterator[Path]:
+    """A file in default storage as a local path: the file itself when storage is a local
+    folder, else (S3) a temporary copy made chunk by chunk."""
+    try:
+        own = Path(default_storage.path(name))
+    except NotImplementedError:  # storage without local files
+        own = None
+    if own is not None:
+        if not own.is_file():
+            raise FileNotFoundError(name)
+        yield own
+        return
     with (
         tempfile.NamedTemporaryFile(prefix="riff-verify-") as local,
         default_storage.open(name, "rb") as stored,
@@ -211,7 +221,7 @@ def stored_copy(name: str) -> Iterator[Path]:
 def stored_clip_read(name: str) -> ClipInspection | None:
     """What one of this instance's clips in storage carries; None when it can't be read."""
     try:
-        with stored_copy(name) as path:
+        with stored_local(name) as path:
             return clip_read(path)
     except (av.FFmpegError, ValueError, OSError):
         return None

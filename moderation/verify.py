@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import VerifyCheck
-from .provenance import NOT_READABLE, TOO_SLOW, NotAVideo, clip_inspect, stored_copy
+from .provenance import NOT_READABLE, TOO_SLOW, NotAVideo, clip_inspect, stored_local
 
 log = logging.getLogger(__name__)
 State = VerifyCheck.State
@@ -75,7 +75,7 @@ def verify_check_run(*, check_id: str) -> None:
     reading, refusal = None, ""
     deadline = time.monotonic() + settings.VERIFY_TIME_LIMIT_S
     try:
-        with stored_copy(check.upload) as path:
+        with stored_local(check.upload) as path:
             reading = clip_inspect(path, deadline=deadline).as_json()
     except NotAVideo as exc:
         refusal = str(exc)

@@ -1,8 +1,9 @@
 """Drill: ten 100 MB uploads to "Verify a clip" at once, while other people read pages.
 
 An upload goes to disk as it arrives and is read by a verify worker, never decoded in the web
-process: the pages other people load meanwhile must still be answered within 500 ms (nine
-in ten; see below), and the web process gives back the memory the uploads passed through.
+process, and large uploads take turns: the pages other people load meanwhile must still be
+answered within 500 ms (see below for the margin), and the web process gives back the memory
+the uploads passed through.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ UPLOADS = 10
 # Just under VERIFY_MAX_UPLOAD_MB (100): the largest upload Riff takes.
 UPLOAD_BYTES = 100 * 2**20 - 4096
 PAGE_DEADLINE_S = 0.5
-PAGE_WORST_S = 1.5
+PAGE_WORST_S = 1.0
 BOUNDARY = "riffloaddrill"
 
 
@@ -133,10 +134,18 @@ def test_big_uploads_do_not_hold_up_other_pages(tmp_path: Path) -> None:
     assert set(upload_statuses) <= {200, 202, 400}, upload_statuses
     assert len(page_times) >= 20, "pages were read all through the uploads"
     assert {status for _, status, _ in page_times} == {200}
-    # The uploading clients share this machine's cores with the server (in production they
-    # are other people's machines), so single pages can wait their turn for a CPU: nine in
-    # ten must answer within 500 ms, and none may take more than 1.5 s.
+    # The uploading clients share this machine's two cores with the server (in production
+    # they are other people's machines), so a page may now and then wait for a core: 95 in
+    # 100 must answer within 500 ms, and none may take a second. (The worst page was 0.21 to
+    # 0.46 s in the runs made here; before uploads took turns, 0.5 to 0.8 s, and before
+    # Twisted stopped parsing bodies on the event loop, 8 to 29 s.)
     seconds = sorted(seconds for _, _, seconds in page_times)
     within = sum(s <= PAGE_DEADLINE_S for s in seconds) / len(seconds)
-    assert within >= 0.9, f"only {within:.0%} of pages within {PAGE_DEADLINE_S} s: {seconds}"
+    print(
+        f"\ndrill: {len(seconds)} pages during {UPLOADS} uploads: median "
+        f"{seconds[len(seconds) // 2]:.3f} s, 90th {seconds[int(len(seconds) * 0.9)]:.3f} s, "
+        f"slowest {seconds[-1]:.3f} s; web {resting_mb:.0f} MB at rest, {peak_mb:.0f} MB at "
+        f"peak, {after_mb:.0f} MB after"
+    )
+    assert within >= 0.95, f"only {within:.0%} of pages within {PAGE_DEADLINE_S} s: {seconds}"
     assert seconds[-1] <= PAGE_WORST_S, f"a page took {seconds[-1]:.2f} s: {seconds}"

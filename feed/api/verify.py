@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from accounts.selectors import viewer_of
 from core.api import absolute_url
 from core.throttling import ScopedRateThrottle
+from core.uploads import upload_turn
 from moderation.models import VerifyCheck
 from moderation.provenance import ClipInspection, declared_size_refusal, upload_refusal
 from moderation.verify import (
@@ -171,13 +172,14 @@ class VerifyApi(APIView):
                 status=status.HTTP_503_SERVICE_UNAVAILABLE,
                 headers={"Retry-After": str(BUSY_RETRY_AFTER_S)},
             )
-        too_big = self._too_big(request)
-        if too_big is not None:
-            return too_big
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        upload = data.validated_data["video"]
-        check = verify_check_create(upload=upload, filename=upload.name or "")
+        with upload_turn(request):
+            too_big = self._too_big(request)
+            if too_big is not None:
+                return too_big
+            data = self.InputSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            upload = data.validated_data["video"]
+            check = verify_check_create(upload=upload, filename=upload.name or "")
         check = verify_check_wait(check=check, seconds=settings.VERIFY_WAIT_S)
         return check_response(request, check)
 

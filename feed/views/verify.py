@@ -16,6 +16,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.uploads import upload_turn
 from core.web import HtmxHttpRequest
 from moderation.models import VerifyCheck
 from moderation.provenance import ClipInspection, declared_size_refusal, upload_refusal
@@ -89,13 +90,14 @@ def verify(request: HtmxHttpRequest) -> HttpResponse:
         response = _page(request, {"form": _refused(None, BUSY)}, status=503)
         response["Retry-After"] = str(BUSY_RETRY_AFTER_S)
         return response
-    form = VerifyForm(request.POST, request.FILES)
-    if not form.is_valid():
-        errors = form.errors.as_data().get("video", [])
-        status = 413 if any(isinstance(e, TooLarge) for e in errors) else 400
-        return _page(request, {"form": form}, status=status)
-    video: UploadedFile = form.cleaned_data["video"]
-    check = verify_check_create(upload=video, filename=video.name or "")
+    with upload_turn(request):
+        form = VerifyForm(request.POST, request.FILES)
+        if not form.is_valid():
+            errors = form.errors.as_data().get("video", [])
+            status = 413 if any(isinstance(e, TooLarge) for e in errors) else 400
+            return _page(request, {"form": form}, status=status)
+        video: UploadedFile = form.cleaned_data["video"]
+        check = verify_check_create(upload=video, filename=video.name or "")
     check = verify_check_wait(check=check, seconds=settings.VERIFY_WAIT_S)
     if check.state == VerifyCheck.State.REFUSED:
         return _page(request, {"form": _refused(form, check.refusal)}, status=400)

@@ -30,3 +30,37 @@ def test_posts_and_clips_keep_their_folders_and_ignore_the_uploaded_name():
     ]
     for upload_to, pattern in cases:
         assert re.fullmatch(pattern, upload_to(owner, "../../secret name.mov"))
+
+
+def test_large_uploads_take_turns_and_small_ones_go_ahead(rf) -> None:
+    import threading
+    import time
+
+    from core.uploads import LARGE_UPLOAD_BYTES, LARGE_UPLOADS_AT_ONCE, upload_turn
+
+    assert LARGE_UPLOADS_AT_ONCE == 1
+    large = rf.post("/verify/", CONTENT_LENGTH=str(LARGE_UPLOAD_BYTES + 1))
+    small = rf.post("/verify/", CONTENT_LENGTH="1000")
+    inside: list[str] = []
+    first_in = threading.Event()
+    release_first = threading.Event()
+
+    def hold(name: str) -> None:
+        with upload_turn(large):
+            inside.append(name)
+            first_in.set()
+            release_first.wait(5)
+
+    first = threading.Thread(target=hold, args=("first",))
+    first.start()
+    first_in.wait(5)
+    second = threading.Thread(target=hold, args=("second",))
+    second.start()
+    time.sleep(0.3)
+    assert inside == ["first"]  # the second large upload waits for its turn
+    with upload_turn(small):  # a small one does not wait
+        inside.append("small")
+    release_first.set()
+    first.join(5)
+    second.join(5)
+    assert inside == ["first", "small", "second"]
