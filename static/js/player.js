@@ -102,7 +102,8 @@
   }
 
   function requeue(batch) {
-    // Each event keeps its client_id, so one that did arrive after all counts once.
+    // Each event keeps its client_id: for a signed-in viewer, one that did arrive after all
+    // counts once.
     queue = batch.concat(queue).slice(0, MAX_QUEUED);
   }
 
