@@ -217,20 +217,15 @@ def limits(args: argparse.Namespace, base: str, token: str, post: int, reset: Re
             client.forge = forge
             figures.append(through(client, endpoint, window))
         (sent, plain), (_, forged) = figures
-        ratio = forged / plain if plain else float("nan")
+        # Until the plain run meets its limit, both runs count only how fast one client is.
+        if plain == sent:
+            ratio = "  (limit not reached: longer --seconds)"
+        else:
+            ratio = f"{forged / plain:6.2f}" if plain else "  (none got through)"
         print(
             f"{endpoint.name:28} {sent:6d} {plain:8d} {plain / window:6.2f} "
-            f"{forged:16d} {forged / window:6.2f} {ratio:6.2f}"
+            f"{forged:16d} {forged / window:6.2f} {ratio}"
         )
-
-
-def _status(pid: int) -> dict[str, int]:
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in {"VmRSS", "VmHWM"}:
-            fields[key] = int(value.split()[0]) // 1024  # MiB
-    return fields
 
 
 def _reset_peak(pid: int) -> None:
@@ -241,6 +236,7 @@ def _reset_peak(pid: int) -> None:
 def memory(args: argparse.Namespace, base: str, pids: dict[str, int], reset: Reset) -> None:
     """Print each process's peak memory above its resting size, per odd upload kind."""
     from tests.odd_uploads import odd_uploads
+    from tests.processes import resident_mb
 
     by_kind: dict[str, list[tuple[str, bytes]]] = {}
     for kind, name, data in odd_uploads(args.per_kind * 50, seed=7):
@@ -251,7 +247,7 @@ def memory(args: argparse.Namespace, base: str, pids: dict[str, int], reset: Res
     print(f"\n{'upload kind':24} {'statuses':>14} {header}")
     for kind, uploads in sorted(by_kind.items()):
         clear_limits(args.redis_url, reset)
-        before = {name: _status(pid)["VmRSS"] for name, pid in pids.items()}
+        before = {name: resident_mb(pid)[0] for name, pid in pids.items()}
         for pid in pids.values():
             _reset_peak(pid)
         client = Client(base, None)
@@ -261,8 +257,8 @@ def memory(args: argparse.Namespace, base: str, pids: dict[str, int], reset: Res
                 for name, data in uploads
             }
         )
-        peaks = {name: _status(pid)["VmHWM"] - before[name] for name, pid in pids.items()}
-        cells = " ".join(f"{peaks[name]:>+16d}" for name in names)
+        peaks = {name: resident_mb(pid)[1] - before[name] for name, pid in pids.items()}
+        cells = " ".join(f"{peaks[name]:>+16.0f}" for name in names)
         print(f"{kind:24} {','.join(map(str, statuses)):>14} {cells}")
 
 

@@ -1,4 +1,5 @@
-"""Requests refused before any view sees them, and headers every response carries."""
+"""Requests refused before any view sees them (malformed, or over a write limit), headers
+every response carries, and the answer to a request that needed Redis while it was down."""
 
 from __future__ import annotations
 
@@ -139,7 +140,7 @@ class LimitPageWrites(MiddlewareMixin):
 
 
 def _duration(seconds: int) -> str:
-    """A wait in words: "40 seconds", "1 minute", "12 minutes"."""
+    """A wait in words: "1 second", "40 seconds", "12 minutes"."""
     if seconds < 90:
         return f"{seconds} second{'s' if seconds != 1 else ''}"
     minutes = round(seconds / 60)

@@ -109,3 +109,10 @@ def resident_mb(pid: int) -> tuple[float, float]:
         if key in {"VmRSS", "VmHWM"}:
             fields[key] = int(value.split()[0]) / 1024
     return fields["VmRSS"], fields["VmHWM"]
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) a process has used so far, in seconds."""
+    # /proc/<pid>/stat: the 14th and 15th fields, after the command name in parentheses.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

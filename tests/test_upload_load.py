@@ -18,7 +18,15 @@ from pathlib import Path
 import pytest
 
 from .factories import PostFactory
-from .processes import daphne_process, process_env, resident_mb, started, stop, worker_args
+from .processes import (
+    cpu_seconds,
+    daphne_process,
+    process_env,
+    resident_mb,
+    started,
+    stop,
+    worker_args,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -57,14 +65,11 @@ def _settled_mb(pid: int) -> float:
 def _wait_idle(pids: list[int], seconds: float = 60) -> None:
     """Wait until the processes have stopped working (at most `seconds`): a worker or server
     still starting up would take cores from the drill."""
-    import psutil
-
-    processes = [psutil.Process(pid) for pid in pids]
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        before = [sum(p.cpu_times()[:2]) for p in processes]
+        before = [cpu_seconds(pid) for pid in pids]
         time.sleep(1)
-        if all(sum(p.cpu_times()[:2]) - b < 0.05 for p, b in zip(processes, before, strict=True)):
+        if all(cpu_seconds(pid) - used < 0.05 for pid, used in zip(pids, before, strict=True)):
             return
 
 
