@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import tempfile
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -147,12 +148,16 @@ class ASGIHandler(asgi.ASGIHandler):
         return body_file
 
 
-_large_body_turns: dict[int, asyncio.Semaphore] = {}
+# Keyed by the loop itself, weakly: a semaphore belongs to the loop it was first used on, and
+# a closed loop's id may come back as a new loop's.
+_large_body_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _large_body_turn() -> asyncio.Semaphore:
     """This event loop's large-body turns (a server process runs one loop)."""
-    loop = id(asyncio.get_running_loop())
+    loop = asyncio.get_running_loop()
     if loop not in _large_body_turns:
         _large_body_turns[loop] = asyncio.Semaphore(LARGE_UPLOADS_AT_ONCE)
     return _large_body_turns[loop]
