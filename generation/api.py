@@ -22,7 +22,15 @@ from core.pagination import keyset_page
 
 from . import services
 from .models import GenerationJob
-from .selectors import job_of, jobs_of, model_label, model_limit_seconds, models_offered
+from .selectors import (
+    job_of,
+    jobs_of,
+    model_label,
+    model_limit_seconds,
+    model_max_size,
+    model_max_steps,
+    models_offered,
+)
 from .serializers import JobInputSerializer, JobOutputSerializer, job_create_response
 
 JOB_NOT_FOUND = "That generation doesn't exist or isn't yours."
@@ -45,7 +53,7 @@ JobPageSerializer = page_of(JobOutputSerializer, "GenerationJobPage")
 
 
 class GenerationModelsApi(APIView):
-    """The models you may make clips with here, and each one's longest clip."""
+    """The models you may make clips with here, and each one's caps: length, steps, size."""
 
     permission_classes = [IsAuthenticated]
 
@@ -55,6 +63,13 @@ class GenerationModelsApi(APIView):
         max_seconds = serializers.FloatField(
             help_text="Its longest clip: the largest duration_s it takes, in seconds."
         )
+        max_steps = serializers.IntegerField(help_text="The most steps it takes.")
+        max_width = serializers.IntegerField(
+            allow_null=True, help_text="Its widest frame in pixels, null for no cap."
+        )
+        max_height = serializers.IntegerField(
+            allow_null=True, help_text="Its tallest frame in pixels, null for no cap."
+        )
 
         class Meta:
             ref_name = "GenerationModel"
@@ -63,7 +78,14 @@ class GenerationModelsApi(APIView):
     def get(self, request: Request) -> Response:
         """Installed models only; test models only for staff on an instance run with DEBUG."""
         rows = [
-            {"key": key, "label": model_label(key), "max_seconds": model_limit_seconds(key)}
+            {
+                "key": key,
+                "label": model_label(key),
+                "max_seconds": model_limit_seconds(key),
+                "max_steps": model_max_steps(key),
+                "max_width": model_max_size(key)[0],
+                "max_height": model_max_size(key)[1],
+            }
             for key in models_offered(user=me(request))
         ]
         return Response(self.OutputSerializer(rows, many=True).data)
@@ -95,13 +117,17 @@ class GenerationListCreateApi(APIView):
                 "Idempotency-Key",
                 OpenApiTypes.STR,
                 OpenApiParameter.HEADER,
-                description="Send the same key again (a retry) to get the first job back.",
+                description="Send the same key again with the same body (a retry) to get the "
+                "first job back; the same key with another body is refused (422).",
             )
         ],
         responses={
             201: JobOutputSerializer,
             200: OpenApiResponse(JobOutputSerializer, description="A retry: the first job."),
-            400: OpenApiResponse(description="Bad input, or the prompt policy refused it."),
+            400: OpenApiResponse(
+                description="Bad input, over the model's caps, or the prompt policy refused it."
+            ),
+            422: OpenApiResponse(description="The Idempotency-Key was used for another request."),
             429: OpenApiResponse(description="Your allowance is used up."),
         },
     )

@@ -103,14 +103,21 @@ class GenerationJob(models.Model):
     progress_step = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
     cancel_requested = models.BooleanField(default=False)
+    # The lease on a running job: the worker that claimed it and which attempt that claim
+    # was hold it until lease_expires_at, which their heartbeat keeps pushing on. Every write a
+    # runner makes names both, so one that lost the lease writes nothing; the sweeper takes
+    # back only expired leases (a running job without one has nobody holding it).
     attempts = models.PositiveSmallIntegerField(default=0)
     worker = models.CharField(max_length=200, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     failure = models.CharField(max_length=20, choices=Failure.choices, blank=True)
     failure_message = models.TextField(blank=True)
     quota_refunded = models.BooleanField(default=False)
     idempotency_key = models.CharField(max_length=100, blank=True)
 
     queued_at = models.DateTimeField(default=timezone.now)
+    # When its task was last sent to the broker: the sweeper sends it again when it waits on.
+    sent_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

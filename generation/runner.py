@@ -23,21 +23,14 @@ from moderation.provenance import clip_read
 from moderation.watermark import mark_frames
 
 from .backends import GenerationAborted, GenerationSpec, WeightsMissing, get_backend
+from .lease import Lease, LeaseLost
 from .models import GenerationJob
 from .progress import publish
+from .selectors import job_refusals, model_fps, model_size
 from .services import Failure, State, job_retry_or_fail, job_transition
 from .video import encode_mp4, poster_jpeg, probe
 
 log = logging.getLogger(__name__)
-
-DEFAULT_SIZES = {
-    "wan": {"9:16": (480, 832), "16:9": (832, 480), "1:1": (624, 624)},
-    "ltx": {"9:16": (512, 768), "16:9": (768, 512), "1:1": (640, 640)},
-    # Display sizes: the house model's square clips are upscaled and centred on a blurred fill.
-    "house": {"9:16": (512, 912), "16:9": (912, 512), "1:1": (512, 512)},
-}
-# The house model's display rate; its own frames are 4 fps apart (generation/house/display.py).
-DEFAULT_FPS = {"wan": 16, "ltx": 24, "house": 24}
 
 
 class JobCancelled(GenerationAborted):
@@ -53,10 +46,12 @@ class InfrastructureError(RuntimeError):
 
 
 def _claim(job_id: str, worker: str) -> GenerationJob | None:
-    """Take a queued job for this worker; None when it is not ours to run (any more).
+    """Take a queued job for this worker under a new attempt (its lease); None when it is not
+    ours to run (any more).
 
-    A task delivered twice, or after the job finished or was cancelled, finds the job
-    in another state and does nothing: a job runs to completion at most once.
+    A task delivered twice (the sweeper re-sends jobs that wait long), or after the job was
+    taken, finished or cancelled, finds the job in another state and does nothing: a job
+    runs at most once at a time, and to completion at most once.
     """
     with transaction.atomic():
         job = GenerationJob.objects.select_for_update().filter(pk=job_id).first()
@@ -72,13 +67,14 @@ def _claim(job_id: str, worker: str) -> GenerationJob | None:
         )
 
 
-def _finish(job_id: str, to: str, failure: str = "", message: str = "", **changes: Any) -> None:
-    """Move a running job to `to`, unless someone (the sweeper) already moved it on."""
+def _finish(lease: Lease, to: str, failure: str = "", message: str = "", **changes: Any) -> None:
+    """Move the job to `to`, if this runner still holds it."""
     with transaction.atomic():
-        job = GenerationJob.objects.select_for_update().get(pk=job_id)
-        if job.state in (State.RUNNING, State.ENCODING):
-            job_transition(job=job, to=to, failure=failure, message=message, **changes)
-    publish(job_id)
+        job = lease.lock()
+        if job is None:
+            return
+        job_transition(job=job, to=to, failure=failure, message=message, **changes)
+    publish(lease.job_id)
 
 
 def spec_for(
@@ -93,11 +89,8 @@ def spec_for(
     negative_prompt: str = "",
 ) -> GenerationSpec:
     """The spec a job with these settings runs: size and frame rate from RIFF_MODELS."""
-    config = settings.RIFF_MODELS[model_key]
-    family = config["family"]
-    sizes = config.get("sizes") or DEFAULT_SIZES[family]
-    width, height = sizes[aspect]
-    fps = int(config.get("fps") or DEFAULT_FPS[family])
+    width, height = model_size(model_key, aspect)
+    fps = model_fps(model_key)
     return GenerationSpec(
         prompt=prompt,
         negative_prompt=negative_prompt,
@@ -146,34 +139,57 @@ def _source_frames(job: GenerationJob, width: int, height: int) -> np.ndarray:
 
 
 def job_run(*, job_id: str, worker: str) -> None:
-    """Run one job to a final state; raises InfrastructureError when it should be retried."""
+    """Run one job to a final state; raises InfrastructureError when it should be retried.
+
+    From the claim to the last write the job is held on a lease that a heartbeat thread
+    renews; a runner that finds it lost (the sweeper took it back, another worker claimed it)
+    stops there and writes nothing more.
+    """
     job = _claim(job_id, worker)
     if job is None:
         return
     publish(job_id)
+    with Lease(job_id=job_id, worker=worker, attempt=job.attempts) as lease:
+        try:
+            _run(job, lease)
+        except LeaseLost:
+            log.warning("job %s: %s gave it up, its lease was taken", job_id, worker)
+
+
+def _run(job: GenerationJob, lease: Lease) -> None:
+    job_id = lease.job_id
+    refusals = job_refusals(
+        model_key=job.model_key, aspect=job.aspect, duration_s=job.duration_s, steps=job.steps
+    )
+    if refusals:
+        # Queued before the model's caps were lowered: it is not run past them.
+        _finish(lease, State.FAILED, Failure.INFRASTRUCTURE, " ".join(refusals.values()))
+        return
     deadline = timezone.now() + timedelta(seconds=settings.GENERATION_TIMEOUT_S)
 
     def on_step(step: int, total: int) -> None:
-        now = timezone.now()
-        GenerationJob.objects.filter(pk=job_id).update(
-            progress_step=step, progress_total=total, heartbeat_at=now
-        )
+        if not lease.update(progress_step=step, progress_total=total):
+            raise LeaseLost(f"job {job_id}: lost its lease at step {step}")
         publish(job_id)
         if GenerationJob.objects.filter(pk=job_id, cancel_requested=True).exists():
             raise JobCancelled("cancelled")
-        if now > deadline:
+        if timezone.now() > deadline:
             raise JobTimedOut("timed out")
 
     try:
         backend = get_backend(job.model_key)
+        lease.renew()  # a cold load may have outlasted the lease, were the heartbeat to stop
         spec = backend.fit(_spec(job))
         frames = backend.generate(spec, on_step)
+        lease.renew()
+    except LeaseLost:
+        raise
     except JobCancelled:
-        _finish(job_id, State.CANCELLED, Failure.CANCELLED, "You cancelled it.")
+        _finish(lease, State.CANCELLED, Failure.CANCELLED, "You cancelled it.")
         return
     except JobTimedOut:
         _finish(
-            job_id,
+            lease,
             State.TIMED_OUT,
             Failure.TIMEOUT,
             "This clip took longer than we allow and was stopped. It didn't count against "
@@ -184,24 +200,27 @@ def job_run(*, job_id: str, worker: str) -> None:
         # Not worth retrying. Where the weights should be, and how to get them, is for the
         # administrator (the log, `manage.py check`); the person is told the model is missing.
         log.error("job %s cannot run: %s", job_id, exc)
-        _finish(job_id, State.FAILED, Failure.INFRASTRUCTURE, model_missing_message(job))
+        _finish(lease, State.FAILED, Failure.INFRASTRUCTURE, model_missing_message(job))
         return
     except GenerationAborted as exc:
         # Not worth retrying either: the clip being remixed is gone.
         log.error("job %s cannot run: %s", job_id, exc)
-        _finish(job_id, State.FAILED, Failure.INFRASTRUCTURE, str(exc))
+        _finish(lease, State.FAILED, Failure.INFRASTRUCTURE, str(exc))
         return
     except Exception as exc:
         log.exception("job %s failed in the pipeline", job_id)
-        _give_back_or_fail(job_id, exc)
-        raise InfrastructureError(str(exc)) from exc
+        if _give_back_or_fail(lease, exc):
+            raise InfrastructureError(str(exc)) from exc
+        return
     try:
-        _encode_and_store(job_id, frames, spec.fps)
+        _encode_and_store(job, lease, frames, spec.fps)
+    except LeaseLost:
+        raise
     except SigningUnavailable as exc:
         # A setup fault that another attempt can't fix: say so, don't retry.
         log.error("job %s cannot be signed: %s", job_id, exc)
         _finish(
-            job_id,
+            lease,
             State.FAILED,
             Failure.INFRASTRUCTURE,
             "This Riff can't sign clips right now, so it can't publish them as AI-made; its "
@@ -209,8 +228,8 @@ def job_run(*, job_id: str, worker: str) -> None:
         )
     except Exception as exc:
         log.exception("job %s failed while encoding", job_id)
-        _give_back_or_fail(job_id, exc)
-        raise InfrastructureError(str(exc)) from exc
+        if _give_back_or_fail(lease, exc):
+            raise InfrastructureError(str(exc)) from exc
 
 
 def model_missing_message(job: GenerationJob) -> str:
@@ -222,17 +241,20 @@ def model_missing_message(job: GenerationJob) -> str:
     )
 
 
-def _give_back_or_fail(job_id: str, exc: Exception) -> None:
+def _give_back_or_fail(lease: Lease, exc: Exception) -> bool:
+    """Give the job back for another attempt, or fail it at the last; False when it isn't
+    this runner's any more (then the task has nothing to retry)."""
     with transaction.atomic():
-        job = GenerationJob.objects.select_for_update().get(pk=job_id)
-        if job.state not in (State.RUNNING, State.ENCODING):
-            return
+        job = lease.lock()
+        if job is None:
+            return False
         job_retry_or_fail(
             job=job,
             reason="Something went wrong on our side while making this clip "
             f"({type(exc).__name__}). It didn't count against your allowance.",
         )
-    publish(job_id)
+    publish(lease.job_id)
+    return True
 
 
 def _parent(job: GenerationJob) -> Parent | None:
@@ -243,21 +265,26 @@ def _parent(job: GenerationJob) -> Parent | None:
         return Parent(video=handle.read(), title=f"Riff post {job.source_post_id}")
 
 
-def _encode_and_store(job_id: str, frames: np.ndarray, fps: int) -> None:
-    """Fingerprint, mark, encode and sign the clip, store it and its poster, mark it succeeded.
+def _encode_and_store(job: GenerationJob, lease: Lease, frames: np.ndarray, fps: int) -> None:
+    """Mark, encode and sign the clip, store it and its poster, then record it as succeeded.
 
-    The fingerprint is taken before the label is drawn, so that the same pixels made by
-    someone else still match the hash bank. Provenance comes after the last pixel change and
-    the signature after the final encode: any later re-encode would drop the manifest.
+    Files are stored outside any transaction (an upload can take long, and must not hold
+    the job's row); a short transaction then checks the lease and commits the state, with
+    the clip's fingerprint. Stored files are deleted when that doesn't happen. The
+    fingerprint is taken of the frames before the label is drawn, so that the same pixels
+    made by someone else still match the hash bank. Provenance comes after the last pixel
+    change and the signature after the final encode: any later re-encode would drop the
+    manifest.
     """
+    job_id = lease.job_id
     with transaction.atomic():
-        job = GenerationJob.objects.select_for_update().get(pk=job_id)
-        if job.state != State.RUNNING:
-            return
-        job_transition(job=job, to=State.ENCODING)
+        held = lease.lock()
+        if held is None or held.state != State.RUNNING:
+            raise LeaseLost(f"job {job_id}: lost its lease before encoding")
+        job_transition(job=held, to=State.ENCODING)
     publish(job_id)
     handle = GenerationJob.objects.values_list("owner__username", flat=True).get(pk=job_id)
-    fingerprint_record(job_id=job_id, frames=frames)
+    unmarked = frames
     frames = mark_frames(frames, payload=job.watermark_id, label=f"AI · @{handle}")
     data = sign_clip(
         encode_mp4(frames, fps=fps),
@@ -269,41 +296,66 @@ def _encode_and_store(job_id: str, frames: np.ndarray, fps: int) -> None:
     info = probe(io.BytesIO(data))
     # Read back as anyone checking the clip would: its post's credentials page shows this.
     reading = clip_read(io.BytesIO(data)).as_json()
+    poster = poster_jpeg(frames[0])
+    lease.renew()
     stored: list[str] = []
+    outcome = ""
     try:
+        stored = _store_files(job, video=data, poster=poster)
         with transaction.atomic():
-            job = GenerationJob.objects.select_for_update().get(pk=job_id)
-            if job.state != State.ENCODING:
-                return
-            if job.cancel_requested:
+            held = lease.lock()
+            if held is None or held.state != State.ENCODING:
+                outcome = "lost"
+            elif held.cancel_requested:
+                outcome = "cancelled"
                 job_transition(
-                    job=job,
+                    job=held,
                     to=State.CANCELLED,
                     failure=Failure.CANCELLED,
                     message="You cancelled it.",
                 )
-                return
-            job.video.save("clip.mp4", ContentFile(data), save=False)
-            stored.append(job.video.name or "")
-            job.poster.save("poster.jpg", ContentFile(poster_jpeg(frames[0])), save=False)
-            stored.append(job.poster.name or "")
-            job_transition(
-                job=job,
-                to=State.SUCCEEDED,
-                video=job.video,
-                poster=job.poster,
-                width=info.width,
-                height=info.height,
-                frame_count=info.frames,
-                fps=fps,
-                video_duration_s=info.duration_s,
-                video_bytes=len(data),
-                clip_reading=reading,
-                progress_step=job.progress_total,
-            )
+            else:
+                fingerprint_record(job_id=job_id, frames=unmarked)
+                job_transition(
+                    job=held,
+                    to=State.SUCCEEDED,
+                    video=stored[0],
+                    poster=stored[1],
+                    width=info.width,
+                    height=info.height,
+                    frame_count=info.frames,
+                    fps=fps,
+                    video_duration_s=info.duration_s,
+                    video_bytes=len(data),
+                    clip_reading=reading,
+                    progress_step=held.progress_total,
+                )
+                outcome = "succeeded"
+    finally:
+        if outcome != "succeeded":
+            # Nothing half-written: files stored for a clip that wasn't recorded go with it.
+            for name in stored:
+                default_storage.delete(name)
+    if outcome == "lost":
+        raise LeaseLost(f"job {job_id}: lost its lease while encoding")
+    publish(job_id)
+
+
+def _store_files(job: GenerationJob, *, video: bytes, poster: bytes) -> list[str]:
+    """Store the clip and its poster under new random names; [video, poster] as stored.
+
+    Should the second fail, the first is deleted before the error goes on.
+    """
+    stored: list[str] = []
+    try:
+        for field, name, content in (
+            (job.video, "clip.mp4", video),
+            (job.poster, "poster.jpg", poster),
+        ):
+            field.save(name, ContentFile(content), save=False)
+            stored.append(field.name or "")
     except Exception:
-        # Nothing half-written: files stored before the failure go with it.
         for name in stored:
             default_storage.delete(name)
         raise
-    publish(job_id)
+    return stored

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from django.db.models import Avg, DurationField, ExpressionWrapper, F, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from core.media import media_url
 from moderation.models import ClipFingerprint
 
 from .backends import WeightsMissing
@@ -57,11 +59,53 @@ def model_choices(*, user: Any) -> list[tuple[str, str]]:
 # No clip is longer than this, whatever the model: the API's and the form's own limit.
 CLIP_SECONDS_MAX = 10.0
 
+# Each family's frame size per shape and frame rate, where RIFF_MODELS doesn't name its own.
+DEFAULT_SIZES = {
+    "wan": {"9:16": (480, 832), "16:9": (832, 480), "1:1": (624, 624)},
+    "ltx": {"9:16": (512, 768), "16:9": (768, 512), "1:1": (640, 640)},
+    # Display sizes: the house model's square clips are upscaled and centred on a blurred fill.
+    "house": {"9:16": (512, 912), "16:9": (912, 512), "1:1": (512, 512)},
+}
+# The house model's display rate; its own frames are 4 fps apart (generation/house/display.py).
+DEFAULT_FPS = {"wan": 16, "ltx": 24, "house": 24}
+
+
+def model_size(model_key: str, aspect: str) -> tuple[int, int]:
+    """(width, height) of a configured model's clips of this shape."""
+    config = settings.RIFF_MODELS[model_key]
+    width, height = (config.get("sizes") or DEFAULT_SIZES[config["family"]])[aspect]
+    return int(width), int(height)
+
+
+def model_fps(model_key: str) -> int:
+    """The frame rate of a configured model's clips."""
+    config = settings.RIFF_MODELS[model_key]
+    return int(config.get("fps") or DEFAULT_FPS[config["family"]])
+
 
 def model_longest(model_key: str) -> float | None:
-    """The longest clip a model makes, in seconds (RIFF_MODELS' max_seconds), if it has one."""
-    longest = settings.RIFF_MODELS.get(model_key, {}).get("max_seconds")
-    return None if longest is None else float(longest)
+    """The longest clip a model makes, in seconds, if it has a limit: RIFF_MODELS' max_seconds,
+    or its max_frames at its frame rate (to the hundredth below), whichever is shorter."""
+    config = settings.RIFF_MODELS.get(model_key, {})
+    limits = []
+    if config.get("max_seconds") is not None:
+        limits.append(float(config["max_seconds"]))
+    if config.get("max_frames") is not None:
+        limits.append(math.floor(int(config["max_frames"]) * 100 / model_fps(model_key)) / 100)
+    return min(limits, default=None)
+
+
+def model_max_steps(model_key: str) -> int:
+    """The most denoising steps one may ask of a model: RIFF_MODELS' max_steps, else
+    GENERATION_MAX_STEPS."""
+    cap = settings.RIFF_MODELS.get(model_key, {}).get("max_steps")
+    return int(settings.GENERATION_MAX_STEPS if cap is None else cap)
+
+
+def model_max_size(model_key: str) -> tuple[int | None, int | None]:
+    """(widest, tallest) frame a model may make, each None when it has no cap."""
+    config = settings.RIFF_MODELS.get(model_key, {})
+    return config.get("max_width"), config.get("max_height")
 
 
 def model_limit_seconds(model_key: str) -> float:
@@ -81,6 +125,45 @@ def duration_refusal(*, model_key: str, duration_s: float) -> str | None:
     if duration_s <= limit:
         return None
     return f"{model_label(model_key)} makes clips of at most {limit:g} seconds; ask for less."
+
+
+def steps_refusal(*, model_key: str, steps: int) -> str | None:
+    """Why this model won't take this many steps, in words; None when it will."""
+    cap = model_max_steps(model_key)
+    if steps <= cap:
+        return None
+    return f"{model_label(model_key)} takes at most {cap} steps; ask for fewer."
+
+
+def size_refusal(*, model_key: str, aspect: str) -> str | None:
+    """Why this model can't make clips of this shape (its frame is over its cap); None if it can."""
+    widest, tallest = model_max_size(model_key)
+    if widest is None and tallest is None:
+        return None
+    width, height = model_size(model_key, aspect)
+    if (widest is None or width <= widest) and (tallest is None or height <= tallest):
+        return None
+    if widest is None:
+        cap = f"frames at most {tallest} pixels tall"
+    elif tallest is None:
+        cap = f"frames at most {widest} pixels wide"
+    else:
+        cap = f"frames of at most {widest}×{tallest} pixels"
+    return (
+        f"{model_label(model_key)} makes {cap}, and its {aspect} clips are {width}×{height}; "
+        "choose another shape."
+    )
+
+
+def job_refusals(*, model_key: str, aspect: str, duration_s: float, steps: int) -> dict[str, str]:
+    """Why a configured model can't make this clip, by field: its caps on length, steps and
+    frame size ({} when it can). Checked by the API, the form and again by the worker."""
+    refusals = {
+        "duration_s": duration_refusal(model_key=model_key, duration_s=duration_s),
+        "steps": steps_refusal(model_key=model_key, steps=steps),
+        "aspect": size_refusal(model_key=model_key, aspect=aspect),
+    }
+    return {field: message for field, message in refusals.items() if message is not None}
 
 
 def model_label(model_key: str) -> str:
@@ -172,8 +255,9 @@ def job_status(*, job: GenerationJob) -> dict[str, Any]:
         "cancel_requested": job.cancel_requested,
         "failure": job.failure or None,
         "failure_message": job.failure_message or None,
-        "video_url": job.video.url if job.video else None,
-        "poster_url": job.poster.url if job.poster else None,
+        # Only its owner follows a job: the URLs are signed for them.
+        "video_url": media_url(job.video, viewer=job.owner),
+        "poster_url": media_url(job.poster, viewer=job.owner),
     }
 
 
@@ -205,3 +289,21 @@ def job_for_clip(*, watermark_id: int | None, clip_id: str | None) -> Generation
         except ValueError:
             return None
     return None
+
+
+def export_of(user: User) -> list[dict[str, Any]]:
+    """A person's generation jobs (drafts and all), for their data download."""
+    return [
+        {
+            "id": str(job.pk),
+            "prompt": job.prompt,
+            "negative_prompt": job.negative_prompt,
+            "model": job.model_key,
+            "state": job.state,
+            "failure_message": job.failure_message or None,
+            "queued_at": job.queued_at.isoformat(),
+            "posted_as": job.published_post_id,
+            "video_url": media_url(job.video, viewer=user),
+        }
+        for job in GenerationJob.objects.filter(owner=user).order_by("queued_at")
+    ]

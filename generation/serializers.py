@@ -15,13 +15,15 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from core.api import StrictCharField, StrictFloatField, absolute_url
+from core.media import media_url
 
 from . import services
 from .models import GenerationJob
 from .selectors import (
-    duration_refusal,
+    job_refusals,
     job_status,
     model_limit_seconds,
+    model_max_steps,
     models_limit_seconds,
     models_offered,
 )
@@ -86,11 +88,11 @@ class JobOutputSerializer(serializers.Serializer):
 
     def get_video_url(self, job: GenerationJob) -> str | None:
         """The finished MP4, while it is a draft."""
-        return absolute_url(self.context["request"], job.video.url if job.video else None)
+        return absolute_url(self.context["request"], media_url(job.video, viewer=job.owner))
 
     def get_poster_url(self, job: GenerationJob) -> str | None:
         """The poster frame, while it is a draft."""
-        return absolute_url(self.context["request"], job.poster.url if job.poster else None)
+        return absolute_url(self.context["request"], media_url(job.poster, viewer=job.owner))
 
 
 class JobInputSerializer(serializers.Serializer):
@@ -144,10 +146,17 @@ class JobInputSerializer(serializers.Serializer):
                 f"({limits}); ask for less."
             },
         )
+        caps = ", ".join(f"{key}: {model_max_steps(key)}" for key in offered)
+        self.fields["steps"] = serializers.IntegerField(
+            min_value=1,
+            max_value=100,
+            default=20,
+            help_text=f"Denoising steps, at most the chosen model's cap ({caps or 'none'}).",
+        )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        """Without a model named, the instance's default, or the first one offered; a length
-        the model can make."""
+        """Without a model named, the instance's default, or the first one offered; a length,
+        steps and shape within the model's caps."""
         if "model_key" not in attrs:
             offered = list(cast(serializers.ChoiceField, self.fields["model_key"]).choices)
             if not offered:
@@ -156,17 +165,26 @@ class JobInputSerializer(serializers.Serializer):
                 )
             default = settings.RIFF_DEFAULT_MODEL
             attrs["model_key"] = default if default in offered else offered[0]
-        refusal = duration_refusal(model_key=attrs["model_key"], duration_s=attrs["duration_s"])
-        if refusal is not None:
-            raise serializers.ValidationError({"duration_s": [refusal]})
+        refusals = job_refusals(
+            model_key=attrs["model_key"],
+            aspect=attrs["aspect"],
+            duration_s=attrs["duration_s"],
+            steps=attrs["steps"],
+        )
+        if refusals:
+            raise serializers.ValidationError({k: [v] for k, v in refusals.items()})
         return attrs
+
+
+# A job's fields by the names the API gives them.
+API_NAMES = {"source_post_id": "remix_of"}
 
 
 def job_create_response(request: Request, *, source: services.RemixSource | None) -> Response:
     """Validate the request, queue the job and answer 201 (200 for an idempotent retry).
 
     Policy refusals are 400 naming the rule and category, with where to appeal; a used-up
-    allowance is 429.
+    allowance is 429; an Idempotency-Key already used for another request is 422.
     """
     owner = cast(User, request.user)
     data = JobInputSerializer(data=request.data, context={"request": request})
@@ -196,5 +214,15 @@ def job_create_response(request: Request, *, source: services.RemixSource | None
         ) from exc
     except services.QuotaExceeded as exc:
         raise Throttled(detail=exc.messages[0]) from exc
+    except services.IdempotencyConflict as exc:
+        return Response(
+            {
+                "detail": f"The Idempotency-Key “{key}” was already used for another request "
+                f"(it differs in: {', '.join(API_NAMES.get(n, n) for n in exc.differs)}). Send "
+                "the same request to get that job back, or a new key to start a new one.",
+                "job": str(exc.job.pk),
+            },
+            status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+        )
     body = JobOutputSerializer(job, context={"request": request}).data
     return Response(body, status=status.HTTP_200_OK if replay else status.HTTP_201_CREATED)

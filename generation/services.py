@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
 from moderation.policy import prompt_verdict
 
+from .lease import lease_expiry
 from .models import GenerationJob, new_watermark_id
-from .selectors import duration_refusal, quota_limits, quota_usage
+from .selectors import job_refusals, quota_limits, quota_usage
 
 State = GenerationJob.State
 Failure = GenerationJob.Failure
@@ -59,6 +61,19 @@ class QuotaExceeded(ValidationError):
         super().__init__(message, code="quota")
 
 
+class IdempotencyConflict(ValidationError):
+    """A request's idempotency key already started a job that asked for something else."""
+
+    def __init__(self, *, job: GenerationJob, differs: list[str]) -> None:
+        super().__init__(
+            "This request was already sent once with other settings, and that started another "
+            "clip; start a new one to make this.",
+            code="idempotency",
+        )
+        self.job = job
+        self.differs = differs
+
+
 @dataclass(frozen=True)
 class RemixSource:
     """The clip a remix starts from: its post's id, video (storage name) and seed."""
@@ -84,13 +99,24 @@ def job_transition(
     for name, value in changes.items():
         setattr(job, name, value)
     if to == State.RUNNING:
+        # A claim: the lease is the caller's (worker, attempts) until it runs out.
         job.started_at = job.heartbeat_at = now
-        fields |= {"started_at", "heartbeat_at"}
+        job.lease_expires_at = lease_expiry(now)
+        fields |= {"started_at", "heartbeat_at", "lease_expires_at"}
     elif to == State.QUEUED:
-        # Put back for another attempt: it waits in line again from now.
-        job.queued_at, job.started_at, job.heartbeat_at = now, None, None
+        # Put back for another attempt: it waits in line again from now, and whoever put it
+        # back sends its task again.
+        job.queued_at = job.sent_at = now
+        job.started_at = job.heartbeat_at = job.lease_expires_at = None
         job.progress_step = 0
-        fields |= {"queued_at", "started_at", "heartbeat_at", "progress_step"}
+        fields |= {
+            "queued_at",
+            "sent_at",
+            "started_at",
+            "heartbeat_at",
+            "lease_expires_at",
+            "progress_step",
+        }
     elif to in (State.SUCCEEDED, State.FAILED, State.CANCELLED, State.TIMED_OUT):
         job.finished_at = now
         fields.add("finished_at")
@@ -138,13 +164,15 @@ def generation_job_create(
     """Check the prompt and the allowance, then queue a job; the task is sent on commit.
 
     `params` holds model_key, aspect, duration_s, steps, guidance and optionally seed and
-    strength. The same idempotency key from the same person returns the first job.
+    strength. The same idempotency key from the same person with the same request returns
+    the first job; with another request, IdempotencyConflict.
     """
+    prompt, negative_prompt = prompt.strip(), negative_prompt.strip()
+    asked = _asked(prompt=prompt, negative_prompt=negative_prompt, params=params, source=source)
     if idempotency_key:
-        existing = _job_for_key(owner=owner, idempotency_key=idempotency_key)
+        existing = _job_for_key(owner=owner, idempotency_key=idempotency_key, asked=asked)
         if existing is not None:
             return existing
-    prompt, negative_prompt = prompt.strip(), negative_prompt.strip()
     # Outside the transaction below: the refusal the policy records must outlive the
     # rollback that raising GenerationRefused would cause, or there is nothing to appeal.
     verdict = prompt_verdict(user=owner, prompt=prompt, negative_prompt=negative_prompt)
@@ -156,43 +184,67 @@ def generation_job_create(
             refusal_id=verdict.refusal_id,
             appeal_url=verdict.appeal_url,
         )
-    return _job_queue(
-        owner=owner,
-        prompt=prompt,
-        negative_prompt=negative_prompt,
-        params=params,
-        source=source,
-        idempotency_key=idempotency_key,
-    )
+    return _job_queue(owner=owner, asked=asked, source=source, idempotency_key=idempotency_key)
 
 
-def _job_for_key(*, owner: User, idempotency_key: str) -> GenerationJob | None:
-    return GenerationJob.objects.filter(owner=owner, idempotency_key=idempotency_key).first()
+def _asked(
+    *, prompt: str, negative_prompt: str, params: dict[str, Any], source: RemixSource | None
+) -> dict[str, Any]:
+    """The job fields a request asks for, defaults filled in (the seed only when named)."""
+    asked = {
+        "prompt": prompt,
+        "negative_prompt": negative_prompt,
+        "model_key": params.get("model_key") or settings.RIFF_DEFAULT_MODEL,
+        "aspect": params.get("aspect") or GenerationJob.Aspect.PORTRAIT,
+        "duration_s": params.get("duration_s", 2.0),
+        "steps": params.get("steps", 20),
+        "guidance": params.get("guidance", 5.0),
+        "strength": params.get("strength", 0.6),
+        "source_post_id": source.post_id if source else None,
+    }
+    if params.get("seed") is not None:
+        asked["seed"] = params["seed"]
+    return asked
+
+
+def _job_for_key(
+    *, owner: User, idempotency_key: str, asked: dict[str, Any]
+) -> GenerationJob | None:
+    """The job this key already started, if the request is the same; IdempotencyConflict if not."""
+    job = GenerationJob.objects.filter(owner=owner, idempotency_key=idempotency_key).first()
+    if job is None:
+        return None
+    differs = [name for name, value in asked.items() if getattr(job, name) != value]
+    if differs:
+        raise IdempotencyConflict(job=job, differs=differs)
+    return job
 
 
 @transaction.atomic
 def _job_queue(
     *,
     owner: User,
-    prompt: str,
-    negative_prompt: str,
-    params: dict[str, Any],
+    asked: dict[str, Any],
     source: RemixSource | None,
     idempotency_key: str,
 ) -> GenerationJob:
-    """Count the allowance and queue an allowed prompt's job."""
-    model_key = params.get("model_key") or settings.RIFF_DEFAULT_MODEL
-    _model_config(model_key)  # raises for a model that isn't configured
-    refusal = duration_refusal(model_key=model_key, duration_s=params.get("duration_s", 2.0))
-    if refusal is not None:
-        raise ValidationError({"duration_s": refusal})
+    """Count the allowance and queue an allowed prompt's job (`asked`: see _asked)."""
+    _model_config(asked["model_key"])  # raises for a model that isn't configured
+    refusals = job_refusals(
+        model_key=asked["model_key"],
+        aspect=asked["aspect"],
+        duration_s=asked["duration_s"],
+        steps=asked["steps"],
+    )
+    if refusals:
+        raise ValidationError(refusals)
     # One person's jobs are counted under a lock on their row, so two tabs can't both
     # take the last slot.
     User.objects.select_for_update().filter(pk=owner.pk).first()
     if idempotency_key:
         # Looked up again under the lock: the same request sent twice at once may have
         # passed the first look-up together while the policy was being checked.
-        existing = _job_for_key(owner=owner, idempotency_key=idempotency_key)
+        existing = _job_for_key(owner=owner, idempotency_key=idempotency_key, asked=asked)
         if existing is not None:
             return existing
     daily, concurrent = quota_limits(user=owner)
@@ -208,21 +260,12 @@ def _job_queue(
             "It frees up as those clips age past a day."
         )
 
-    seed = params.get("seed")
+    seed = asked.get("seed")
     if seed is None:
         seed = source.seed if source and source.seed is not None else random.getrandbits(31)
     job = GenerationJob(
         owner=owner,
-        prompt=prompt,
-        negative_prompt=negative_prompt,
-        model_key=model_key,
-        aspect=params.get("aspect") or GenerationJob.Aspect.PORTRAIT,
-        duration_s=params.get("duration_s", 2.0),
-        seed=seed,
-        steps=params.get("steps", 20),
-        guidance=params.get("guidance", 5.0),
-        strength=params.get("strength", 0.6),
-        source_post_id=source.post_id if source else None,
+        **{**asked, "seed": seed},
         source_video=source.video if source else "",
         idempotency_key=idempotency_key,
     )
@@ -252,56 +295,92 @@ def job_cancel(*, job: GenerationJob, actor: User) -> GenerationJob:
     return job
 
 
-def jobs_sweep() -> dict[str, int]:
-    """Put back or fail jobs whose worker died, and time out what waited or ran too long.
+@dataclass(frozen=True)
+class _SweepLimits:
+    """One sweep's clock: now, and the times before which a job waited or ran too long."""
 
-    Runs periodically (Celery beat); nothing stays queued or running forever.
+    now: datetime
+    ran_since: datetime
+    queued_since: datetime
+    sent_since: datetime
+
+
+def jobs_sweep() -> dict[str, int]:
+    """Take back expired leases, send again what waits long, time out what waited or ran too
+    long. Runs periodically (Celery beat); nothing stays queued or running forever.
+
+    Only a job whose lease ran out is given back (or failed at its last attempt): a worker
+    whose heartbeat renews its lease keeps its job however long the model takes to load.
+    A job queued for GENERATION_RESEND_QUEUED_S since its task was last sent is sent again,
+    since a broker that lost the message would leave it waiting until it timed out; a
+    second delivery finds the job taken and does nothing.
     """
     now = timezone.now()
-    counts = {"requeued": 0, "failed": 0, "timed_out": 0}
-    stale = now - timedelta(seconds=settings.GENERATION_HEARTBEAT_S)
-    overdue = now - timedelta(seconds=settings.GENERATION_TIMEOUT_S)
-    queue_overdue = now - timedelta(seconds=settings.GENERATION_QUEUE_TIMEOUT_S)
-    candidates = GenerationJob.objects.filter(state__in=GenerationJob.ACTIVE).values_list(
-        "pk", flat=True
+    counts = {"requeued": 0, "failed": 0, "timed_out": 0, "resent": 0}
+    limits = _SweepLimits(
+        now=now,
+        ran_since=now - timedelta(seconds=settings.GENERATION_TIMEOUT_S),
+        queued_since=now - timedelta(seconds=settings.GENERATION_QUEUE_TIMEOUT_S),
+        sent_since=now - timedelta(seconds=settings.GENERATION_RESEND_QUEUED_S),
     )
-    for pk in list(candidates):
+    lease_gone = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
+    due = (
+        Q(state=State.QUEUED, queued_at__lt=limits.queued_since)
+        | Q(state=State.QUEUED, sent_at__lt=limits.sent_since)
+        | (
+            Q(state__in=(State.RUNNING, State.ENCODING))
+            & (Q(started_at__lt=limits.ran_since) | lease_gone)
+        )
+    )
+    for pk in list(GenerationJob.objects.filter(due).values_list("pk", flat=True)):
         with transaction.atomic():
             job = GenerationJob.objects.select_for_update(skip_locked=True).filter(pk=pk).first()
             if job is None or not job.is_active:
                 continue
-            if job.state == State.QUEUED:
-                if job.queued_at < queue_overdue:
-                    job_transition(
-                        job=job,
-                        to=State.TIMED_OUT,
-                        failure=Failure.TIMEOUT,
-                        message="No worker was free to make this clip in time. It didn't count "
-                        "against your allowance; try again later.",
-                    )
-                    counts["timed_out"] += 1
-                continue
-            if job.started_at and job.started_at < overdue:
-                job_transition(
-                    job=job,
-                    to=State.TIMED_OUT,
-                    failure=Failure.TIMEOUT,
-                    message="This clip took longer than we allow and was stopped. It didn't "
-                    "count against your allowance.",
-                )
-                counts["timed_out"] += 1
-            elif job.heartbeat_at is None or job.heartbeat_at < stale:
-                job = job_retry_or_fail(
-                    job=job,
-                    reason="The machine making this clip stopped answering, several times. "
-                    "It didn't count against your allowance.",
-                )
-                if job.state == State.QUEUED:
-                    _enqueue(job)
-                    counts["requeued"] += 1
-                else:
-                    counts["failed"] += 1
+            outcome = _sweep_one(job, limits)
+            if outcome:
+                counts[outcome] += 1
     return counts
+
+
+def _sweep_one(job: GenerationJob, limits: _SweepLimits) -> str:
+    """What the sweeper does with one held, active job; the count it adds to ("" for none)."""
+    if job.state == State.QUEUED:
+        if job.queued_at < limits.queued_since:
+            job_transition(
+                job=job,
+                to=State.TIMED_OUT,
+                failure=Failure.TIMEOUT,
+                message="No worker was free to make this clip in time. It didn't count "
+                "against your allowance; try again later.",
+            )
+            return "timed_out"
+        if job.sent_at < limits.sent_since:
+            job.sent_at = limits.now
+            job.save(update_fields=["sent_at"])
+            _enqueue(job)
+            return "resent"
+        return ""
+    if job.started_at and job.started_at < limits.ran_since:
+        job_transition(
+            job=job,
+            to=State.TIMED_OUT,
+            failure=Failure.TIMEOUT,
+            message="This clip took longer than we allow and was stopped. It didn't "
+            "count against your allowance.",
+        )
+        return "timed_out"
+    if job.lease_expires_at is not None and job.lease_expires_at >= limits.now:
+        return ""  # its worker renewed the lease since the sweep began
+    job = job_retry_or_fail(
+        job=job,
+        reason="The machine making this clip stopped answering, several times. "
+        "It didn't count against your allowance.",
+    )
+    if job.state == State.QUEUED:
+        _enqueue(job)
+        return "requeued"
+    return "failed"
 
 
 @transaction.atomic

@@ -25,5 +25,6 @@ def run_generation_job(self: Task, job_id: str) -> None:
 
 @shared_task
 def sweep_generation_jobs() -> dict[str, int]:
-    """Recover jobs whose worker died and time out stuck ones (Celery beat runs this)."""
+    """Take back expired leases, send again jobs queued too long, time out stuck ones (Celery
+    beat runs this)."""
     return jobs_sweep()

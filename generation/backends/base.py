@@ -396,7 +396,8 @@ class Backend:
             torch.cuda.empty_cache()
 
     def close(self) -> None:
-        """Drop the pipelines and free their memory."""
-        self._remix_pipe = None
-        self.pipe = None
-        self._free()
+        """Drop the pipelines and free their memory, once a generation in progress is done."""
+        with self._lock:
+            self._remix_pipe = None
+            self.pipe = None
+            self._free()

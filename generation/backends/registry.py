@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from pathlib import Path
 from typing import Any
@@ -75,15 +76,42 @@ _cache_lock = threading.Lock()
 
 
 def get_backend(model_key: str) -> Backend:
-    """The loaded backend for `model_key`, loaded once per process and then kept warm."""
+    """The loaded backend for `model_key`, loaded once per process and then kept warm.
+
+    One pipeline stays resident: loading another model first frees the one loaded before
+    (a GPU holds one big model, and a worker that served two would run out of memory).
+    """
     with _cache_lock:
         backend = _cache.get(model_key)
         if backend is None:
             config = model_config(model_key)
             backend = backend_class(config.family)(config)
+            _evict_all()
             backend.load()
             _cache[model_key] = backend
         return backend
+
+
+def _evict_all() -> None:
+    """Drop every loaded backend (the caller holds _cache_lock), each after its running
+    generation if it has one, and give the memory back (gc, then CUDA's cache)."""
+    while _cache:
+        _key, old = _cache.popitem()
+        old.close()
+        del old
+    gc.collect()
+    if _cuda_available():
+        import torch
+
+        torch.cuda.empty_cache()
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
 
 
 def release_backends() -> None:

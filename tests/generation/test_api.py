@@ -1,6 +1,8 @@
 """The generation API: create (idempotent), list, detail, cancel, delete a draft, post it,
 remix a post; bad input and other people's jobs get clear 4xx answers."""
 
+from urllib.parse import urlsplit
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -22,7 +24,10 @@ def client(user):
 
 
 def make(client, **body):
-    return client.post(URL, {"prompt": "a heron at dawn", "steps": 4, **body}, format="json")
+    headers = {name: body.pop(name) for name in list(body) if name.startswith("HTTP_")}
+    return client.post(
+        URL, {"prompt": "a heron at dawn", "steps": 4, **body}, format="json", **headers
+    )
 
 
 def test_create_then_detail_and_list(client, user):
@@ -46,6 +51,65 @@ def test_idempotency_key_replays_the_first_job(client):
     assert GenerationJob.objects.count() == 1
 
 
+def test_a_reused_idempotency_key_with_another_body_is_422(client):
+    first = make(client, HTTP_IDEMPOTENCY_KEY="k-1")
+    assert first.status_code == 201
+    same = make(client, HTTP_IDEMPOTENCY_KEY="k-1")
+    assert (same.status_code, same.json()["id"]) == (200, first.json()["id"])
+    for body, differs in [({"prompt": "a crane at dusk"}, "prompt"), ({"steps": 5}, "steps")]:
+        other = make(client, HTTP_IDEMPOTENCY_KEY="k-1", **body)
+        assert other.status_code == 422
+        assert other.json() == {
+            "detail": f"The Idempotency-Key “k-1” was already used for another request (it "
+            f"differs in: {differs}). Send the same request to get that job back, or a new key "
+            "to start a new one.",
+            "job": first.json()["id"],
+        }
+    assert GenerationJob.objects.count() == 1
+    assert make(client, HTTP_IDEMPOTENCY_KEY="k-2", prompt="a crane at dusk").status_code == 201
+
+
+def test_each_models_caps_on_steps_length_and_size_are_4xx_naming_the_limit(
+    client, user, settings, tiny_models
+):
+    settings.DEBUG = True  # test models: for staff, and only on a DEBUG instance
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    tiny = settings.RIFF_MODELS["tiny-wan"]  # 8 fps; 9:16 is 64x112, 16:9 is 112x64
+    caps = {"max_steps": 8, "max_frames": 12, "max_width": 100, "max_height": 120}
+    settings.RIFF_MODELS = {**settings.RIFF_MODELS, "tiny-wan": {**tiny, **caps}}
+    label = tiny["label"]
+    for body, field, message in [
+        ({"steps": 9}, "steps", f"{label} takes at most 8 steps; ask for fewer."),
+        (
+            {"duration_s": 1.6},
+            "duration_s",
+            f"{label} makes clips of at most 1.5 seconds; ask for less.",
+        ),
+        (
+            {"aspect": "16:9"},
+            "aspect",
+            f"{label} makes frames of at most 100×120 pixels, and its 16:9 clips are 112×64; "
+            "choose another shape.",
+        ),
+    ]:
+        response = make(client, model_key="tiny-wan", **{"steps": 8, "duration_s": 1.5, **body})
+        assert response.status_code == 400, body
+        assert response.json() == {field: [message]}
+    assert not GenerationJob.objects.exists()
+    listed = {m["key"]: m for m in client.get(f"{URL}models/").json()}
+    assert listed["tiny-wan"] | {"label": ""} == {
+        "key": "tiny-wan",
+        "label": "",
+        "max_seconds": 1.5,
+        "max_steps": 8,
+        "max_width": 100,
+        "max_height": 120,
+    }
+    ok = make(client, model_key="tiny-wan", steps=8, duration_s=1.5, aspect="9:16")
+    assert ok.status_code == 201, ok.json()
+
+
 def test_only_installed_models_are_offered_and_accepted(client, user, settings, tiny_models):
     settings.DEBUG = True  # test models: for staff, and only on a DEBUG instance
     models = client.get(f"{URL}models/").json()
@@ -54,6 +118,9 @@ def test_only_installed_models_are_offered_and_accepted(client, user, settings, 
             "key": "riff-house",
             "label": settings.RIFF_MODELS["riff-house"]["label"],
             "max_seconds": 2.0,
+            "max_steps": 50,
+            "max_width": 912,
+            "max_height": 912,
         }
     ]
     for key in ("tiny-wan", "wan2.1-t2v-1.3b"):  # a test model; a model without weights
@@ -95,6 +162,8 @@ def test_only_installed_models_are_offered_and_accepted(client, user, settings, 
         # The house model's clips last at most 2 seconds.
         ({"model_key": "riff-house", "duration_s": 5}, "duration_s"),
         ({"steps": 0}, "steps"),
+        # A big model asked for far more steps than it needs: over its cap.
+        ({"model_key": "riff-house", "steps": 100}, "steps"),
         ({"guidance": -1}, "guidance"),
         ({"seed": -5}, "seed"),
     ],
@@ -179,7 +248,7 @@ def test_post_a_draft_and_delete_another(client, user):
         "followers",
         "tiny-wan",
     )
-    assert post["video_url"].endswith(".mp4")
+    assert urlsplit(post["video_url"]).path.endswith(".mp4")
     assert client.post(f"{URL}{draft.pk}/post/").status_code == 400
 
     other = job_in_state(user, State.SUCCEEDED)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import time
+import weakref
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -159,6 +161,19 @@ def test_get_backend_keeps_one_warm_instance(tiny_models: dict[str, Path]) -> No
     assert get_backend("tiny-wan") is first
     release_backends()
     assert get_backend("tiny-wan") is not first
+
+
+def test_loading_another_model_frees_the_one_loaded_before(tiny_models: dict[str, Path]) -> None:
+    release_backends()
+    wan = get_backend("tiny-wan")
+    pipe, transformer = weakref.ref(wan.pipe), weakref.ref(wan.pipe.transformer)
+    del wan
+
+    ltx = get_backend("tiny-ltx")
+    gc.collect()
+
+    assert pipe() is None and transformer() is None, "tiny-wan's pipeline is still held"
+    assert get_backend("tiny-ltx") is ltx, "the model loaded last stays warm"
 
 
 def test_a_missing_directory_names_the_setting_path_and_layout(

@@ -123,6 +123,18 @@ def test_a_fault_of_ours_is_given_back_then_fails_at_the_last_attempt(user, sett
 
 
 @pytest.mark.django_db
+def test_a_job_over_caps_lowered_since_it_was_queued_is_not_run(user, settings):
+    job = queued(user, steps=20)
+    tiny = settings.RIFF_MODELS["tiny-wan"]
+    settings.RIFF_MODELS = {**settings.RIFF_MODELS, "tiny-wan": {**tiny, "max_steps": 10}}
+    job_run(job_id=str(job.pk), worker="w")
+    job.refresh_from_db()
+    assert (job.state, job.progress_step) == (State.FAILED, 0)
+    assert job.failure_message == f"{tiny['label']} takes at most 10 steps; ask for fewer."
+    assert job.quota_refunded
+
+
+@pytest.mark.django_db
 def test_missing_weights_tell_the_person_it_is_unavailable_and_the_log_why(
     user, settings, tmp_path, caplog
 ):

@@ -136,10 +136,13 @@ def test_a_watermark_id_already_taken_is_drawn_again(user, monkeypatch):
     assert GenerationJob.objects.filter(watermark_id=taken.watermark_id).count() == 1
 
 
-def test_idempotency_key_returns_the_first_job(user):
+def test_idempotency_key_returns_the_first_job_for_the_same_request_only(user):
     first = create(user, idempotency_key="abc")
-    again = create(user, prompt="something else", idempotency_key="abc")
+    again = create(user, idempotency_key="abc")
     assert again.pk == first.pk
+    with pytest.raises(services.IdempotencyConflict) as conflict:
+        create(user, prompt="something else", idempotency_key="abc")
+    assert conflict.value.job == first and conflict.value.differs == ["prompt"]
     assert GenerationJob.objects.count() == 1
 
 
@@ -166,11 +169,16 @@ def test_sweeper_requeues_a_dead_workers_job_then_gives_up(
     user, settings, gpu_queue, django_capture_on_commit_callbacks
 ):
     settings.GENERATION_MAX_ATTEMPTS = 2
-    long_ago = timezone.now() - timedelta(seconds=settings.GENERATION_HEARTBEAT_S + 5)
-    job = job_in_state(
-        user, State.RUNNING, attempts=1, started_at=timezone.now(), heartbeat_at=long_ago
+    now = timezone.now()
+    long_ago = now - timedelta(seconds=5)
+    job = job_in_state(user, State.RUNNING, attempts=1, started_at=now, lease_expires_at=long_ago)
+    alive = job_in_state(
+        user,
+        State.RUNNING,
+        attempts=1,
+        started_at=now,
+        lease_expires_at=now + timedelta(seconds=60),
     )
-    alive = job_in_state(user, State.RUNNING, attempts=1, heartbeat_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
         assert services.jobs_sweep()["requeued"] == 1
     assert gpu_queue() == [str(job.pk)]
@@ -180,13 +188,38 @@ def test_sweeper_requeues_a_dead_workers_job_then_gives_up(
     assert alive.state == State.RUNNING
 
     GenerationJob.objects.filter(pk=job.pk).update(
-        state=State.RUNNING, attempts=2, heartbeat_at=long_ago
+        state=State.RUNNING, attempts=2, lease_expires_at=long_ago
     )
     assert services.jobs_sweep()["failed"] == 1
     job.refresh_from_db()
     assert job.state == State.FAILED
     assert job.failure == GenerationJob.Failure.INFRASTRUCTURE and job.quota_refunded
     assert "stopped answering" in job.failure_message
+
+
+def test_sweeper_sends_again_a_job_that_waited_long_once_a_while(
+    user, settings, gpu_queue, django_capture_on_commit_callbacks
+):
+    settings.GENERATION_RESEND_QUEUED_S = 300
+    now = timezone.now()
+    # Its message was lost (a Redis restart): nothing on the queue, and it waits on.
+    long_ago, lately = now - timedelta(seconds=301), now - timedelta(seconds=60)
+    lost = job_in_state(user, queued_at=long_ago, sent_at=long_ago)
+    recent = job_in_state(user, queued_at=lately, sent_at=lately)
+    assert gpu_queue() == []
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = services.jobs_sweep()
+    assert counts["resent"] == 1
+    assert gpu_queue() == [str(lost.pk)]
+    lost.refresh_from_db()
+    assert lost.state == State.QUEUED and lost.sent_at >= now
+    assert lost.queued_at == long_ago, "it keeps its place in line"
+    # Sent again only once a while, not at every sweep.
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.jobs_sweep()["resent"] == 0
+    assert gpu_queue() == [str(lost.pk)]
+    recent.refresh_from_db()
+    assert recent.state == State.QUEUED
 
 
 @pytest.mark.parametrize("state", [State.RUNNING, State.ENCODING])

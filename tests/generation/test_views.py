@@ -147,6 +147,18 @@ def test_invalid_input_is_a_400_with_the_form_never_a_500(alice: Client, user: U
     assert not GenerationJob.objects.exists()
 
 
+def test_steps_and_a_shape_over_the_models_caps_are_refused_naming_them(alice: Client, settings):
+    tiny = settings.RIFF_MODELS["tiny-wan"]  # 16:9 is 112x64
+    capped = {**tiny, "max_steps": 6, "max_width": 100}
+    settings.RIFF_MODELS = {**settings.RIFF_MODELS, "tiny-wan": capped}
+    response = alice.post(reverse("feed:create"), FORM)  # 8 steps, 16:9
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert f"{tiny['label']} takes at most 6 steps; ask for fewer." in html
+    assert "makes frames at most 100 pixels wide, and its 16:9 clips are 112×64" in html
+    assert not GenerationJob.objects.exists()
+
+
 def test_refused_prompt_shows_the_reason_and_queues_nothing(alice: Client):
     category = PolicyCategory.objects.create(
         slug="test-forbidden", name="Forbidden things", description="Not on this instance."

@@ -1,5 +1,6 @@
 """Through a real Celery worker process, against Redis and PostgreSQL: a prompt becomes a
-posted clip; a worker killed mid-job leaves a job that the sweeper recovers."""
+posted clip; a worker killed mid-job leaves a job that the sweeper recovers; a job whose
+message the broker lost is sent again by the sweeper."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import av
 import pytest
+import redis
 from django.conf import settings
+from django.utils import timezone
 
 from feed.services import post_publish
 from generation import services
@@ -28,7 +32,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 @pytest.fixture
 def start_worker(
     tiny_models: dict[str, Path], tmp_path: Path, gpu_queue: Callable[[], list[str]]
-) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
+) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
     """Start `celery worker -Q gpu` processes on the test database; all stopped at the end."""
     env = process_env(
         media_root=settings.MEDIA_ROOT,
@@ -38,10 +42,12 @@ def start_worker(
     )
     workers: list[subprocess.Popen[bytes]] = []
 
-    def start() -> subprocess.Popen[bytes]:
+    def start(**extra_env: str) -> subprocess.Popen[bytes]:
         log_path = tmp_path / f"worker{len(workers)}.log"
         hostname = f"gpu{len(workers)}-{os.getpid()}@test"
-        worker = started(worker_args(queues="gpu", hostname=hostname), env, log_path)
+        worker = started(
+            worker_args(queues="gpu", hostname=hostname), {**env, **extra_env}, log_path
+        )
         logs[worker.pid] = log_path
         workers.append(worker)
         return worker
@@ -92,8 +98,9 @@ def test_prompt_to_posted_clip_through_a_real_worker(user, start_worker):
     assert post.prompt == "a lighthouse" and post.model_name == "tiny-wan"
 
 
-def test_a_worker_killed_mid_job_is_recovered_by_the_sweeper(user, start_worker, settings):
-    first = start_worker()
+def test_a_worker_killed_mid_job_is_recovered_by_the_sweeper(user, start_worker):
+    # Leases of 2 s: the dead worker's runs out soon after it stops renewing it.
+    first = start_worker(GENERATION_HEARTBEAT_S="2")
     job = queue(user, steps=100)
     job = wait_for(lambda j: j.state == State.RUNNING and j.progress_step >= 2, job, first)
     first.send_signal(signal.SIGKILL)
@@ -102,9 +109,10 @@ def test_a_worker_killed_mid_job_is_recovered_by_the_sweeper(user, start_worker,
     job.refresh_from_db()
     assert job.state == State.RUNNING, "nothing moves a job whose worker died"
 
-    settings.GENERATION_HEARTBEAT_S = 1
-    time.sleep(1.5)
-    assert services.jobs_sweep()["requeued"] == 1
+    deadline = time.monotonic() + 60
+    while not services.jobs_sweep()["requeued"]:
+        assert time.monotonic() < deadline, "the dead worker's lease never ran out"
+        time.sleep(0.2)
     job.refresh_from_db()
     assert job.state == State.QUEUED and job.attempts == 1
 
@@ -113,3 +121,22 @@ def test_a_worker_killed_mid_job_is_recovered_by_the_sweeper(user, start_worker,
     job = wait_for(lambda j: j.state in (State.SUCCEEDED, State.FAILED), job, second)
     assert job.state == State.SUCCEEDED, job.failure_message
     assert job.attempts == 2 and stalled_at >= 2
+
+
+def test_a_job_whose_message_was_lost_is_sent_again_by_the_sweeper(
+    user, start_worker, gpu_queue, settings
+):
+    settings.GENERATION_RESEND_QUEUED_S = 60
+    job = queue(user, steps=3)
+    # The broker loses the message (a Redis restart without persistence): the job waits on.
+    assert gpu_queue() == [str(job.pk)]
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete("gpu")
+    assert services.jobs_sweep()["resent"] == 0, "not yet: it has only just been sent"
+
+    GenerationJob.objects.filter(pk=job.pk).update(sent_at=timezone.now() - timedelta(seconds=61))
+    assert services.jobs_sweep()["resent"] == 1
+    assert gpu_queue() == [str(job.pk)]
+    worker = start_worker()
+    job = wait_for(lambda j: j.state in (State.SUCCEEDED, State.FAILED), job, worker)
+    assert job.state == State.SUCCEEDED, job.failure_message
+    assert job.attempts == 1 and gpu_queue() == []
