@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from .conflicts import moderators, own_cases_filter
 from .models import (
     Appeal,
     AuditEntry,
@@ -121,10 +124,38 @@ class ProtectedNameAdmin(AuditedAdmin):
     search_fields = ("name", "aliases")
 
 
+class ModerationSettingsForm(forms.ModelForm):
+    """The settings, checking that every conflict reviewer is a moderator."""
+
+    class Meta:
+        model = ModerationSettings
+        fields = (
+            "suspend_after_strikes",
+            "strike_days",
+            "hash_distance",
+            "hash_share",
+            "conflict_reviewers",
+        )
+
+    def clean_conflict_reviewers(self) -> Any:
+        """Only moderators can decide anything: naming anyone else would leave matters waiting."""
+        reviewers = self.cleaned_data["conflict_reviewers"]
+        allowed = set(moderators().values_list("pk", flat=True))
+        others = sorted(f"@{user.username}" for user in reviewers if user.pk not in allowed)
+        if others:
+            raise forms.ValidationError(
+                f"Not a moderator: {', '.join(others)}. Make them moderators first "
+                "(bin/manage moderator @handle)."
+            )
+        return reviewers
+
+
 @admin.register(ModerationSettings)
 class ModerationSettingsAdmin(AuditedAdmin):
-    """The one row of thresholds: strikes and hash matching."""
+    """The one row of thresholds (strikes, hash matching) and the conflict reviewers."""
 
+    form = ModerationSettingsForm
+    autocomplete_fields = ("conflict_reviewers",)
     list_display = (
         "__str__",
         "suspend_after_strikes",
@@ -175,6 +206,10 @@ class CaseAdmin(ReadOnlyAdmin):
     list_filter = ("status", "source", "severity")
     raw_id_fields = ("post", "comment", "account")
     inlines = (ReportInline,)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Case]:
+        """Not the cases about the person looking: their reports name who reported them."""
+        return super().get_queryset(request).exclude(own_cases_filter(moderator=request.user))
 
 
 @admin.register(Decision)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, cast
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -192,38 +193,52 @@ class CaseSerializer(serializers.Serializer):
     severity = serializers.IntegerField()
     report_count = serializers.IntegerField()
     opened = serializers.DateTimeField()
+    conflict = serializers.SerializerMethodField(
+        help_text="Why you may not decide this case (null: you may)."
+    )
 
     class Meta:
         ref_name = "Case"
 
+    def get_conflict(self, case: Case) -> str | None:
+        """The reason the view put in the context for this case, if any."""
+        return cast(dict[int, str | None], self.context.get("conflicts", {})).get(case.pk)
+
 
 class CaseListApi(APIView):
-    """The open cases, most severe and most reported first (the first 100)."""
+    """The open cases, most severe and most reported first (the first 100): those about you are
+    left out, and `conflict` says why you may not decide one."""
 
     permission_classes = [IsModerator]
 
     @extend_schema(operation_id="moderation_cases_list", responses={200: CaseSerializer(many=True)})
     def get(self, request: Request) -> Response:
         """The queue."""
-        return Response(CaseSerializer(selectors.review_queue()[:100], many=True).data)
+        rows = selectors.moderator_queue(moderator=request.user).rows
+        conflicts = {row.case.pk: row.conflict for row in rows}
+        cases = [row.case for row in rows]
+        return Response(CaseSerializer(cases, many=True, context={"conflicts": conflicts}).data)
 
 
 class CaseDetailApi(APIView):
-    """One case with its reports, the prompt and the account's history."""
+    """One case with its reports, the prompt and the account's history (a case about you: 404)."""
 
     permission_classes = [IsModerator]
 
     @extend_schema(operation_id="moderation_case_detail", responses={200: None, 404: None})
     def get(self, request: Request, pk: int) -> Response:
         """The case."""
-        case = selectors.case_queryset().filter(pk=pk).first()
+        case = selectors.case_for_moderator(moderator=request.user, pk=pk)
         if case is None:
             raise NotFound("No such case.")
         view = selectors.case_view(case=case)
         history = view.history
+        standing = selectors.standing(moderator=request.user, case=case)
+        conflicts = {case.pk: standing.conflict}
         return Response(
             {
-                **CaseSerializer(case).data,
+                **CaseSerializer(case, context={"conflicts": conflicts}).data,
+                "who_decides": standing.who_decides,
                 "prompt": view.prompt,
                 "reports": [
                     {"reason": r.reason, "note": r.note, "reporter": r.reporter.username}
@@ -243,7 +258,8 @@ class CaseDetailApi(APIView):
 
 
 class CaseDecideApi(APIView):
-    """Decide an open case; a case already decided is refused (409)."""
+    """Decide an open case; a case already decided is refused (409), one you may not decide
+    403, and one about you is not found (404)."""
 
     permission_classes = [IsModerator]
 
@@ -275,13 +291,25 @@ class CaseDecideApi(APIView):
     @extend_schema(
         operation_id="moderation_case_decide",
         request=InputSerializer,
-        responses={201: None, 400: None, 404: None, 409: None},
+        responses={201: None, 400: None, 403: None, 404: None, 409: None},
     )
     def post(self, request: Request, pk: int) -> Response:
         """Decide the case."""
-        case = Case.objects.filter(pk=pk).first()
+        case = selectors.case_queryset().filter(pk=pk).first()
         if case is None:
             raise NotFound("No such case.")
+        moderator = cast(User, request.user)
+        body = request.data if isinstance(request.data, Mapping) else {}
+        try:
+            # Before the input is read: an attempt the moderator may not make is refused and
+            # logged whatever it contains.
+            services.conflict_refuse(
+                moderator=moderator, case=case, attempted=f"decide:{body.get('action', '')}"
+            )
+        except services.ModerationConflict as exc:
+            if exc.hidden:
+                raise NotFound("No such case.") from exc
+            return _refused(exc, 403)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
@@ -293,13 +321,15 @@ class CaseDecideApi(APIView):
                 label=data.validated_data.get("label", ""),
                 facts=data.validated_data["facts"],
             )
+        except services.ModerationConflict as exc:
+            return _refused(exc, 403)  # the settings changed between the two checks
         except services.ModerationRefused as exc:
             return _refused(exc, 409 if case.status != Case.Status.OPEN else 400)
         return Response({"id": decision.pk, "action": decision.action}, status=201)
 
 
 class AppealListApi(APIView):
-    """Appeals waiting for a moderator, oldest first."""
+    """Appeals waiting for a moderator, oldest first; `conflict` says why you may not decide one."""
 
     permission_classes = [IsModerator]
 
@@ -309,20 +339,22 @@ class AppealListApi(APIView):
         return Response(
             [
                 {
-                    "id": a.pk,
-                    "decision": a.decision_id,
-                    "refusal": a.refusal_id,
-                    "appellant": a.appellant.username,
-                    "text": a.text,
-                    "created": a.created,
+                    "id": row.appeal.pk,
+                    "decision": row.appeal.decision_id,
+                    "refusal": row.appeal.refusal_id,
+                    "appellant": row.appeal.appellant.username,
+                    "text": row.appeal.text,
+                    "created": row.appeal.created,
+                    "conflict": row.conflict,
                 }
-                for a in selectors.appeals_queue()[:100]
+                for row in selectors.moderator_appeals(moderator=request.user)
             ]
         )
 
 
 class AppealDecideApi(APIView):
-    """Uphold or overturn an appeal; never by the moderator who made the decision."""
+    """Uphold or overturn an appeal; never by its appellant or the moderator who made the
+    decision (403)."""
 
     permission_classes = [IsModerator]
 
@@ -338,7 +370,7 @@ class AppealDecideApi(APIView):
     @extend_schema(
         operation_id="moderation_appeal_decide",
         request=InputSerializer,
-        responses={200: None, 400: None, 404: None, 409: None},
+        responses={200: None, 400: None, 403: None, 404: None, 409: None},
     )
     def post(self, request: Request, pk: int) -> Response:
         """Decide the appeal."""
@@ -354,6 +386,8 @@ class AppealDecideApi(APIView):
                 overturn=data.validated_data["overturn"],
                 reply=data.validated_data.get("reply", ""),
             )
+        except services.ModerationConflict as exc:
+            return _refused(exc, 403)
         except services.ModerationRefused as exc:
             return _refused(exc, 403 if appeal.status == Appeal.Status.PENDING else 409)
         return Response({"id": appeal.pk, "status": appeal.status})

@@ -54,7 +54,10 @@ class ModerationConfig(AppConfig):
 
     def ready(self) -> None:
         """Keep the Moderators group in step with the app's permissions; audit role changes."""
-        from . import receivers
+        from accounts.export import export_section_register
+
+        from . import receivers, selectors
 
         post_migrate.connect(moderators_group_ensure, sender=self)
+        export_section_register("moderation", selectors.export_of)
         receivers.connect()

@@ -63,17 +63,6 @@ def prompt_verdict(*, user: User, prompt: str, negative_prompt: str = "") -> Pro
     refusing it would punish exactly them. It is kept with the refusal for whoever reviews
     an appeal, and reports and the hash bank deal with finished clips.
     """
-    if user.is_suspended:
-        notices = reverse("moderation:notices")
-        return PromptVerdict(
-            allowed=False,
-            rule="account suspended",
-            message=(
-                "Your account is suspended, so you can't make clips. You can read why and "
-                f"appeal on your notices page ({notices})."
-            ),
-            appeal_url=notices,
-        )
     if PromptRefusal.objects.filter(user=user, prompt=prompt, allowed_at__isnull=False).exists():
         return ALLOWED  # a moderator overturned the refusal of this exact prompt
     match = _protected_name(prompt) or _rule(prompt) or _semantic(prompt)

@@ -10,8 +10,10 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
+from accounts.export import export_rows
 from accounts.models import User
 
+from .conflicts import ConflictRules, own_cases_filter
 from .models import Appeal, Case, Decision, Notice, PolicyCategory, PromptRefusal, Report
 from .services import live_strikes
 
@@ -28,12 +30,75 @@ def case_queryset() -> QuerySet[Case]:
     )
 
 
-def review_queue() -> QuerySet[Case]:
-    """Open cases, the most severe and most reported first, then the oldest."""
-    return (
-        case_queryset()
-        .filter(status=Case.Status.OPEN)
-        .order_by("-severity", "-report_count", "opened", "pk")
+def review_queue(*, moderator: Any = None) -> QuerySet[Case]:
+    """Open cases, the most severe and most reported first, then the oldest; a moderator's
+    queue leaves out the cases about their own post, comment or account."""
+    cases = case_queryset().filter(status=Case.Status.OPEN)
+    if moderator is not None:
+        cases = cases.exclude(own_cases_filter(moderator=moderator))
+    return cases.order_by("-severity", "-report_count", "opened", "pk")
+
+
+def case_for_moderator(*, moderator: Any, pk: int) -> Case | None:
+    """A case as a moderator may open it: one about themselves doesn't exist for them (its
+    reports name the people who reported them)."""
+    return case_queryset().exclude(own_cases_filter(moderator=moderator)).filter(pk=pk).first()
+
+
+@dataclass
+class CaseRow:
+    """A case in a moderator's queue, and why they may not decide it (None: they may)."""
+
+    case: Case
+    conflict: str | None
+
+
+@dataclass
+class ModeratorQueue:
+    """A moderator's queue, and what is kept from them: the cases about themselves."""
+
+    rows: list[CaseRow]
+    own_waiting: int
+    own_note: str
+
+
+def moderator_queue(*, moderator: Any, limit: int = 100) -> ModeratorQueue:
+    """The queue as one moderator sees it: the cases they may not decide marked, their own
+    left out but counted, with who decides those (or that they wait)."""
+    rules = ConflictRules.load()
+    rows = []
+    for case in review_queue(moderator=moderator)[:limit]:
+        conflict = rules.conflict(moderator=moderator, subject=case)
+        rows.append(CaseRow(case=case, conflict=conflict.reason if conflict else None))
+    own = case_queryset().filter(own_cases_filter(moderator=moderator), status=Case.Status.OPEN)
+    first = own.first()
+    return ModeratorQueue(
+        rows=rows,
+        own_waiting=own.count() if first is not None else 0,
+        own_note=rules.who_decides(first) if first is not None else "",
+    )
+
+
+@dataclass
+class Standing:
+    """Whether one moderator may decide one case or appeal, and who decides it otherwise."""
+
+    conflict: str | None
+    who_decides: str
+    hidden: bool = False  # the case is about the moderator: it doesn't exist for them
+
+
+def standing(*, moderator: Any, case: Case | None = None, appeal: Appeal | None = None) -> Standing:
+    """May this moderator decide the case or appeal? If not, why, and who does."""
+    subject = case if case is not None else appeal
+    if subject is None:
+        raise ValueError("Name a case or an appeal.")
+    rules = ConflictRules.load()
+    conflict = rules.conflict(moderator=moderator, subject=subject)
+    return Standing(
+        conflict=conflict.reason if conflict else None,
+        who_decides=rules.who_decides(subject) if conflict else "",
+        hidden=bool(conflict and conflict.hidden),
     )
 
 
@@ -124,6 +189,25 @@ def appeals_queue() -> QuerySet[Appeal]:
         )
         .order_by("created", "pk")
     )
+
+
+@dataclass
+class AppealRow:
+    """An appeal in a moderator's list, and why they may not decide it (None: they may)."""
+
+    appeal: Appeal
+    conflict: str | None
+
+
+def moderator_appeals(*, moderator: Any, limit: int = 100) -> list[AppealRow]:
+    """Waiting appeals as one moderator sees them: their own and the ones they may not
+    decide are marked, so that they know to leave them to someone else."""
+    rules = ConflictRules.load()
+    rows = []
+    for appeal in appeals_queue()[:limit]:
+        conflict = rules.conflict(moderator=moderator, subject=appeal)
+        rows.append(AppealRow(appeal=appeal, conflict=conflict.reason if conflict else None))
+    return rows
 
 
 def notices_for(*, user: User) -> QuerySet[Notice]:
@@ -254,3 +338,22 @@ def transparency(*, days: int = 365) -> Transparency:
 def categories() -> QuerySet[PolicyCategory]:
     """Active policy categories, most severe first: what a decision can cite."""
     return PolicyCategory.objects.filter(active=True).order_by("-severity", "name")
+
+
+def export_of(user: Any) -> dict[str, Any]:
+    """A person's reports, the decisions about them, their appeals and refused prompts, for
+    their data download."""
+    return {
+        "reports": export_rows(
+            Report.objects.filter(reporter=user), "case_id", "reason", "note", "created"
+        ),
+        "decisions_about_you": export_rows(
+            Decision.objects.filter(affected=user), "action", "facts", "created"
+        ),
+        "appeals": export_rows(
+            Appeal.objects.filter(appellant=user), "text", "status", "reply", "created"
+        ),
+        "refused_prompts": export_rows(
+            PromptRefusal.objects.filter(user=user), "prompt", "rule", "created"
+        ),
+    }

@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.models import User
 
 from . import events
+from .conflicts import moderator_conflict
 from .models import (
     Appeal,
     AuditEntry,
@@ -37,6 +38,17 @@ class ModerationRefused(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class ModerationConflict(ModerationRefused):
+    """A moderator asked to decide a matter of their own (or one the admin gave to others).
+
+    `hidden`: the case is about the moderator, so to them it doesn't exist (pages answer 404).
+    """
+
+    def __init__(self, message: str, *, hidden: bool = False) -> None:
+        super().__init__(message)
+        self.hidden = hidden
 
 
 def audit_record(*, actor: User | None, action: str, target: str, **details: Any) -> AuditEntry:
@@ -147,7 +159,31 @@ def _apply(decision: Decision, case: Case) -> None:
         )
 
 
-@transaction.atomic
+def conflict_refuse(
+    *, moderator: User, attempted: str, case: Case | None = None, appeal: Appeal | None = None
+) -> None:
+    """Refuse a decision the moderator may not make (conflicts.py), and log the attempt.
+
+    Raises ModerationConflict; returns when they may decide. Called before any transaction
+    the decision opens, so that the refusal stays in the audit log.
+    """
+    conflict = moderator_conflict(moderator=moderator, case=case, appeal=appeal)
+    if conflict is None:
+        return
+    if case is not None:
+        target = case.target_label
+    elif appeal is not None:
+        target = f"appeal {appeal.pk}"
+    audit_record(
+        actor=moderator,
+        action="conflict:refuse",
+        target=target,
+        attempted=attempted[:40],
+        reason=conflict.reason,
+    )
+    raise ModerationConflict(conflict.reason, hidden=conflict.hidden)
+
+
 def decision_make(
     *,
     case: Case,
@@ -159,8 +195,26 @@ def decision_make(
 ) -> Decision:
     """Decide an open case, carry it out, count a strike and send the statement of reasons.
 
-    `moderator` None is automation (a strike threshold reached).
+    `moderator` None is automation (a strike threshold reached). A moderator may not decide
+    a case about their own post, comment or account (ModerationConflict, audited).
     """
+    if moderator is not None:
+        conflict_refuse(moderator=moderator, case=case, attempted=f"decide:{action}")
+    return _decision_make(
+        case=case, moderator=moderator, action=action, facts=facts, category=category, label=label
+    )
+
+
+@transaction.atomic
+def _decision_make(
+    *,
+    case: Case,
+    moderator: User | None,
+    action: str,
+    facts: str,
+    category: PolicyCategory | None,
+    label: str,
+) -> Decision:
     case = Case.objects.select_for_update().get(pk=case.pk)
     if case.status != Case.Status.OPEN:
         raise _already_decided(case)
@@ -303,9 +357,19 @@ def appeal_create(
     return appeal
 
 
-@transaction.atomic
 def appeal_decide(*, appeal: Appeal, moderator: User, overturn: bool, reply: str) -> Appeal:
-    """Uphold or overturn; the moderator who made the decision may not judge its appeal."""
+    """Uphold or overturn an appeal. Never by its appellant, the person it is about, or the
+    moderator who made the decision (ModerationConflict, audited)."""
+    conflict_refuse(
+        moderator=moderator,
+        appeal=appeal,
+        attempted="appeal:overturn" if overturn else "appeal:uphold",
+    )
+    return _appeal_decide(appeal=appeal, moderator=moderator, overturn=overturn, reply=reply)
+
+
+@transaction.atomic
+def _appeal_decide(*, appeal: Appeal, moderator: User, overturn: bool, reply: str) -> Appeal:
     appeal = (
         Appeal.objects.select_for_update(of=("self",)).select_related("decision").get(pk=appeal.pk)
     )
@@ -313,10 +377,6 @@ def appeal_decide(*, appeal: Appeal, moderator: User, overturn: bool, reply: str
         who = f"@{appeal.decided_by.username}" if appeal.decided_by else "someone"
         raise ModerationRefused(
             f"This appeal was already decided by {who}: {appeal.get_status_display()}."
-        )
-    if appeal.decision is not None and appeal.decision.moderator_id == moderator.pk:
-        raise ModerationRefused(
-            "You made the decision under appeal; a different moderator must decide the appeal."
         )
     appeal.status = Appeal.Status.OVERTURNED if overturn else Appeal.Status.UPHELD
     appeal.decided_by, appeal.reply, appeal.decided = moderator, reply.strip(), timezone.now()

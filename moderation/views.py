@@ -91,12 +91,13 @@ def report(request: HtmxHttpRequest, kind: str, ref: str) -> HttpResponse:
 @require_GET
 @moderator_required
 def queue(request: HtmxHttpRequest) -> HttpResponse:
-    """Open cases, worst first."""
-    cases = list(selectors.review_queue()[:100])
+    """Open cases, worst first; those this moderator may not decide are marked, and those
+    about themselves are left out (only counted)."""
+    queue = selectors.moderator_queue(moderator=request.user)
     return render(
         request,
         "moderation/queue.html",
-        {"cases": cases, "appeals": selectors.appeals_queue().count()},
+        {"queue": queue, "appeals": selectors.appeals_queue().count()},
     )
 
 
@@ -128,31 +129,62 @@ class DecisionForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 @moderator_required
 def case_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """A case: the clip, prompt, lineage, reports and the account's history; decide it."""
-    case = get_object_or_404(selectors.case_queryset(), pk=pk)
+    """A case: the clip, prompt, lineage, reports and the account's history; decide it.
+
+    A case about the moderator's own post, comment or account is not found (404); one the
+    admin gave to the conflict reviewers is shown, but deciding it is refused (403).
+    """
+    case = selectors.case_queryset().filter(pk=pk).first()
+    if case is None:
+        raise Http404("No such case.")
+    standing = selectors.standing(moderator=request.user, case=case)
+    if standing.hidden and request.method != "POST":
+        raise Http404("No such case.")  # a POST is refused below, and the attempt logged
     form = DecisionForm(request.POST or None, case=case)
     status = 200
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.decision_make(
-                    case=case,
-                    moderator=request.user,  # type: ignore[arg-type]
-                    action=form.cleaned_data["action"],
-                    category=form.cleaned_data["category"],
-                    label=form.cleaned_data["label"],
-                    facts=form.cleaned_data["facts"],
-                )
-            except services.ModerationRefused as exc:
-                form.add_error(None, exc.message)
-            else:
+        try:
+            if _case_decide(request, case=case, form=form):
                 messages.success(request, f"Decided: case #{case.pk}.")
                 return redirect("moderation:queue")
-        status = 409 if case.status == Case.Status.DECIDED else 400
-    view = selectors.case_view(case=case)
-    return render(
-        request, "moderation/case.html", {"view": view, "case": case, "form": form}, status=status
+        except services.ModerationConflict as exc:
+            if exc.hidden:
+                raise Http404("No such case.") from exc
+            form.add_error(None, exc.message)
+            status = 403
+        except services.ModerationRefused as exc:
+            form.add_error(None, exc.message)
+        if status != 403:
+            status = 409 if case.status == Case.Status.DECIDED else 400
+    context = {
+        "view": selectors.case_view(case=case),
+        "case": case,
+        "form": form,
+        "standing": standing,
+    }
+    return render(request, "moderation/case.html", context, status=status)
+
+
+def _case_decide(request: HtmxHttpRequest, *, case: Case, form: DecisionForm) -> bool:
+    """Decide the case as the form says; False when the form has errors.
+
+    The conflict check comes before the form is read: an attempt on a case the moderator may
+    not decide is refused and logged whatever it contains.
+    """
+    moderator: User = request.user  # type: ignore[assignment]
+    attempted = f"decide:{request.POST.get('action', '')}"
+    services.conflict_refuse(moderator=moderator, case=case, attempted=attempted)
+    if not form.is_valid():
+        return False
+    services.decision_make(
+        case=case,
+        moderator=moderator,
+        action=form.cleaned_data["action"],
+        category=form.cleaned_data["category"],
+        label=form.cleaned_data["label"],
+        facts=form.cleaned_data["facts"],
     )
+    return True
 
 
 class AppealDecisionForm(forms.Form):
@@ -173,18 +205,19 @@ class AppealDecisionForm(forms.Form):
 @require_GET
 @moderator_required
 def appeals(request: HtmxHttpRequest) -> HttpResponse:
-    """Appeals waiting for a moderator."""
+    """Appeals waiting for a moderator; those this moderator may not decide are marked."""
     return render(
         request,
         "moderation/appeals.html",
-        {"appeals": list(selectors.appeals_queue()[:100])},
+        {"rows": selectors.moderator_appeals(moderator=request.user)},
     )
 
 
 @require_http_methods(["GET", "POST"])
 @moderator_required
 def appeal_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    """One appeal with the decision or refusal it is about; decide it."""
+    """One appeal with the decision or refusal it is about; decide it, unless it is the
+    moderator's own or they may not for another reason (then 403, and who decides instead)."""
     appeal = get_object_or_404(
         Appeal.objects.select_related(
             "decision__case", "decision__category", "refusal__category", "appellant"
@@ -202,17 +235,24 @@ def appeal_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
                     overturn=form.cleaned_data["outcome"] == "overturn",
                     reply=form.cleaned_data["reply"],
                 )
+            except services.ModerationConflict as exc:
+                form.add_error(None, exc.message)
+                status = 403
             except services.ModerationRefused as exc:
                 form.add_error(None, exc.message)
             else:
                 messages.success(request, f"Appeal #{appeal.pk} decided.")
                 return redirect("moderation:appeals")
-        status = 409 if appeal.status != Appeal.Status.PENDING else 400
-    own = appeal.decision is not None and appeal.decision.moderator_id == request.user.pk
+        if status != 403:
+            status = 409 if appeal.status != Appeal.Status.PENDING else 400
     return render(
         request,
         "moderation/appeal_detail.html",
-        {"appeal": appeal, "form": form, "own_decision": own},
+        {
+            "appeal": appeal,
+            "form": form,
+            "standing": selectors.standing(moderator=request.user, appeal=appeal),
+        },
         status=status,
     )
 

@@ -75,11 +75,14 @@ def seed() -> dict[str, Any]:
     caller.user_permissions.add(Permission.objects.get(codename="review_case"))
     other = UserFactory(username="other")
     UserFactory(username="bystander")
-    mine = PostFactory(owner=caller)
+    PostFactory(owner=caller)  # one of their own, for the lists
     theirs = PostFactory(owner=other, allow_remix=True)
     comment = feed_services.comment_create(author=caller, post=theirs, body="nice boat")
     draft = job_in_state(caller, GenerationJob.State.SUCCEEDED, model_key="riff-house")
-    moderation_services.report_create(reporter=other, reason=Report.Reason.SPAM, post=mine)
+    # A case about someone else's post: a moderator never sees a case about their own.
+    moderation_services.report_create(
+        reporter=UserFactory(username="reporter"), reason=Report.Reason.SPAM, post=theirs
+    )
     return {
         "caller": caller,
         "token": Token.objects.create(user=caller).key,

@@ -46,7 +46,7 @@ class AuditEntry(models.Model):
 
 
 class ModerationSettings(models.Model):
-    """The instance's moderation thresholds: one row, edited in the admin."""
+    """The instance's moderation thresholds and conflict reviewers: one row, edited in the admin."""
 
     suspend_after_strikes = models.PositiveSmallIntegerField(
         default=3,
@@ -68,7 +68,19 @@ class ModerationSettings(models.Model):
         validators=[MinValueValidator(0.05), MaxValueValidator(1.0)],
         help_text="A clip matches a banked one when this share of its frames match.",
     )
+    conflict_reviewers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="+",
+        help_text=(
+            "Moderators who decide the cases and appeals about a moderator's own posts, "
+            "comments, account or refused prompts. Empty: any other moderator decides them. "
+            "Nobody ever decides their own."
+        ),
+    )
     updated = models.DateTimeField(auto_now=True)
+
+    ROW_PK = 1  # the one row's id
 
     class Meta:
         verbose_name = verbose_name_plural = "moderation settings"
@@ -79,5 +91,5 @@ class ModerationSettings(models.Model):
     @classmethod
     def current(cls) -> ModerationSettings:
         """The one row, created with the defaults on first use."""
-        obj, _ = cls.objects.get_or_create(pk=1)
+        obj, _ = cls.objects.get_or_create(pk=cls.ROW_PK)
         return obj

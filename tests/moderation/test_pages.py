@@ -172,7 +172,7 @@ def test_the_owner_reads_the_statement_and_appeals_and_another_moderator_decides
     refused = _client(moderator).post(
         reverse("moderation:appeal", args=[appeal.pk]), {"outcome": "overturn"}
     )
-    assert refused.status_code == 400
+    assert refused.status_code == 403
     assert "different moderator" in refused.content.decode()
     api_refused = token_client(moderator).post(
         reverse("api:appeal-decide", args=[appeal.pk]), {"overturn": True}

@@ -8,7 +8,6 @@ from collections.abc import Callable
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts.models import User
 from generation import services as generation_services
@@ -212,18 +211,6 @@ def test_an_overturned_refusal_lets_that_exact_prompt_run(
 
     assert job.prompt == prompt and PromptRefusal.objects.count() == 1
     assert not verdict(user, "glitter on a ballroom floor").allowed, "only that prompt"
-
-
-def test_a_suspended_account_is_refused_with_the_way_to_appeal(user: User) -> None:
-    user.suspended_at = timezone.now()
-    user.save(update_fields=["suspended_at"])
-
-    result = verdict(user, "a red fox running through snow")
-
-    assert not result.allowed and result.rule == "account suspended"
-    assert "Your account is suspended" in result.message and "/notices/" in result.message
-    assert result.appeal_url == reverse("moderation:notices")
-    assert not PromptRefusal.objects.exists(), "the suspension is what to appeal"
 
 
 def test_the_api_answers_4xx_with_rule_category_and_appeal_url(user: User) -> None:
