@@ -10,7 +10,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import JSONParser
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,24 +18,26 @@ from rest_framework.views import APIView
 from accounts.models import User
 from accounts.selectors import viewer_of
 from core.api import StrictCharField, StrictFloatField
-from feed.selectors import post_visible, visible_posts
+from feed.selectors import post_visible
 
 from . import selectors, services
 from .controls import RESET_DONE, explain
+from .intake import EventIn, Refused
 from .models import EngagementEvent, FeedPreference
-from .services import PREFERENCE_MAX, EventIn, events_record
+from .services import PREFERENCE_MAX
 
 MAX_BATCH = 200
 MAX_VALUE = 3600.0
 
-# These the server records itself from the real action (a like, a comment, a follow);
-# a client saying so would only let it inflate them.
+# These the server records itself from the real action (a like, a comment, a follow, a
+# report); a client saying so would only let it inflate them.
 SERVER_KINDS = {
     EngagementEvent.Kind.LIKE,
     EngagementEvent.Kind.UNLIKE,
     EngagementEvent.Kind.COMMENT,
     EngagementEvent.Kind.FOLLOW,
     EngagementEvent.Kind.REMIX,  # recorded when the remix is posted
+    EngagementEvent.Kind.REPORT,  # recorded when the report is filed (POST /api/v1/reports/)
     EngagementEvent.Kind.RESET,  # POST /api/v1/feed/reset/, about no post
 }
 CLIENT_KINDS = [(k.value, k.label) for k in EngagementEvent.Kind if k not in SERVER_KINDS]
@@ -73,12 +75,30 @@ class EventSerializer(serializers.Serializer):
         ref_name = "EngagementEventIn"
 
 
+class RefusalSerializer(serializers.Serializer):
+    """An event of the batch that was not recorded, and why."""
+
+    index = serializers.IntegerField(help_text="Its place in the batch, from 0.")
+    reason = serializers.ChoiceField(
+        choices=Refused.choices,
+        help_text="`not_visible`: the post is gone or not visible to you. `not_shown`: Riff "
+        "hasn't shown you the clip (a feed page, or its own page) in the last day. "
+        "`implausible`: more watching than the clip's length or the time since it was shown "
+        "allows. `capped`: you already sent as many of this kind about the clip as count "
+        "in a day.",
+    )
+    detail = serializers.CharField(help_text="The reason in words.")
+
+    class Meta:
+        ref_name = "EngagementEventRefused"
+
+
 class EventBatchApi(APIView):
     """Record a batch of engagement events from the player."""
 
-    # Signed-out viewers count too. Session-authenticated requests still need the CSRF
-    # token: SessionAuthentication checks it whenever it finds a signed-in session.
-    permission_classes = [AllowAny]
+    # Only signed-in viewers' events teach For You. Session-authenticated requests need the
+    # CSRF token too: SessionAuthentication checks it whenever it finds a signed-in session.
+    permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser, PlainTextJSONParser]
 
     class InputSerializer(serializers.Serializer):
@@ -94,13 +114,15 @@ class EventBatchApi(APIView):
             ref_name = "EngagementBatch"
 
     class OutputSerializer(serializers.Serializer):
-        """How many events were taken."""
+        """What became of each event: accepted + duplicate + refused = the batch."""
 
-        accepted = serializers.IntegerField()
-        skipped = serializers.ListField(
-            child=serializers.IntegerField(),
-            help_text="Indexes of events about posts that are gone or not visible to you.",
+        accepted = serializers.IntegerField(help_text="Events recorded now.")
+        duplicate = serializers.IntegerField(
+            help_text="Events whose client_id was recorded before (or came earlier in this "
+            "batch): counted once, so nothing is added. A refused event's client_id is not "
+            "kept: sent again, it is judged again."
         )
+        refused = RefusalSerializer(many=True, help_text="Events not recorded, and why.")
 
         class Meta:
             ref_name = "EngagementBatchAccepted"
@@ -114,39 +136,26 @@ class EventBatchApi(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        """Record the events; a malformed one refuses the batch, a vanished post is skipped."""
+        """Record the events; a malformed one refuses the batch, the others are judged one
+        by one (the answer says which were refused and why)."""
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        events: list[dict[str, Any]] = serializer.validated_data["events"]
-        viewer = viewer_of(request)
-        ids = {event["post"] for event in events}
-        visible = set(visible_posts(viewer=viewer).filter(pk__in=ids).values_list("pk", flat=True))
-        # A post can vanish between a page load and the player's flush: its events are
-        # skipped and named, the rest of the batch still counts.
-        skipped = [index for index, event in enumerate(events) if event["post"] not in visible]
-
-        seen: set[str] = set()
-        batch = []
-        for event in events:
-            client_id = event["client_id"]
-            if event["post"] not in visible:
-                continue
-            if client_id and client_id in seen:
-                continue
-            seen.add(client_id)
-            batch.append(
-                EventIn(
-                    post_id=event["post"],
-                    kind=event["kind"],
-                    value=event["value"],
-                    client_id=client_id,
-                )
+        events = [
+            EventIn(
+                post_id=event["post"],
+                kind=event["kind"],
+                value=event["value"],
+                client_id=event["client_id"],
             )
-        accepted = events_record(viewer=viewer, events=batch)
-        return Response(
-            self.OutputSerializer({"accepted": accepted, "skipped": skipped}).data,
-            status=status.HTTP_202_ACCEPTED,
-        )
+            for event in serializer.validated_data["events"]
+        ]
+        verdict = services.events_intake(viewer=cast(User, request.user), events=events)
+        answer = {
+            "accepted": len(verdict.accepted),
+            "duplicate": verdict.duplicate,
+            "refused": verdict.refused,
+        }
+        return Response(self.OutputSerializer(answer).data, status=status.HTTP_202_ACCEPTED)
 
 
 # --- the viewer's own controls --------------------------------------------------------

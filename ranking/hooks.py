@@ -1,8 +1,11 @@
 """What the ranking plugs into the apps below it: For You, and the events it learns from.
 
 The feed serves For You through the page maker registered here; likes, comments, remixes
-(feed/events.py) and reports (moderation/events.py) become engagement events. Connected
-once, from RankingConfig.ready.
+(feed/events.py) and reports (moderation/events.py) become engagement events. What a page
+puts in front of a signed-in viewer is kept, so that their events about it can be checked
+(ranking/intake.py): For You logs its pages (ServedItem), and the clips of a Following page
+are noted (`ClipShown`) by the feed's own page maker, wrapped here. Connected once, from
+RankingConfig.ready.
 """
 
 from __future__ import annotations
@@ -16,14 +19,15 @@ from accounts.models import User
 from core.events import DomainEvent
 from feed import events as feed_events
 from feed import feeds
+from feed.feeds import Page, PageMaker
 from feed.models import Comment, Post
 from feed.selectors import Feed
 from moderation import events as moderation_events
 from moderation.models import Report
 
-from .models import EngagementEvent
+from .models import ClipShown, EngagementEvent
 from .recommend import RankedPage
-from .services import event_record, for_you_serve
+from .services import clips_shown_record, event_record, for_you_serve
 
 
 def for_you(
@@ -34,6 +38,24 @@ def for_you(
     # post moderation limited is never recommended.
     base = live.filter(visibility=Post.Visibility.PUBLIC, standing=Post.Standing.OK)
     return for_you_serve(viewer=viewer, base=base, cursor=cursor, size=size)
+
+
+def following_noting_shown(following: PageMaker) -> PageMaker:
+    """The Following page maker, noting the clips each page shows a signed-in viewer."""
+    if getattr(following, "notes_shown", False):
+        return following  # connected twice: wrapped once
+
+    def page_of(
+        *, viewer: User | None, live: QuerySet[Post], cursor: str | None, size: int
+    ) -> Page:
+        page = following(viewer=viewer, live=live, cursor=cursor, size=size)
+        clips_shown_record(
+            viewer=viewer, post_ids=[p.pk for p in page.items], where=ClipShown.Where.FOLLOWING
+        )
+        return page
+
+    page_of.notes_shown = True  # type: ignore[attr-defined]
+    return page_of
 
 
 def on_post_published(*, post: Post, **kwargs: Any) -> None:
@@ -68,6 +90,8 @@ def on_report_filed(*, report: Report, **kwargs: Any) -> None:
 def connect() -> None:
     """Register For You with the feed and listen to the feed's and moderation's events."""
     feeds.feed_register(Feed.FOR_YOU, for_you)
+    # The feed registered Following in its own ready(), which runs before this one.
+    feeds.feed_register(Feed.FOLLOWING, following_noting_shown(feeds.feed_maker(Feed.FOLLOWING)))
     receivers: dict[DomainEvent, Callable[..., None]] = {
         feed_events.post_published: on_post_published,
         feed_events.post_liked: on_post_liked,

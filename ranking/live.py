@@ -131,20 +131,22 @@ class LiveLearner:
             .order_by("pk")
             .values_list("pk", "viewer_id", "post_id", "kind", "value", "created")[:CATCH_UP_LIMIT]
         )
+        # Only signed-in viewers teach the learner (a viewer-less row is an older version's:
+        # the events API no longer takes them).
         fresh = [row for row in rows if row[0] not in self.recent]
+        taught = [row for row in fresh if row[1] is not None and row[3] in EVENT_KINDS]
         unknown = sorted(
             {
                 row[2]
-                for row in fresh
+                for row in taught
                 if row[2] is not None and not self.learner.has_item(str(row[2]))
             }
         )
         for item, info in item_infos(unknown).items():
             self.learner.set_item_info(item, info)
-        for pk, viewer_id, post_id, kind, value, created in fresh:
-            if kind in EVENT_KINDS:
-                self.learner.update(event_of(viewer_id, post_id, kind, value, created))
-            self.recent.add(pk)
+        for _, viewer_id, post_id, kind, value, created in taught:
+            self.learner.update(event_of(viewer_id, post_id, kind, value, created))
+        self.recent.update(row[0] for row in fresh)
         self.applied += len(fresh)
         if not rows:
             return

@@ -319,6 +319,33 @@ class ServedItem(models.Model):
         return f"{self.post_id} at {self.position} for {self.viewer_id}"
 
 
+class ClipShown(models.Model):
+    """A clip Riff put in front of a signed-in viewer on a Following page or its own page
+    (For You's log, ServedItem, says the same of For You pages).
+
+    A viewer's events about a clip count only after it was shown to them (ranking/intake.py),
+    and watch time only as much as the time since allows; rows older than a day are pruned.
+    """
+
+    class Where(models.TextChoices):
+        FOLLOWING = "following", "Following"
+        POST = "post", "The post's own page"
+
+    viewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey("feed.Post", on_delete=models.CASCADE, related_name="+")
+    where = models.CharField(max_length=10, choices=Where.choices)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["viewer", "post", "-created"], name="shown_viewer_post"),
+            models.Index(fields=["created"], name="shown_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.post_id} shown to {self.viewer_id} ({self.where})"
+
+
 class FeedPreference(models.Model):
     """A viewer's own words about their For You ("more nature, less memes"), embedded."""
 

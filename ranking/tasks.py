@@ -8,7 +8,8 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from .models import ServedItem
+from .intake import WINDOW
+from .models import ClipShown, ServedItem
 from .services import ranking_model_train
 
 
@@ -20,7 +21,10 @@ def ranking_retrain() -> int:
 
 @shared_task
 def served_items_prune() -> int:
-    """Forget served-page rows older than RANKING_SERVED_DAYS; how many were deleted."""
-    cutoff = timezone.now() - timedelta(days=settings.RANKING_SERVED_DAYS)
+    """Forget served-page rows older than RANKING_SERVED_DAYS, and shown-clip notes older
+    than the day their events count for; how many rows were deleted."""
+    now = timezone.now()
+    cutoff = now - timedelta(days=settings.RANKING_SERVED_DAYS)
     deleted, _ = ServedItem.objects.filter(created__lt=cutoff).delete()
-    return deleted
+    shown, _ = ClipShown.objects.filter(created__lt=now - WINDOW).delete()
+    return deleted + shown

@@ -129,6 +129,10 @@ def read_live(*, since: datetime | None = None, embed_prompts: bool = True) -> E
         if kind not in EVENT_KINDS:
             log.skipped[f"unknown event kind {kind!r}"] += 1
             continue
+        if viewer_id is None:
+            # Only signed-in viewers teach the learner (ranking/live.py): replay the same.
+            log.skipped["signed-out viewer"] += 1
+            continue
         log.events.append(event_of(viewer_id, post_id, kind, value, created))
     post_ids = sorted({int(event.item) for event in log.events if event.item})
     posts: list[tuple[int, int, datetime, str]] = []

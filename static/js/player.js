@@ -10,10 +10,16 @@
   var MAX_BATCH = 50;
   // Events kept for a resend while the server can't take them (a restart, a limit).
   var MAX_QUEUED = 500;
+  // The server believes a view no longer than the clip looping this many times
+  // (ranking/intake.py MAX_LOOPS): a clip left playing counts up to there.
+  var MAX_LOOPS = 30;
 
   var reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
   var state = new WeakMap(); // article -> per-clip playback bookkeeping
   var queue = [];
+  // Only signed-in viewers' events teach the feed: the page names where to send them only
+  // for a signed-in viewer (base.html), and a refusal (signed out meanwhile) stops them.
+  var eventsUrl = document.body ? document.body.getAttribute("data-events-url") : null;
   var active = null;
   var observer = null;
   var soundOn = readSound();
@@ -91,6 +97,7 @@
   // ---------- engagement events ----------
 
   function record(article, kind, value) {
+    if (!eventsUrl) return;
     var post = parseInt(article.getAttribute("data-post-id"), 10);
     if (!post) return;
     queue.push({
@@ -108,8 +115,8 @@
   }
 
   function flush() {
-    if (!queue.length) return;
-    var url = document.body.getAttribute("data-events-url") || "/api/v1/events/";
+    if (!queue.length || !eventsUrl) return;
+    var url = eventsUrl;
     var batches = [];
     while (queue.length) batches.push(queue.splice(0, MAX_BATCH));
     batches.forEach(function (batch) {
@@ -122,8 +129,14 @@
           body: JSON.stringify({ events: batch }),
         }).then(function (response) {
           // Refused for now (429, or 503 while the server restarts): sent again next time.
-          // A 400 would be refused again, so that batch is dropped.
-          if (response.status === 429 || response.status >= 500) requeue(batch);
+          // A 400 would be refused again, so that batch is dropped. 401 or 403: signed out
+          // (or suspended) since the page loaded, so this page sends no more.
+          if (response.status === 401 || response.status === 403) {
+            eventsUrl = null;
+            queue = [];
+          } else if (response.status === 429 || response.status >= 500) {
+            requeue(batch);
+          }
         }).catch(function () {
           requeue(batch);
         });
@@ -235,6 +248,10 @@
   function reportView(article, s) {
     if (!s.since) return;
     var onScreen = (performance.now() - s.since) / 1000;
+    var v = videoOf(article);
+    if (v && isFinite(v.duration) && v.duration > 0) {
+      s.watched = Math.min(s.watched, v.duration * MAX_LOOPS);
+    }
     if (s.watched > 0) record(article, "view", s.watched);
     if (onScreen < SKIP_SECONDS) record(article, "skip", s.watched);
     s.since = 0;

@@ -1,4 +1,5 @@
-"""The engagement intake API: batches in, nothing trusted that the server records itself."""
+"""The engagement intake API: signed-in viewers' batches in, nothing trusted that the server
+records itself, and an answer that says what became of each event."""
 
 from __future__ import annotations
 
@@ -30,46 +31,73 @@ def test_url_is_the_named_route():
     assert reverse("api:events") == URL
 
 
-def test_anonymous_batch_is_recorded(api_client, post):
+def show(viewer: User, *posts: Post) -> None:
+    """Riff shows the posts to the viewer (their own page, as an API client opens them)."""
+    client = token_client(viewer)
+    for post in posts:
+        assert client.get(f"/api/v1/posts/{post.pk}/").status_code == 200
+
+
+def test_signed_out_callers_are_refused_and_nothing_is_recorded(api_client, post):
     events = [
         {"post": post.pk, "kind": "impression"},
-        {"post": post.pk, "kind": "view", "value": 4.5, "client_id": "a1"},
-        {"post": post.pk, "kind": "skip", "value": 0},
+        {"post": post.pk, "kind": "share", "client_id": "a1"},
+        {"post": post.pk, "kind": "not_interested"},
     ]
     response = api_client.post(URL, {"events": events}, format="json")
+    assert response.status_code == 401
+    assert not EngagementEvent.objects.exists()
+
+
+def test_a_viewers_batch_is_recorded(user, post):
+    show(user, post)
+    events = [
+        {"post": post.pk, "kind": "impression"},
+        {"post": post.pk, "kind": "view", "value": 0.4, "client_id": "a1"},
+        {"post": post.pk, "kind": "skip", "value": 0},
+    ]
+    response = token_client(user).post(URL, {"events": events}, format="json")
     assert response.status_code == 202
-    assert response.json() == {"accepted": 3, "skipped": []}
+    assert response.json() == {"accepted": 3, "duplicate": 0, "refused": []}
     rows = list(EngagementEvent.objects.order_by("id").values_list("viewer", "kind", "value"))
-    assert rows == [(None, "impression", 1.0), (None, "view", 4.5), (None, "skip", 0.0)]
+    assert rows == [(user.pk, "impression", 1.0), (user.pk, "view", 0.4), (user.pk, "skip", 0.0)]
 
 
-def test_beacon_text_plain_body_is_accepted(api_client, post):
+def test_beacon_text_plain_body_is_accepted(user, post):
+    show(user, post)
     body = json.dumps({"events": [{"post": post.pk, "kind": "complete"}]})
-    response = api_client.post(URL, body, content_type="text/plain;charset=UTF-8")
+    response = token_client(user).post(URL, body, content_type="text/plain;charset=UTF-8")
     assert response.status_code == 202
     assert EngagementEvent.objects.get().kind == "complete"
 
 
-def test_token_viewer_is_recorded_and_client_ids_count_once(user, post):
+def test_token_viewer_is_recorded_and_a_resent_client_id_is_a_duplicate(user, post):
+    show(user, post)
     client = token_client(user)
     events = [
-        {"post": post.pk, "kind": "view", "value": 3, "client_id": "x"},
-        {"post": post.pk, "kind": "view", "value": 3, "client_id": "x"},
+        {"post": post.pk, "kind": "view", "value": 0.3, "client_id": "x"},
+        {"post": post.pk, "kind": "view", "value": 0.3, "client_id": "x"},
         {"post": post.pk, "kind": "replay", "client_id": "y"},
     ]
     response = client.post(URL, {"events": events}, format="json")
     assert response.status_code == 202
-    assert response.json() == {"accepted": 2, "skipped": []}
-    # The same batch sent again (a retry) adds nothing.
-    assert client.post(URL, {"events": events}, format="json").status_code == 202
+    assert response.json() == {"accepted": 2, "duplicate": 1, "refused": []}
+    # The same batch sent again (a retry) adds nothing, and says so.
+    again = client.post(URL, {"events": events}, format="json")
+    assert (again.status_code, again.json()) == (
+        202,
+        {"accepted": 0, "duplicate": 3, "refused": []},
+    )
     rows = EngagementEvent.objects.order_by("client_id")
     assert [(e.viewer_id, e.client_id) for e in rows] == [(user.pk, "x"), (user.pk, "y")]
 
 
-@pytest.mark.parametrize("kind", ["like", "unlike", "comment", "follow", "remix", "reset", "bogus"])
-def test_kinds_the_server_records_itself_are_refused(api_client, post, kind):
+@pytest.mark.parametrize(
+    "kind", ["like", "unlike", "comment", "follow", "remix", "report", "reset", "bogus"]
+)
+def test_kinds_the_server_records_itself_are_refused(auth_client, post, kind):
     events = [{"post": post.pk, "kind": "view"}, {"post": post.pk, "kind": kind}]
-    response = api_client.post(URL, {"events": events}, format="json")
+    response = auth_client.post(URL, {"events": events}, format="json")
     assert response.status_code == 400
     assert response.json() == {"events": {"1": {"kind": [f'"{kind}" is not a valid choice.']}}}
     assert not EngagementEvent.objects.exists()
@@ -85,50 +113,67 @@ def test_kinds_the_server_records_itself_are_refused(api_client, post, kind):
         ("lots", "A valid number is required."),
     ],
 )
-def test_values_out_of_range_are_refused(api_client, post, value, message):
+def test_values_out_of_range_are_refused(auth_client, post, value, message):
     events = [{"post": post.pk, "kind": "view", "value": value}]
-    response = api_client.post(URL, {"events": events}, format="json")
+    response = auth_client.post(URL, {"events": events}, format="json")
     assert response.status_code == 400
     assert response.json() == {"events": {"0": {"value": [message]}}}
     assert not EngagementEvent.objects.exists()
 
 
-def test_long_client_id_is_refused(api_client, post):
+def test_long_client_id_is_refused(auth_client, post):
     events = [{"post": post.pk, "kind": "view", "client_id": "c" * 65}]
-    response = api_client.post(URL, {"events": events}, format="json")
+    response = auth_client.post(URL, {"events": events}, format="json")
     assert response.status_code == 400
     assert "client_id" in response.json()["events"]["0"]
 
 
-def test_invisible_and_missing_posts_are_skipped_and_named(user, other_user, post):
+def test_invisible_and_missing_posts_are_refused_and_named(user, other_user, post):
     private = PostFactory(owner=other_user, visibility="private")
     followers = PostFactory(owner=other_user, visibility="followers")
+    show(user, post)
     events = [
-        {"post": post.pk, "kind": "view"},
-        {"post": private.pk, "kind": "view"},
-        {"post": 999_999, "kind": "view"},
-        {"post": followers.pk, "kind": "view"},
+        {"post": post.pk, "kind": "view", "value": 0.2},
+        {"post": private.pk, "kind": "view", "value": 0.2},
+        {"post": 999_999, "kind": "view", "value": 0.2},
+        {"post": followers.pk, "kind": "view", "value": 0.2},
     ]
     client = token_client(user)
     response = client.post(URL, {"events": events}, format="json")
     assert response.status_code == 202
-    assert response.json() == {"accepted": 1, "skipped": [1, 2, 3]}
+    gone = "That post doesn't exist or isn't visible to you."
+    assert response.json() == {
+        "accepted": 1,
+        "duplicate": 0,
+        "refused": [
+            {"index": 1, "reason": "not_visible", "detail": gone},
+            {"index": 2, "reason": "not_visible", "detail": gone},
+            {"index": 3, "reason": "not_visible", "detail": gone},
+        ],
+    }
     assert list(EngagementEvent.objects.values_list("post_id", flat=True)) == [post.pk]
 
     # Following bob opens his followers-only post, but never his private one.
     follow_create(follower=user, followee=other_user)
+    show(user, followers)
     response = client.post(URL, {"events": events}, format="json")
-    assert response.json() == {"accepted": 2, "skipped": [1, 2]}
+    assert response.json()["accepted"] == 2
+    assert [r["index"] for r in response.json()["refused"]] == [1, 2]
 
 
-def test_batch_size_is_limited(api_client, post):
+def test_batch_size_is_limited(auth_client, user, post):
+    show(user, post)
     events = [{"post": post.pk, "kind": "impression"}] * 201
-    response = api_client.post(URL, {"events": events}, format="json")
+    response = auth_client.post(URL, {"events": events}, format="json")
     assert response.status_code == 400
     assert response.json() == {"events": ["Send at most 200 events at a time."]}
     assert not EngagementEvent.objects.exists()
-    ok = api_client.post(URL, {"events": events[:200]}, format="json")
-    assert (ok.status_code, ok.json()) == (202, {"accepted": 200, "skipped": []})
+    ok = auth_client.post(URL, {"events": events[:200]}, format="json")
+    assert ok.status_code == 202
+    # 200 impressions of one clip are more than one viewer's day counts (intake.CAPS).
+    answer = ok.json()
+    assert (answer["accepted"], answer["duplicate"], len(answer["refused"])) == (20, 0, 180)
+    assert {r["reason"] for r in answer["refused"]} == {"capped"}
 
 
 @pytest.mark.parametrize(
@@ -141,21 +186,22 @@ def test_batch_size_is_limited(api_client, post):
         ("{}", "application/json"),
     ],
 )
-def test_malformed_bodies_are_400(api_client, body, content_type):
-    response = api_client.post(URL, body, content_type=content_type)
+def test_malformed_bodies_are_400(auth_client, body, content_type):
+    response = auth_client.post(URL, body, content_type=content_type)
     assert response.status_code == 400
     assert not EngagementEvent.objects.exists()
 
 
-def test_unsupported_media_type_is_415(api_client, post):
-    response = api_client.post(URL, {"events": "x"}, format="multipart")
+def test_unsupported_media_type_is_415(auth_client, post):
+    response = auth_client.post(URL, {"events": "x"}, format="multipart")
     assert response.status_code == 415
 
 
 def test_session_requests_need_the_csrf_token(user, post):
+    show(user, post)
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(user)
-    body = {"events": [{"post": post.pk, "kind": "view"}]}
+    body = {"events": [{"post": post.pk, "kind": "view", "value": 0.2}]}
     refused = client.post(URL, body, format="json")
     assert refused.status_code == 403
     assert "CSRF" in refused.json()["detail"]

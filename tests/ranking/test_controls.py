@@ -152,13 +152,14 @@ def test_not_interested_removes_the_clip_from_the_next_page(web, user, posts):
 
 
 def test_not_interested_through_the_events_api(user, posts):
+    turned_down = _serve(user, size=6)[0]  # shown first: the API takes events about it
     response = token_client(user).post(
         "/api/v1/events/",
-        {"events": [{"post": posts[0].pk, "kind": "not_interested"}]},
+        {"events": [{"post": turned_down.pk, "kind": "not_interested"}]},
         format="json",
     )
-    assert response.status_code == 202
-    assert posts[0].pk not in {p.pk for p in _serve(user, size=6)}
+    assert response.status_code == 202 and response.json()["accepted"] == 1
+    assert turned_down.pk not in {p.pk for p in _serve(user, size=6)}
 
 
 # --- why am I seeing this -------------------------------------------------------------

@@ -1,7 +1,10 @@
-"""The engagement log: appended in bulk, a client's retry counted once."""
+"""The engagement log: appended in bulk, a client's retry counted once, signed-in viewers'
+events only, within the caps."""
 
 import pytest
 
+from feed.services import like_create, like_delete
+from ranking.intake import CAPS
 from ranking.models import EngagementEvent
 from ranking.services import EventIn, events_record
 from tests.factories import PostFactory
@@ -22,11 +25,25 @@ def test_retried_batch_is_counted_once(user, other_user):
     assert view.value == 3.5
 
 
-def test_anonymous_events_are_kept(other_user):
+def test_signed_out_viewers_events_are_not_recorded(other_user):
     post = PostFactory(owner=other_user)
-    events_record(viewer=None, events=[EventIn(post_id=post.pk, kind="impression", client_id="x")])
-    events_record(viewer=None, events=[EventIn(post_id=post.pk, kind="impression", client_id="x")])
-    assert EngagementEvent.objects.filter(viewer=None).count() == 2
+    recorded = events_record(viewer=None, events=[EventIn(post_id=post.pk, kind="share")])
+    assert recorded == 0
+    assert not EngagementEvent.objects.exists()
+
+
+def test_server_events_stay_within_the_caps_too(user, other_user):
+    """Liking and unliking over and over teaches the learner a cap's worth of likes."""
+    post = PostFactory(owner=other_user)
+    for _ in range(CAPS["like"] + 2):
+        like_create(user=user, post=post)
+        like_delete(user=user, post=post)
+    counted = EngagementEvent.objects.filter(viewer=user, post=post)
+    assert counted.filter(kind="like").count() == CAPS["like"]
+    assert counted.filter(kind="unlike").count() == CAPS["unlike"]
+    # Another viewer's likes are theirs to count.
+    like_create(user=other_user, post=post)
+    assert EngagementEvent.objects.filter(viewer=other_user, kind="like").count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
