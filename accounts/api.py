@@ -30,6 +30,7 @@ from core.pagination import keyset_page
 from core.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
 
 from . import selectors, services
+from .export import account_export
 from .models import User
 from .selectors import viewer_of
 from .serializers import AvatarUrlField
@@ -400,3 +401,19 @@ class UserFollowingApi(APIView):
         user = user_or_404(handle)
         people = selectors.followed_by(user=user).annotate(followed_at=F("follower_set__created"))
         return people_page(request, people)
+
+
+class MeExportApi(APIView):
+    """Your data: profile, follows, blocks, and what each part of Riff holds of yours."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        responses={200: OpenApiResponse(description="Your data as one JSON document.")},
+        operation_id="me_export",
+    )
+    def get(self, request: Request) -> Response:
+        """Download your data (media URLs in it expire like any signed URL)."""
+        response = Response(account_export(user=cast(User, request.user)))
+        response["Cache-Control"] = "private, no-store"
+        return response

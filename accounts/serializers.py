@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.api import absolute_url
+from core.media import media_url
 
 from .models import User
 
@@ -25,8 +26,7 @@ class AvatarUrlField(serializers.Field):
 
     def to_representation(self, user: User) -> str | None:
         """Resolve the profile's avatar against the request."""
-        avatar = user.profile.avatar
-        return absolute_url(self.context["request"], avatar.url) if avatar else None
+        return absolute_url(self.context["request"], media_url(user.profile.avatar, viewer=None))
 
 
 class UserSummarySerializer(serializers.Serializer):

@@ -36,12 +36,21 @@ def profile_update(
     if bio is not None:
         profile.bio = bio.strip()
         fields.append("bio")
+    replaced = (profile.avatar.name or "") if avatar is not None else ""
     if avatar is not None:
         profile.avatar.save(avatar.name or "avatar.jpg", avatar, save=False)
         fields.append("avatar")
-    profile.full_clean()
-    if fields:
-        profile.save(update_fields=fields)
+    try:
+        profile.full_clean()
+        if fields:
+            profile.save(update_fields=fields)
+    except Exception:
+        if avatar is not None:  # nothing half-written: the new file goes with the change
+            profile.avatar.storage.delete(profile.avatar.name or "")
+        raise
+    if replaced:  # the old picture must not stay reachable once replaced
+        storage = profile.avatar.storage
+        transaction.on_commit(lambda: storage.delete(replaced))
     return profile
 
 

@@ -11,11 +11,13 @@ urlpatterns = [
     path("@<str:handle>/follow/", views.follow, name="follow"),
     path("@<str:handle>/block/", views.block, name="block"),
     path("settings/profile/", views.profile_edit, name="profile_edit"),
+    path("settings/data/", views.data_export, name="data_export"),
 ]
 
 api_urlpatterns = [
     path("auth/token/", api.TokenApi.as_view(), name="token"),
     path("me/", api.MeApi.as_view(), name="me"),
+    path("me/export/", api.MeExportApi.as_view(), name="me-export"),
     path("users/<str:handle>/", api.UserDetailApi.as_view(), name="user-detail"),
     path("users/<str:handle>/follow/", api.UserFollowApi.as_view(), name="user-follow"),
     path("users/<str:handle>/block/", api.UserBlockApi.as_view(), name="user-block"),

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
@@ -16,6 +16,7 @@ from django_htmx.http import trigger_client_event
 from core.web import HtmxHttpRequest, bad_request, login_required_htmx, redirect_back
 
 from . import selectors, services
+from .export import account_export
 from .forms import ProfileForm
 from .models import User
 from .profile import profile_posts
@@ -202,3 +203,14 @@ def profile_edit(request: HtmxHttpRequest) -> HttpResponse:
     form = ProfileForm(instance=profile_obj)
     form.fields["avatar"].widget = _AvatarInput()
     return render(request, "accounts/profile_edit.html", {"form": form, "profile": profile_obj})
+
+
+@require_GET
+@login_required_htmx
+def data_export(request: HtmxHttpRequest) -> HttpResponse:
+    """Download your data as one JSON file."""
+    user: User = request.user  # type: ignore[assignment]
+    response = JsonResponse(account_export(user=user), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="riff-{user.username}.json"'
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -158,7 +158,7 @@ def endpoints(post: int, clip: bytes) -> list[Endpoint]:
         ),
         Endpoint("verify API", lambda c, n: c.upload("/api/v1/verify/", clip, page=False)),
         Endpoint("verify page", lambda c, n: c.upload("/verify/", clip, page=True)),
-        Endpoint("events API (signed out)", lambda c, n: c.api("/api/v1/events/", event)),
+        Endpoint("events API", lambda c, n: c.api("/api/v1/events/", event, auth=True)),
         Endpoint(
             "comments API",
             lambda c, n: c.api(f"/api/v1/posts/{post}/comments/", {"body": f"hi {n}"}, auth=True),

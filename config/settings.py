@@ -12,6 +12,9 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.model_catalogue import riff_models
+from config.policies import content_security_policy, rate_limited_writes, suspended_accounts_may
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -94,7 +97,13 @@ MIDDLEWARE = [
     "core.middleware.LimitPageWrites",
     # A view that needed Redis while it was down answers 503, not 500.
     "core.middleware.ServiceOutage",
+    # What a suspended account may still do, for pages and the API (SUSPENDED_ACCOUNTS_MAY).
+    "core.middleware.SuspendedAccountScope",
+    # Notes a post's page or API shown to a signed-in viewer: their events may follow.
+    "ranking.middleware.note_post_shown",
 ]
+RATE_LIMITED_WRITES = rate_limited_writes()
+SUSPENDED_ACCOUNTS_MAY = suspended_accounts_may()
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = None
@@ -112,6 +121,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "moderation.context_processors.moderation",
             ],
+            # {% media_url file %}: a file's URL for the viewer of the page (core/media.py).
+            "builtins": ["core.templating"],
         },
     },
 ]
@@ -242,15 +253,16 @@ if USE_S3:
             "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
             "access_key": os.environ.get("AWS_ACCESS_KEY_ID"),
             "secret_key": os.environ.get("AWS_SECRET_ACCESS_KEY"),
-            "querystring_auth": env_bool("AWS_QUERYSTRING_AUTH", True),
+            # Presigned URLs only: the bucket stays private, and a URL handed out lasts as
+            # long as a signed local one.
+            "querystring_auth": True,
+            "querystring_expire": int(os.environ.get("MEDIA_SIGNED_URL_S", "600")),
+            "default_acl": "private",
             "file_overwrite": False,
         },
     }
-# Where pages may load from: Riff itself, and the media host when media is in S3 (the host
-# its URLs name: the custom domain, else the public endpoint, which in compose is the site
-# itself, else the endpoint). Scripts only from Riff's own files (no inline script anywhere);
-# inline styles stay allowed for htmx's indicator style and the progress bars' custom
-# properties.
+# Pages load from Riff itself and the media host when media is in S3: the host its URLs name
+# (the custom domain, else the public endpoint, in compose the site itself, else the endpoint).
 if USE_S3:
     _custom_domain = os.environ.get("AWS_S3_CUSTOM_DOMAIN", "")
     _endpoint = os.environ.get("AWS_S3_PUBLIC_ENDPOINT_URL") or os.environ.get(
@@ -263,23 +275,14 @@ if USE_S3:
     )
 else:
     _MEDIA_ORIGIN = ""
-CONTENT_SECURITY_POLICY = os.environ.get("CONTENT_SECURITY_POLICY") or "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self' 'unsafe-inline'",
-        f"img-src 'self' data: {_MEDIA_ORIGIN}".strip(),
-        f"media-src 'self' {_MEDIA_ORIGIN}".strip(),
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+_CSP = content_security_policy(media_origin=_MEDIA_ORIGIN)
+CONTENT_SECURITY_POLICY = os.environ.get("CONTENT_SECURITY_POLICY") or _CSP
 # Local media is served by Riff itself (with Range support, which video seeking needs)
 # unless a reverse proxy in front of it does.
 SERVE_MEDIA = env_bool("SERVE_MEDIA", not USE_S3)
+# How long a signed media URL (a draft's, a private or followers-only post's) stays valid:
+# between this and twice this. In S3 mode, how long presigned URLs last.
+MEDIA_SIGNED_URL_S = int(os.environ.get("MEDIA_SIGNED_URL_S", "600"))
 # Uploads bigger than this are refused before they reach a form.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # How many uploads over 8 MB a web process copies and reads at once (core/uploads.py); the
@@ -367,40 +370,6 @@ REST_FRAMEWORK = {
     ],
     "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
-# Which writes count against which of the scopes above: a page and the API endpoint doing
-# the same thing share one allowance (core.middleware.LimitPageWrites for pages,
-# core.throttling.WriteRateThrottle for the API). Sign-in, sign-up and password reset are
-# limited by allauth (ACCOUNT_RATE_LIMITS) and the lockout (AXES_*), the token API by its
-# own "token" scope.
-RATE_LIMITED_WRITES = {
-    "feed:verify": "verify",
-    "api:verify": "verify",
-    "feed:create": "generation",
-    "api:generation-list": "generation",
-    "api:post-remix": "generation",
-    "feed:comment_create": "comment",
-    "api:post-comments": "comment",
-    "moderation:report": "report",
-    "api:report-create": "report",
-    "moderation:decision_appeal": "report",
-    "moderation:refusal_appeal": "report",
-    "api:appeal-create": "report",
-    "api:events": "events",
-    "ranking:not_interested": "events",
-    "api:feed-preference": "events",
-    "feed:post_like": "social",
-    "api:post-like": "social",
-    "accounts:follow": "social",
-    "api:user-follow": "social",
-    "accounts:block": "social",
-    "api:user-block": "social",
-    "accounts:profile_edit": "profile",
-    "api:me": "profile",
-    "feed:post_edit": "post",
-    "feed:draft_post": "post",
-    "api:generation-post": "post",
-    "api:post-detail": "post",
-}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Riff API",
     "DESCRIPTION": "Short-form AI video: feeds, posts, likes, comments and follows.",
@@ -421,49 +390,11 @@ FEED_PAGE_SIZE = int(os.environ.get("FEED_PAGE_SIZE", "8"))
 
 # --- Generation: model weights come from local directories only, never from a hub.
 MODELS_DIR = Path(os.environ.get("RIFF_MODELS_DIR", DATA_DIR / "models"))
-RIFF_MODELS: dict[str, dict[str, Any]] = {
-    "tiny-wan": {
-        "family": "wan",
-        "label": "Tiny Wan (test model, random weights)",
-        "path": os.environ.get("RIFF_TINY_WAN_PATH", str(MODELS_DIR / "tiny-wan")),
-        # Output size per aspect and frame rate; real models use their native ones.
-        "sizes": {"9:16": (64, 112), "16:9": (112, 64), "1:1": (80, 80)},
-        "fps": 8,
-    },
-    "tiny-ltx": {
-        "family": "ltx",
-        "label": "Tiny LTX (test model, random weights)",
-        "path": os.environ.get("RIFF_TINY_LTX_PATH", str(MODELS_DIR / "tiny-ltx")),
-        "sizes": {"9:16": (64, 96), "16:9": (96, 64), "1:1": (64, 64)},
-        "fps": 8,
-    },
-    "wan2.1-t2v-1.3b": {
-        "family": "wan",
-        "label": "Wan 2.1 1.3B",
-        "path": os.environ.get("RIFF_WAN21_PATH", str(MODELS_DIR / "Wan2.1-T2V-1.3B-Diffusers")),
-        "vae_tiling": True,
-    },
-    "ltx-video": {
-        "family": "ltx",
-        "label": "LTX-Video",
-        "path": os.environ.get("RIFF_LTX_PATH", str(MODELS_DIR / "LTX-Video")),
-        "vae_tiling": True,
-    },
-    "riff-house": {
-        "family": "house",
-        "label": "Riff house model (small, trained here)",
-        # Trained by `manage.py train_house_model` and shipped inside the repository.
-        "path": os.environ.get(
-            "RIFF_HOUSE_PATH", str(BASE_DIR / "generation" / "house" / "weights")
-        ),
-        # Display sizes and frame rate: the model's 32x32 clips (8 frames, 2 s) are upscaled
-        # and centred on a blurred fill, and blended to 24 fps (generation/backends/house.py).
-        "sizes": {"9:16": (512, 912), "16:9": (912, 512), "1:1": (512, 512)},
-        "fps": 24,
-        # Its 8 frames play over 2 seconds; a longer clip is refused with a reason.
-        "max_seconds": 2.0,
-    },
-}
+RIFF_MODELS = riff_models(models_dir=MODELS_DIR, base_dir=BASE_DIR)
+# Each model's caps, checked when a job is asked for (API and form, a 400 naming the limit)
+# and again by the worker: max_steps (GENERATION_MAX_STEPS when unset), max_seconds and
+# max_frames (the clip's length), max_width and max_height (its frame, for every shape).
+GENERATION_MAX_STEPS = int(os.environ.get("GENERATION_MAX_STEPS", "50"))
 # The house model ships with Riff and makes real clips on a CPU; tests that need a tiny
 # random model name tiny-wan themselves.
 RIFF_DEFAULT_MODEL = os.environ.get("RIFF_DEFAULT_MODEL", "riff-house")
@@ -472,11 +403,15 @@ GENERATION_DAILY_QUOTA = int(os.environ.get("GENERATION_DAILY_QUOTA", "20"))
 GENERATION_CONCURRENT_QUOTA = int(os.environ.get("GENERATION_CONCURRENT_QUOTA", "2"))
 # A job running longer than this is timed out by its step callback or by the sweeper.
 GENERATION_TIMEOUT_S = int(os.environ.get("GENERATION_TIMEOUT_S", "900"))
-# A running job whose worker has not reported for this long is presumed dead.
-GENERATION_HEARTBEAT_S = int(os.environ.get("GENERATION_HEARTBEAT_S", "120"))
+# A worker holds a running job on a lease this long, renewed by its heartbeat thread every
+# third of it, from model load to the last write; the sweeper takes back expired leases.
+GENERATION_HEARTBEAT_S = float(os.environ.get("GENERATION_HEARTBEAT_S", "120"))
 GENERATION_MAX_ATTEMPTS = int(os.environ.get("GENERATION_MAX_ATTEMPTS", "3"))
 # A job still queued after this long is given up on (no worker is taking jobs).
 GENERATION_QUEUE_TIMEOUT_S = int(os.environ.get("GENERATION_QUEUE_TIMEOUT_S", "3600"))
+# A job queued this long is sent to the broker again (a message lost in a Redis restart);
+# a second delivery finds the job taken and does nothing.
+GENERATION_RESEND_QUEUED_S = int(os.environ.get("GENERATION_RESEND_QUEUED_S", "300"))
 # An open job socket also re-reads its job this often and sends what changed. Without Redis
 # the worker can't reach the web process's in-memory channel layer, so this is how the
 # embedded mode stays live; with Redis it only covers a lost push.

@@ -145,3 +145,51 @@ def _duration(seconds: int) -> str:
         return f"{seconds} second{'s' if seconds != 1 else ''}"
     minutes = round(seconds / 60)
     return f"{minutes} minutes"
+
+
+SUSPENDED = (
+    "Your account is suspended: you can read, appeal and download your data, nothing else. "
+    "Your notices page says why and how to appeal."
+)
+
+
+def acting_user(request: HttpRequest) -> Any:
+    """Who is asking: the session's user, else the owner of the API token sent, else None.
+
+    DRF signs a token in only when its view runs; this looks the token up the same way so
+    that a rule applied before any view covers the API too.
+    """
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return user
+    kind, _, key = request.headers.get("Authorization", "").partition(" ")
+    if kind.lower() != "token" or not key.strip():
+        return None
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.select_related("user").filter(key=key.strip()).first()
+    return token.user if token is not None and token.user.is_active else None
+
+
+def suspension_allows(*, view_name: str, method: str) -> bool:
+    """Whether a suspended account may do this: read anything, and write only the views of
+    settings.SUSPENDED_ACCOUNTS_MAY (appeals, signing in and out, its password)."""
+    return method in ("GET", "HEAD", "OPTIONS") or view_name in settings.SUSPENDED_ACCOUNTS_MAY
+
+
+class SuspendedAccountScope(MiddlewareMixin):
+    """The one place a suspension is enforced, for pages and the API alike: a suspended
+    account reads, appeals and downloads its data; every other write is refused with 403."""
+
+    def process_view(
+        self, request: HttpRequest, view_func: Any, args: Any, kwargs: Any
+    ) -> HttpResponse | None:
+        """A 403 instead of the view, for a suspended account's write outside its scope."""
+        match = request.resolver_match
+        view_name = match.view_name if match is not None else ""
+        if suspension_allows(view_name=view_name, method=request.method or "GET"):
+            return None
+        user = acting_user(request)
+        if user is None or user.suspended_at is None:
+            return None
+        return refusal(request, SUSPENDED, status=403)

@@ -11,13 +11,23 @@ class FeedConfig(AppConfig):
 
     def ready(self) -> None:
         """Fill in what the apps below ask of the feed, and hear what moderation decides."""
+        from accounts.export import export_section_register
         from accounts.profile import profile_posts_register
+        from core.media import media_owner_register
         from moderation.targets import report_kind_register
 
         from . import feeds, receivers, selectors
+        from .models import Post
 
         feeds.feed_register(selectors.Feed.FOLLOWING, selectors.following_page)
         profile_posts_register(selectors.profile_posts)
         report_kind_register("post", selectors.post_visible)
         report_kind_register("comment", selectors.comment_visible)
+        media_owner_register(
+            model=Post,
+            fields=("video", "poster"),
+            public=selectors.anyone_may_see,
+            may_open=selectors.post_media_may_open,
+        )
+        export_section_register("feed", selectors.export_of)
         receivers.connect()

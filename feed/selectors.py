@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from django.db.models import Q, QuerySet
 
-from accounts.models import Follow, User
+from accounts.export import export_rows
+from accounts.models import Block, Follow, User
 from accounts.selectors import following_ids
+from core.media import media_url
 from core.pagination import keyset_page
 from generation import selectors as generation
+from moderation.selectors import is_moderator
 
 from .models import Comment, Like, Post
 
@@ -44,28 +47,53 @@ def live_posts() -> QuerySet[Post]:
 
 
 def visible_posts(*, viewer: User | None) -> QuerySet[Post]:
-    """Posts this viewer may see: public ones, followers-only of people they follow, their own.
+    """Posts this viewer may see: the one rule every page, API, media URL and action uses.
 
-    A post held or removed by moderation stays visible to its owner only, who sees why.
+    Public posts, followers-only ones of people they follow, and their own. Never a post of
+    someone they blocked or who blocked them, of a suspended or deactivated account, or one
+    held or removed by moderation: that stays visible to its owner only, who sees why. Drafts
+    are generation jobs, not posts: only their owner sees them (generation.selectors).
     """
     if viewer is None or not viewer.is_authenticated:
         return live_posts().filter(visibility=Post.Visibility.PUBLIC)
     followed = Follow.objects.filter(follower=viewer).values("followee_id")
+    blocked = Block.objects.filter(blocker=viewer).values("blocked_id")
+    blockers = Block.objects.filter(blocked=viewer).values("blocker_id")
     return post_queryset().filter(
         Q(owner=viewer)
-        | Q(
-            Q(visibility=Post.Visibility.PUBLIC)
-            | Q(visibility=Post.Visibility.FOLLOWERS, owner_id__in=followed),
-            owner__is_active=True,
-            owner__suspended_at__isnull=True,
-            standing__in=SHOWN,
+        | (
+            (
+                Q(visibility=Post.Visibility.PUBLIC)
+                | Q(visibility=Post.Visibility.FOLLOWERS, owner_id__in=followed)
+            )
+            & Q(owner__is_active=True, owner__suspended_at__isnull=True, standing__in=SHOWN)
+            & ~Q(owner_id__in=blocked)
+            & ~Q(owner_id__in=blockers)
         )
+    )
+
+
+def anyone_may_see(post: Post) -> bool:
+    """Whether a signed-out stranger may see this post: the rule above for nobody."""
+    return (
+        post.visibility == Post.Visibility.PUBLIC
+        and post.standing in SHOWN
+        and post.owner.is_active
+        and not post.owner.is_suspended
     )
 
 
 def post_visible(*, viewer: User | None, pk: int) -> Post | None:
     """The post if this viewer may see it, else None."""
     return visible_posts(viewer=viewer).filter(pk=pk).first()
+
+
+def post_media_may_open(post: Post, viewer: User | None) -> bool:
+    """Whether this viewer may open the post's video and poster: when they may see the post,
+    or as a moderator, when a case is about it."""
+    if visible_posts(viewer=viewer).filter(pk=post.pk).exists():
+        return True
+    return viewer is not None and is_moderator(viewer) and post.cases.exists()
 
 
 @dataclass
@@ -258,3 +286,28 @@ def comment_visible(*, viewer: User | None, pk: int) -> Comment | None:
     if comment is None or post_visible(viewer=viewer, pk=comment.post_id) is None:
         return None
     return comment
+
+
+def export_of(user: User) -> dict[str, Any]:
+    """A person's posts, comments and likes, for their data download."""
+    posts = [
+        {
+            "id": post.pk,
+            "url": post.get_absolute_url(),
+            "caption": post.caption,
+            "prompt": post.prompt,
+            "model": post.model_name,
+            "visibility": post.visibility,
+            "standing": post.standing,
+            "remix_of": post.remix_of_id,
+            "created": post.created.isoformat(),
+            "video_url": media_url(post.video, viewer=user),
+            "poster_url": media_url(post.poster, viewer=user),
+        }
+        for post in post_queryset().filter(owner=user).order_by("created", "id")
+    ]
+    comments = export_rows(
+        Comment.objects.filter(author=user), "post_id", "body", "removed", "created"
+    )
+    likes = Like.objects.filter(user=user).order_by("created").values_list("post_id", flat=True)
+    return {"posts": posts, "comments": comments, "liked_posts": list(likes)}

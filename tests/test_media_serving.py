@@ -2,14 +2,19 @@
 
 import pytest
 
+from feed.models import Post
+from tests.factories import PostFactory
+
 
 @pytest.fixture
-def clip(settings):
+def clip(settings, db):
+    """The bytes of posts/c.mp4, the video of a public post."""
     folder = settings.MEDIA_ROOT / "posts"
     folder.mkdir(parents=True)
     data = bytes(range(256)) * 40
     (folder / "c.mp4").write_bytes(data)
     (settings.MEDIA_ROOT.parent / "secret.txt").write_text("not media")
+    Post.objects.filter(pk=PostFactory().pk).update(video="posts/c.mp4")
     return data
 
 
@@ -66,3 +71,12 @@ def test_nothing_outside_media_root(client, clip, path):
 
 def test_writes_are_refused(client, clip):
     assert client.post("/media/posts/c.mp4").status_code == 405
+
+
+def test_a_file_nothing_owns_is_not_served(client, clip, settings):
+    (settings.MEDIA_ROOT / "posts" / "stray.mp4").write_bytes(b"stray")
+    (settings.MEDIA_ROOT / "ranking").mkdir()
+    (settings.MEDIA_ROOT / "ranking" / "model.pt").write_bytes(b"weights")
+
+    assert client.get("/media/posts/stray.mp4").status_code == 404
+    assert client.get("/media/ranking/model.pt").status_code == 404

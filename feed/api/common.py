@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from accounts.selectors import viewer_of
 from accounts.serializers import UserSummarySerializer
 from core.api import absolute_url, page_of
+from core.media import media_url
 
 from ..models import Post
 from ..selectors import Feed, PostCard, cards_for, post_visible
@@ -59,13 +60,14 @@ class PostOutputSerializer(serializers.Serializer):
     @extend_schema_field(OpenApiTypes.URI)
     def get_video_url(self, card: PostCard) -> str | None:
         """The absolute URL of the MP4."""
-        return absolute_url(self.context["request"], card.post.video.url)
+        request = self.context["request"]
+        return absolute_url(request, media_url(card.post.video, viewer=viewer_of(request)))
 
     @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_poster_url(self, card: PostCard) -> str | None:
         """The absolute URL of the poster frame, or null."""
-        poster = card.post.poster
-        return absolute_url(self.context["request"], poster.url) if poster else None
+        request = self.context["request"]
+        return absolute_url(request, media_url(card.post.poster, viewer=viewer_of(request)))
 
 
 PostPageSerializer = page_of(PostOutputSerializer, "PostPage")

@@ -1,0 +1,382 @@
+"""The permission table: every address, and what each of seven people gets from it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from core.media import media_url
+
+from .world import Owned, World
+
+Build = Callable[[World, str], str]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One request: what, how, with what, and each role's answer."""
+
+    label: str  # the URL name, and what differs when one name has several rows
+    method: str
+    path: Build
+    data: dict[str, Any] | None = None
+    json: bool = False
+
+    @property
+    def view_name(self) -> str:
+        """The URL name this row covers."""
+        return self.label.split(" ")[0]
+
+
+def _p(template: str) -> Build:
+    """A path with {post}, {fpost}, {ppost}, {comment}, {job}, {handle}, {case}, {appeal},
+    {decision}, {refusal} filled in from the content the role asks about."""
+
+    def build(world: World, role: str) -> str:
+        owned = world.of(role)
+        return template.format(
+            post=owned.post.pk,
+            fpost=owned.followers_post.pk,
+            ppost=owned.private_post.pk,
+            comment=owned.comment.pk,
+            job=owned.draft.pk,
+            handle=owned.owner.username,
+            case=owned.case.pk,
+            appeal=owned.appeal.pk,
+            decision=owned.decision.pk,
+            refusal=owned.refusal.pk,
+        )
+
+    return build
+
+
+def _media(field: Callable[[Owned], Any]) -> Build:
+    """The URL the role itself is given for a file (signed for them when not public)."""
+
+    def build(world: World, role: str) -> str:
+        return media_url(field(world.of(role)), viewer=world.people[role]) or ""
+
+    return build
+
+
+# What each role gets: (anon, stranger, blocked, owner, suspended, mod, mod_own).
+# 302 from a page that needs a signed-in person is the way to the sign-in page; other 302s
+# are a write done and its redirect. 404 where the content must not be known to exist.
+ANSWERS: dict[str, tuple[int, ...]] = {
+    "healthz": (200, 200, 200, 200, 200, 200, 200),
+    "readyz": (200, 200, 200, 200, 200, 200, 200),
+    "schema": (200, 200, 200, 200, 200, 200, 200),
+    "api-docs": (200, 200, 200, 200, 200, 200, 200),
+    "feed:for_you": (200, 200, 200, 200, 200, 200, 200),
+    "feed:following": (302, 200, 200, 200, 200, 200, 200),
+    "feed:feed_more": (200, 200, 200, 200, 200, 200, 200),
+    "feed:post_detail": (200, 200, 404, 200, 200, 200, 200),
+    "feed:post_detail followers-only": (404, 404, 404, 200, 200, 404, 200),
+    "feed:post_detail private": (404, 404, 404, 200, 200, 404, 200),
+    "feed:post_lineage": (200, 200, 404, 200, 200, 200, 200),
+    "feed:post_credentials": (200, 200, 404, 200, 200, 200, 200),
+    "feed:post_like": (302, 302, 404, 302, 403, 302, 302),
+    "feed:comment_create": (302, 302, 404, 302, 403, 302, 302),
+    "feed:post_edit": (302, 403, 404, 200, 200, 403, 200),
+    "feed:post_edit save": (302, 403, 404, 302, 403, 403, 302),
+    "feed:post_delete": (302, 403, 404, 302, 403, 403, 302),
+    "feed:comment_delete": (302, 403, 404, 302, 403, 403, 302),
+    "feed:create": (302, 200, 200, 200, 200, 200, 200),
+    "feed:create remix": (302, 200, 404, 200, 200, 200, 200),
+    "feed:draft_post": (302, 404, 404, 302, 403, 404, 302),
+    "feed:verify": (200, 200, 200, 200, 200, 200, 200),
+    "feed:verify_check": (404, 404, 404, 404, 404, 404, 404),
+    "accounts:profile": (200, 200, 200, 200, 200, 200, 200),
+    "accounts:followers": (200, 200, 200, 200, 200, 200, 200),
+    "accounts:following": (200, 200, 200, 200, 200, 200, 200),
+    "accounts:follow": (302, 302, 403, 400, 403, 302, 400),
+    "accounts:block": (302, 302, 302, 400, 403, 302, 400),
+    "accounts:profile_edit": (302, 200, 200, 200, 200, 200, 200),
+    "accounts:profile_edit save": (302, 302, 302, 302, 403, 302, 302),
+    "accounts:data_export": (302, 200, 200, 200, 200, 200, 200),
+    "moderation:report": (302, 200, 404, 200, 200, 200, 200),
+    "moderation:report send": (302, 302, 404, 400, 403, 302, 400),
+    "moderation:queue": (302, 403, 403, 403, 403, 200, 200),
+    "moderation:case": (302, 403, 403, 403, 403, 200, 404),
+    "moderation:case decide": (302, 403, 403, 403, 403, 302, 404),
+    "moderation:appeals": (302, 403, 403, 403, 403, 200, 200),
+    "moderation:appeal": (302, 403, 403, 403, 403, 200, 200),
+    "moderation:appeal decide": (302, 403, 403, 403, 403, 302, 403),
+    "moderation:notices": (302, 200, 200, 200, 200, 200, 200),
+    "moderation:decision_appeal": (302, 404, 404, 200, 200, 404, 200),
+    "moderation:decision_appeal send": (302, 404, 404, 400, 400, 404, 400),
+    "moderation:refusal_appeal": (302, 404, 404, 200, 200, 404, 200),
+    "moderation:refusal_appeal send": (302, 404, 404, 302, 302, 404, 302),
+    "moderation:transparency": (200, 200, 200, 200, 200, 200, 200),
+    "ranking:not_interested": (302, 302, 404, 302, 403, 302, 302),
+    "ranking:why": (200, 200, 404, 200, 200, 200, 200),
+    "ranking:feed_settings": (302, 200, 200, 200, 200, 200, 200),
+    "ranking:feed_reset": (302, 302, 302, 302, 403, 302, 302),
+    "generation:drafts": (302, 200, 200, 200, 200, 200, 200),
+    "generation:job_detail": (302, 404, 404, 200, 200, 404, 200),
+    "generation:job_status": (302, 404, 404, 200, 200, 404, 200),
+    "generation:job_cancel": (302, 404, 404, 302, 403, 404, 302),
+    "generation:draft_delete": (302, 404, 404, 302, 403, 404, 302),
+    "api:token": (400, 400, 400, 400, 400, 400, 400),
+    "api:me": (401, 200, 200, 200, 200, 200, 200),
+    "api:me update": (401, 200, 200, 200, 403, 200, 200),
+    "api:me-export": (401, 200, 200, 200, 200, 200, 200),
+    "api:user-detail": (200, 200, 200, 200, 200, 200, 200),
+    "api:user-follow": (401, 201, 403, 400, 403, 201, 400),
+    "api:user-block": (401, 201, 201, 400, 403, 201, 400),
+    "api:user-followers": (200, 200, 200, 200, 200, 200, 200),
+    "api:user-following": (200, 200, 200, 200, 200, 200, 200),
+    "api:feed": (200, 200, 200, 200, 200, 200, 200),
+    "api:feed-preference": (401, 200, 200, 200, 200, 200, 200),
+    "api:feed-preference set": (401, 200, 200, 200, 403, 200, 200),
+    "api:feed-reset": (401, 200, 200, 200, 403, 200, 200),
+    "api:post-why": (200, 200, 404, 200, 200, 200, 200),
+    "api:post-list": (200, 200, 200, 200, 200, 200, 200),
+    "api:user-posts": (200, 200, 200, 200, 200, 200, 200),
+    "api:post-detail": (200, 200, 404, 200, 200, 200, 200),
+    "api:post-detail followers-only": (404, 404, 404, 200, 200, 404, 200),
+    "api:post-detail private": (404, 404, 404, 200, 200, 404, 200),
+    "api:post-detail update": (401, 403, 404, 200, 403, 403, 200),
+    "api:post-detail delete": (401, 403, 404, 204, 403, 403, 204),
+    "api:post-like": (401, 201, 404, 201, 403, 201, 201),
+    "api:post-comments": (200, 200, 404, 200, 200, 200, 200),
+    "api:post-comments add": (401, 201, 404, 201, 403, 201, 201),
+    "api:comment-detail delete": (401, 403, 404, 204, 403, 403, 204),
+    "api:post-remix": (401, 201, 404, 201, 403, 201, 201),
+    "api:events": (401, 202, 202, 202, 403, 202, 202),
+    "api:generation-list": (401, 200, 200, 200, 200, 200, 200),
+    "api:generation-list create": (401, 201, 201, 201, 403, 201, 201),
+    "api:generation-models": (401, 200, 200, 200, 200, 200, 200),
+    "api:generation-detail": (401, 404, 404, 200, 200, 404, 200),
+    "api:generation-cancel": (401, 404, 404, 400, 403, 404, 400),
+    "api:generation-post": (401, 404, 404, 201, 403, 404, 201),
+    "api:verify": (400, 400, 400, 400, 400, 400, 400),
+    "api:verify-check": (404, 404, 404, 404, 404, 404, 404),
+    "api:report-create": (401, 201, 404, 409, 403, 201, 409),
+    "api:notice-list": (401, 200, 200, 200, 200, 200, 200),
+    "api:appeal-create": (401, 404, 404, 201, 201, 404, 201),
+    "api:case-list": (401, 403, 403, 403, 403, 200, 200),
+    "api:case-detail": (401, 403, 403, 403, 403, 200, 404),
+    "api:case-decide": (401, 403, 403, 403, 403, 201, 404),
+    "api:appeal-list": (401, 403, 403, 403, 403, 200, 200),
+    "api:appeal-decide": (401, 403, 403, 403, 403, 200, 403),
+    "media post video": (200, 200, 404, 200, 200, 200, 200),
+    "media post poster": (200, 200, 404, 200, 200, 200, 200),
+    "media followers-only video": (404, 404, 404, 200, 200, 404, 200),
+    "media private video": (404, 404, 404, 200, 200, 404, 200),
+    "media draft video": (404, 404, 404, 200, 200, 404, 200),
+    "media avatar": (200, 200, 200, 200, 200, 200, 200),
+    # 101: the socket is accepted; 403: refused before it opens.
+    "ws:job-status": (403, 403, 403, 101, 101, 403, 101),
+}
+
+NOT_FOUND_UUID = "00000000-0000-4000-8000-000000000000"
+ROWS: list[Row] = [
+    # --- health and docs
+    Row("healthz", "GET", _p("/healthz")),
+    Row("readyz", "GET", _p("/readyz")),
+    Row("schema", "GET", _p("/api/schema/")),
+    Row("api-docs", "GET", _p("/api/docs/")),
+    # --- feed pages
+    Row("feed:for_you", "GET", _p("/")),
+    Row("feed:following", "GET", _p("/following/")),
+    Row("feed:feed_more", "GET", _p("/feed/for_you/more/")),
+    Row("feed:post_detail", "GET", _p("/p/{post}/")),
+    Row("feed:post_detail followers-only", "GET", _p("/p/{fpost}/")),
+    Row("feed:post_detail private", "GET", _p("/p/{ppost}/")),
+    Row("feed:post_lineage", "GET", _p("/p/{post}/remixes/")),
+    Row("feed:post_credentials", "GET", _p("/p/{post}/credentials/")),
+    Row("feed:post_like", "POST", _p("/p/{post}/like/")),
+    Row("feed:comment_create", "POST", _p("/p/{post}/comments/"), {"body": "hello there"}),
+    Row("feed:post_edit", "GET", _p("/p/{post}/edit/")),
+    Row(
+        "feed:post_edit save",
+        "POST",
+        _p("/p/{post}/edit/"),
+        {"caption": "changed", "visibility": "public"},
+    ),
+    Row("feed:post_delete", "POST", _p("/p/{post}/delete/")),
+    Row("feed:comment_delete", "POST", _p("/c/{comment}/delete/")),
+    Row("feed:create", "GET", _p("/create/")),
+    Row("feed:create remix", "GET", _p("/create/?remix={post}")),
+    Row(
+        "feed:draft_post",
+        "POST",
+        _p("/create/drafts/{job}/post/"),
+        {"caption": "mine", "visibility": "public"},
+    ),
+    Row("feed:verify", "GET", _p("/verify/")),
+    Row("feed:verify_check", "GET", _p(f"/verify/{NOT_FOUND_UUID}/")),
+    # --- people
+    Row("accounts:profile", "GET", _p("/@{handle}/")),
+    Row("accounts:followers", "GET", _p("/@{handle}/followers/")),
+    Row("accounts:following", "GET", _p("/@{handle}/following/")),
+    Row("accounts:follow", "POST", _p("/@{handle}/follow/")),
+    Row("accounts:block", "POST", _p("/@{handle}/block/"), {"action": "block"}),
+    Row("accounts:profile_edit", "GET", _p("/settings/profile/")),
+    Row("accounts:profile_edit save", "POST", _p("/settings/profile/"), {"bio": "new bio"}),
+    Row("accounts:data_export", "GET", _p("/settings/data/")),
+    # --- moderation pages
+    Row("moderation:report", "GET", _p("/report/post/{post}/")),
+    Row("moderation:report send", "POST", _p("/report/post/{post}/"), {"reason": "spam"}),
+    Row("moderation:queue", "GET", _p("/moderation/")),
+    Row("moderation:case", "GET", _p("/moderation/cases/{case}/")),
+    Row(
+        "moderation:case decide",
+        "POST",
+        _p("/moderation/cases/{case}/"),
+        {"action": "dismiss", "facts": "Nothing wrong here."},
+    ),
+    Row("moderation:appeals", "GET", _p("/moderation/appeals/")),
+    Row("moderation:appeal", "GET", _p("/moderation/appeals/{appeal}/")),
+    Row(
+        "moderation:appeal decide",
+        "POST",
+        _p("/moderation/appeals/{appeal}/"),
+        {"outcome": "overturn", "reply": "You are right."},
+    ),
+    Row("moderation:notices", "GET", _p("/notices/")),
+    Row("moderation:decision_appeal", "GET", _p("/appeals/decision/{decision}/")),
+    Row(
+        "moderation:decision_appeal send",
+        "POST",
+        _p("/appeals/decision/{decision}/"),
+        {"text": "Please look again."},
+    ),
+    Row("moderation:refusal_appeal", "GET", _p("/appeals/refusal/{refusal}/")),
+    Row(
+        "moderation:refusal_appeal send",
+        "POST",
+        _p("/appeals/refusal/{refusal}/"),
+        {"text": "It is fine."},
+    ),
+    Row("moderation:transparency", "GET", _p("/transparency/")),
+    # --- ranking pages
+    Row("ranking:not_interested", "POST", _p("/p/{post}/not-interested/")),
+    Row("ranking:why", "GET", _p("/p/{post}/why/")),
+    Row("ranking:feed_settings", "GET", _p("/settings/feed/")),
+    Row("ranking:feed_reset", "POST", _p("/settings/feed/reset/")),
+    # --- generation pages
+    Row("generation:drafts", "GET", _p("/create/drafts/")),
+    Row("generation:job_detail", "GET", _p("/create/jobs/{job}/")),
+    Row("generation:job_status", "GET", _p("/create/jobs/{job}/status/")),
+    Row("generation:job_cancel", "POST", _p("/create/jobs/{job}/cancel/")),
+    Row("generation:draft_delete", "POST", _p("/create/jobs/{job}/delete/")),
+    # --- API: people
+    Row("api:token", "POST", _p("/api/v1/auth/token/"), {"username": "x", "password": "y"}),
+    Row("api:me", "GET", _p("/api/v1/me/")),
+    Row("api:me update", "PATCH", _p("/api/v1/me/"), {"bio": "new bio"}, json=True),
+    Row("api:me-export", "GET", _p("/api/v1/me/export/")),
+    Row("api:user-detail", "GET", _p("/api/v1/users/{handle}/")),
+    Row("api:user-follow", "POST", _p("/api/v1/users/{handle}/follow/")),
+    Row("api:user-block", "POST", _p("/api/v1/users/{handle}/block/")),
+    Row("api:user-followers", "GET", _p("/api/v1/users/{handle}/followers/")),
+    Row("api:user-following", "GET", _p("/api/v1/users/{handle}/following/")),
+    # --- API: feed and posts
+    Row("api:feed", "GET", _p("/api/v1/feed/for-you/")),
+    Row("api:feed-preference", "GET", _p("/api/v1/feed/preference/")),
+    Row(
+        "api:feed-preference set",
+        "PUT",
+        _p("/api/v1/feed/preference/"),
+        {"text": "more kites"},
+        json=True,
+    ),
+    Row("api:feed-reset", "POST", _p("/api/v1/feed/reset/")),
+    Row("api:post-why", "GET", _p("/api/v1/posts/{post}/why/")),
+    Row("api:post-list", "GET", _p("/api/v1/posts/")),
+    Row("api:user-posts", "GET", _p("/api/v1/users/{handle}/posts/")),
+    Row("api:post-detail", "GET", _p("/api/v1/posts/{post}/")),
+    Row("api:post-detail followers-only", "GET", _p("/api/v1/posts/{fpost}/")),
+    Row("api:post-detail private", "GET", _p("/api/v1/posts/{ppost}/")),
+    Row(
+        "api:post-detail update",
+        "PATCH",
+        _p("/api/v1/posts/{post}/"),
+        {"caption": "changed"},
+        json=True,
+    ),
+    Row("api:post-detail delete", "DELETE", _p("/api/v1/posts/{post}/")),
+    Row("api:post-like", "POST", _p("/api/v1/posts/{post}/like/")),
+    Row("api:post-comments", "GET", _p("/api/v1/posts/{post}/comments/")),
+    Row(
+        "api:post-comments add",
+        "POST",
+        _p("/api/v1/posts/{post}/comments/"),
+        {"body": "hello there"},
+        json=True,
+    ),
+    Row("api:comment-detail delete", "DELETE", _p("/api/v1/comments/{comment}/")),
+    Row(
+        "api:post-remix",
+        "POST",
+        _p("/api/v1/posts/{post}/remix/"),
+        {"prompt": "the same kite at night"},
+        json=True,
+    ),
+    Row("api:events", "POST", _p("/api/v1/events/"), {"events": []}, json=True),
+    # --- API: generation
+    Row("api:generation-list", "GET", _p("/api/v1/generations/")),
+    Row(
+        "api:generation-list create",
+        "POST",
+        _p("/api/v1/generations/"),
+        {"prompt": "a red fox running through snow"},
+        json=True,
+    ),
+    Row("api:generation-models", "GET", _p("/api/v1/generations/models/")),
+    Row("api:generation-detail", "GET", _p("/api/v1/generations/{job}/")),
+    Row("api:generation-cancel", "POST", _p("/api/v1/generations/{job}/cancel/")),
+    Row(
+        "api:generation-post",
+        "POST",
+        _p("/api/v1/generations/{job}/post/"),
+        {"caption": "mine"},
+        json=True,
+    ),
+    Row("api:verify", "POST", _p("/api/v1/verify/"), {}),
+    Row("api:verify-check", "GET", _p(f"/api/v1/verify/{NOT_FOUND_UUID}/")),
+    # --- API: moderation
+    Row(
+        "api:report-create",
+        "POST",
+        _p("/api/v1/reports/"),
+        {"post": "{post}", "reason": "spam"},
+        json=True,
+    ),
+    Row("api:notice-list", "GET", _p("/api/v1/notices/")),
+    Row(
+        "api:appeal-create",
+        "POST",
+        _p("/api/v1/appeals/"),
+        {"refusal": "{refusal}", "text": "It is fine."},
+        json=True,
+    ),
+    Row("api:case-list", "GET", _p("/api/v1/moderation/cases/")),
+    Row("api:case-detail", "GET", _p("/api/v1/moderation/cases/{case}/")),
+    Row(
+        "api:case-decide",
+        "POST",
+        _p("/api/v1/moderation/cases/{case}/decision/"),
+        {"action": "dismiss", "facts": "Nothing wrong here."},
+        json=True,
+    ),
+    Row("api:appeal-list", "GET", _p("/api/v1/moderation/appeals/")),
+    Row(
+        "api:appeal-decide",
+        "POST",
+        _p("/api/v1/moderation/appeals/{appeal}/decision/"),
+        {"overturn": True, "reply": "You are right."},
+        json=True,
+    ),
+    # --- media: the URL each person is given for the file
+    Row("media post video", "GET", _media(lambda o: o.post.video)),
+    Row("media post poster", "GET", _media(lambda o: o.post.poster)),
+    Row("media followers-only video", "GET", _media(lambda o: o.followers_post.video)),
+    Row("media private video", "GET", _media(lambda o: o.private_post.video)),
+    Row("media draft video", "GET", _media(lambda o: o.draft.video)),
+    Row("media avatar", "GET", _media(lambda o: o.owner.profile.avatar)),
+    # --- WebSockets
+    Row("ws:job-status", "WS", _p("/ws/generations/{job}/")),
+]
