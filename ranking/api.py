@@ -217,6 +217,10 @@ class PostWhyApi(APIView):
         """The terms of a clip's score for this viewer."""
 
         post = serializers.IntegerField(source="post_id")
+        reasons = serializers.ListField(
+            child=serializers.CharField(),
+            help_text="Why the clip is here in plain words, a sentence each, strongest first.",
+        )
         computed = serializers.DateTimeField(help_text="When these terms were computed.")
         scored_now = serializers.BooleanField(
             help_text="True when For You never served it to you: it was scored just now."

@@ -40,6 +40,32 @@ RESET_DONE = (
 )
 OPENED = "opened"
 OPENED_LABEL = "not from a For You page: scored now, as For You would"
+# Where a clip came from, as a sentence of its own.
+SOURCE_REASONS = {
+    "following": "You follow @{author}.",
+    "fresh": "It is new on Riff.",
+    "trending": "It is popular right now.",
+    "similar": "It is like clips you liked or watched.",
+    "preference": "It matches the feed preference you wrote.",
+    "again": "You have seen everything newer, so it came round again.",
+}
+# What a learner feature means when it is high, as a sentence.
+FEATURE_REASONS = {
+    "affinity": "You often like, watch or follow @{author}'s clips.",
+    "taste": "It is close to the clips you engage with.",
+    "popularity": "Many people are watching it.",
+    "item_like_lift": "People like it more than most clips.",
+    "author_like_lift": "People like @{author}'s clips more than most.",
+}
+# A predicted chance from which "we think you will..." is said.
+LIKELY = 0.25
+# Head -> what a strong prediction of it says.
+HEAD_REASONS = {
+    "like": "We think you will like it.",
+    "complete": "We think you will watch it to the end.",
+    "share": "We think you may share or remix it.",
+    "comment": "We think you may comment on it.",
+}
 
 
 @dataclass(frozen=True)
@@ -108,6 +134,44 @@ class Explanation:
     features: list[Feature]
     config_version: int | None
     model_version: int | None
+    author: str = ""
+
+    @property
+    def reasons(self) -> list[str]:
+        """Why the clip is here, a sentence each, strongest first; the numbers come after."""
+        said: list[str] = []
+        if self.explored:
+            said.append(
+                "It is a new clip few people have seen yet: For You keeps a few places on "
+                "each page for those, so every clip gets a fair chance."
+            )
+        # A prediction is a reason only when it is a real lean, not the learner's base rate.
+        positive = [
+            e
+            for e in self.engagements
+            if e.contribution > 0 and e.head in HEAD_REASONS and e.probability >= LIKELY
+        ]
+        if positive:
+            said.append(HEAD_REASONS[max(positive, key=lambda e: e.contribution).head])
+        said += [
+            FEATURE_REASONS[f.name].format(author=self.author)
+            for f in sorted(self.features, key=lambda f: -f.value)
+            if f.level == "high" and f.name in FEATURE_REASONS
+        ]
+        said += [
+            SOURCE_REASONS[s.key].format(author=self.author)
+            for s in self.sources
+            if s.key in SOURCE_REASONS
+        ]
+        if self.age_hours is not None and self.age_hours < 24:
+            said.append(f"It is fresh: posted {self.age_words} before it was shown.")
+        if self.preference_match is not None:
+            if self.preference_match > 0.2:
+                said.append("It fits the feed preference you wrote, so it moved up.")
+            elif self.preference_match < -0.2:
+                said.append("It goes against the feed preference you wrote, so it moved down.")
+        unique = list(dict.fromkeys(said))
+        return unique or ["Nothing stood out: it scored a little better than the clips left."]
 
     @property
     def age_words(self) -> str:
@@ -190,4 +254,5 @@ def explain(why: Why, *, post_id: int, author: str) -> Explanation:
         features=features,
         config_version=why.config_version,
         model_version=why.model_version,
+        author=author,
     )

@@ -3,6 +3,8 @@ settings page (a preference, a reset), and their JSON twins."""
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 from django.contrib.messages import get_messages
 from django.template.defaultfilters import floatformat
@@ -179,6 +181,7 @@ def test_why_shows_the_terms_of_a_served_clip(web, user, posts):
 
     data = _why_json(user, post.pk)
     assert data["post"] == post.pk
+    assert data["reasons"] and all(r.endswith(".") for r in data["reasons"])
     assert data["scored_now"] is False
     assert data["position"] == served.position + 1
     assert [s["key"] for s in data["sources"]] == terms["sources"]
@@ -227,6 +230,7 @@ def test_why_shows_an_exploration_pick_and_its_probability(web, user, posts):
     assert data["exploration"] == explored.terms["exploration"]
     html = web.get(f"/p/{explored.post_id}/why/", **HTMX).content.decode()
     assert "exploration slot" in html and "Exploration pick" in html
+    assert data["reasons"][0].startswith("It is a new clip few people have seen yet")
 
 
 def test_why_full_page_without_htmx(web, user, posts):
@@ -414,3 +418,40 @@ def test_preference_api_is_per_viewer(user):
     bob = UserFactory(username="bobby")
     token_client(user).put(PREFERENCE_API, {"text": "more nature"}, format="json")
     assert token_client(bob).get(PREFERENCE_API).json()["text"] == ""
+
+
+def test_why_speaks_in_sentences_before_numbers():
+    from datetime import datetime
+
+    from ranking.controls import explain
+    from ranking.selectors import Why
+
+    why = Why(
+        shown=datetime.now(UTC),
+        position=0,
+        explored=False,
+        propensity=None,
+        config_version=None,
+        model_version=None,
+        terms={
+            "sources": ["following", "trending"],
+            "heads": {
+                "like": {"p": 0.4, "weight": 1.0, "contribution": 0.4},
+                "skip": {"p": 0.5, "weight": -0.5, "contribution": -0.25},
+            },
+            "features": {"affinity": 0.9, "popularity": 0.01},
+            "age_hours": 3.0,
+            "preference_match": -0.5,
+        },
+    )
+
+    reasons = explain(why, post_id=1, author="aiko").reasons
+
+    assert reasons == [
+        "We think you will like it.",
+        "You often like, watch or follow @aiko's clips.",
+        "You follow @aiko.",
+        "It is popular right now.",
+        "It is fresh: posted 3 hours before it was shown.",
+        "It goes against the feed preference you wrote, so it moved down.",
+    ]
