@@ -80,6 +80,9 @@ def bench_database(keep: bool) -> Iterator[None]:
     try:
         yield
     finally:
+        from ranking.live import live
+
+        live.reset()  # its updater thread holds a connection to the database
         if keep:
             print(f"kept {BENCH_DB}")
         else:

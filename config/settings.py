@@ -464,6 +464,19 @@ RANKING_RETRAIN_HOURS = float(os.environ.get("RANKING_RETRAIN_HOURS", "6"))
 RANKING_TRAIN_PASSES = int(os.environ.get("RANKING_TRAIN_PASSES", "2"))
 RANKING_MODELS_KEPT = int(os.environ.get("RANKING_MODELS_KEPT", "10"))
 RANKING_SERVED_DAYS = int(os.environ.get("RANKING_SERVED_DAYS", "30"))
+# A retrain learns from the events of the last RANKING_TRAIN_WINDOW_DAYS; it goes live only
+# if at least as good as the live version on the events of the last RANKING_HOLDOUT_HOURS
+# it has not seen (ranking/training.py). Events older than the window plus
+# RANKING_EVENTS_MARGIN_DAYS are deleted, RANKING_PRUNE_BATCH at a time.
+RANKING_TRAIN_WINDOW_DAYS = float(os.environ.get("RANKING_TRAIN_WINDOW_DAYS", "30"))
+RANKING_HOLDOUT_HOURS = float(os.environ.get("RANKING_HOLDOUT_HOURS", "24"))
+RANKING_EVENTS_MARGIN_DAYS = float(os.environ.get("RANKING_EVENTS_MARGIN_DAYS", "7"))
+RANKING_PRUNE_BATCH = int(os.environ.get("RANKING_PRUNE_BATCH", "10000"))
+# Each web process's For You updater applies new events and loads new versions this often
+# (a like shows in the next page within about this long), and its learner keeps each
+# showing of a clip this many hours for the events about it (ranking/learner/window.py).
+RANKING_SYNC_INTERVAL_S = float(os.environ.get("RANKING_SYNC_INTERVAL_S", "0.5"))
+RANKING_EXPOSURE_WINDOW_H = float(os.environ.get("RANKING_EXPOSURE_WINDOW_H", "6"))
 CELERY_BEAT_SCHEDULE = {
     "sweep-generation-jobs": {"task": "generation.tasks.sweep_generation_jobs", "schedule": 30.0},
     "retrain-ranking": {
@@ -471,6 +484,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": RANKING_RETRAIN_HOURS * 3600.0,
     },
     "prune-served-items": {"task": "ranking.tasks.served_items_prune", "schedule": 6 * 3600.0},
+    "prune-engagement-events": {
+        "task": "ranking.tasks.engagement_events_prune",
+        "schedule": 6 * 3600.0,
+    },
     "sweep-verify-checks": {"task": "moderation.tasks.verify_checks_sweep", "schedule": 60.0},
 }
 

@@ -5,24 +5,20 @@ from typing import Any, cast
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from accounts.models import User
 
-from .evaluation import EvaluationError
+from .admin_versions import VersionAdmin
 from .learner import HEADS
 from .models import TUNABLE_FIELDS, EngagementEvent, RankingConfig, RankingModel
-from .preview import config_preview
 from .selectors import active_config, ranking_config_previous, ranking_model_previous
-from .services import ranking_config_create, ranking_config_diff, version_activate
-
-# How many days of events a preview replays unless asked otherwise.
-PREVIEW_DAYS = 7
+from .services import (
+    ranking_config_create,
+    ranking_config_defaults_ensure,
+    ranking_config_diff,
+)
 
 
 @admin.register(EngagementEvent)
@@ -68,68 +64,13 @@ class RankingConfigForm(forms.ModelForm):
         return cleaned
 
 
-class VersionAdmin(admin.ModelAdmin):
-    """Shared by versioned things of which one is live: activate one, roll back in one click."""
-
-    actions = ("activate_selected",)
-    # What the messages call "no version live".
-    nothing_live = "none"
-
-    def previous(self) -> Any:
-        """The version live before the active one (what a rollback goes back to), or None."""
-        raise NotImplementedError
-
-    def _may_activate(self, request: HttpRequest) -> bool:
-        return admin.ModelAdmin.has_change_permission(self, request)
-
-    def _activate(self, request: HttpRequest, version: Any) -> None:
-        was = self.model._default_manager.filter(is_active=True).first()
-        try:
-            version_activate(version=version, by=cast(User, request.user))
-        except IntegrityError:
-            self.message_user(
-                request,
-                "Another version was activated at the same moment; look again and retry.",
-                messages.ERROR,
-            )
-            return
-        self.log_change(request, version, f"Activated (was {was or self.nothing_live}).")
-        self.message_user(
-            request, f"Now live: {version} (was {was or self.nothing_live}).", messages.SUCCESS
-        )
-
-    @admin.action(description="Activate the selected version")
-    def activate_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        """Activate one version (exactly one must be selected)."""
-        if not self._may_activate(request):
-            raise PermissionDenied
-        versions = list(queryset[:2])
-        if len(versions) != 1:
-            self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
-            return
-        self._activate(request, versions[0])
-
-    def _changelist(self) -> HttpResponse:
-        opts = self.model._meta
-        return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
-
-    def rollback_view(self, request: HttpRequest) -> HttpResponse:
-        """Make the version live before the active one live again: POST only."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if not self._may_activate(request):
-            raise PermissionDenied
-        previous = self.previous()
-        if previous is None:
-            self.message_user(request, "No earlier version to roll back to.", messages.ERROR)
-        else:
-            self._activate(request, previous)
-        return self._changelist()
-
-
 @admin.register(RankingConfig)
 class RankingConfigAdmin(VersionAdmin):
-    """Versions of the For You ranking: edit to make a new one, activate, roll back, preview."""
+    """Versions of the For You ranking: edit to make a new one, activate, roll back, preview.
+
+    Version 0 holds the built-in defaults (saved the first time the versions are listed), so
+    they can be seen, previewed against and rolled back to like any other version.
+    """
 
     form = RankingConfigForm
     list_display = ("version", "is_active", "created_by", "created", "note", "changes_summary")
@@ -138,6 +79,7 @@ class RankingConfigAdmin(VersionAdmin):
     list_filter = ("is_active",)
     search_fields = ("note", "created_by__username")
     nothing_live = "the defaults"
+    preview_kind = "config"
     fieldsets = (
         ("Weights of the predicted engagements", {"fields": [f"weight_{h}" for h in HEADS]}),
         (
@@ -161,6 +103,25 @@ class RankingConfigAdmin(VersionAdmin):
     def previous(self) -> RankingConfig | None:
         """The version live before the active one."""
         return ranking_config_previous()
+
+    def confirm_facts(
+        self, version: RankingConfig, active: RankingConfig | None
+    ) -> list[tuple[str, str, str]]:
+        """Each setting the version changes against the live one (the defaults if none is)."""
+        changes = ranking_config_diff(active, version)
+        labels = {f.name: str(f.verbose_name) for f in RankingConfig._meta.fields}
+        return [
+            (labels.get(name, name), str(changes[name][0]), str(changes[name][1]))
+            for name in TUNABLE_FIELDS
+            if name in changes
+        ]
+
+    def preview_context(
+        self, version: RankingConfig, active: RankingConfig | None
+    ) -> dict[str, Any]:
+        """The settings the previewed version changes against the active one."""
+        # Lists, not dicts: a template's `.items` would look up a key "items" first.
+        return {"changes": sorted(ranking_config_diff(active, version).items())}
 
     def get_fieldsets(self, request: HttpRequest, obj: RankingConfig | None = None) -> Any:
         """The settings, then (for a saved version) where it came from and its life."""
@@ -188,6 +149,8 @@ class RankingConfigAdmin(VersionAdmin):
     @admin.display(description="Changes")
     def changes_summary(self, obj: RankingConfig) -> str:
         """The diff against the version it was based on, one setting after another."""
+        if obj.version == 0:
+            return "the built-in defaults"
         base = f"from {obj.based_on}: " if obj.based_on_id else "from the defaults: "
         if not obj.changes:
             return "-"
@@ -252,7 +215,10 @@ class RankingConfigAdmin(VersionAdmin):
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        """The versions, with a one-click rollback to the one live before the active one."""
+        """The versions (version 0, the defaults, among them), with a rollback to the one
+        live before the active one."""
+        if request.method == "GET":
+            ranking_config_defaults_ensure()
         extra = {
             "previous_version": ranking_config_previous() if self._may_activate(request) else None,
             **(extra_context or {}),
@@ -261,81 +227,7 @@ class RankingConfigAdmin(VersionAdmin):
 
     def get_urls(self) -> list[URLPattern]:
         """Activate, roll back and preview, beside the usual pages."""
-        wrap = self.admin_site.admin_view
-        return [
-            path(
-                "<int:pk>/activate/",
-                wrap(self.activate_view),
-                name="ranking_rankingconfig_activate",
-            ),
-            path("rollback/", wrap(self.rollback_view), name="ranking_rankingconfig_rollback"),
-            path(
-                "<int:pk>/preview/", wrap(self.preview_view), name="ranking_rankingconfig_preview"
-            ),
-            *super().get_urls(),
-        ]
-
-    def activate_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        """Make this version live (a rollback when it is an older one): POST only."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if not self._may_activate(request):
-            raise PermissionDenied
-        config = get_object_or_404(RankingConfig, pk=pk)
-        self._activate(request, config)
-        return self._changelist()
-
-    def preview_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        """This version beside the active one, replayed on the last days of events."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        config = get_object_or_404(RankingConfig, pk=pk)
-        active = active_config()
-        try:
-            days = min(max(int(request.GET.get("days", PREVIEW_DAYS)), 1), 90)
-        except ValueError:
-            days = PREVIEW_DAYS
-        embed_prompts = request.GET.get("embeddings", "1") != "0"
-        report = error = None
-        try:
-            report = config_preview(
-                config=config, against=active, days=days, embed_prompts=embed_prompts
-            )
-        except EvaluationError as problem:
-            error = str(problem)
-        rows: list[tuple[str, list[float | None]]] = []
-        if report is not None:
-            results = report.results
-            rows = [
-                (f"NDCG@10 ({report.sessions} sessions)", [r.ndcg for r in results]),
-                ("AUC of the score, engaged or not", [r.score_auc for r in results]),
-                ("coverage@10", [r.coverage for r in results]),
-                ("creator Gini@10", [r.creator_gini for r in results]),
-                ("top-10% creators' share@10", [r.top_creator_share for r in results]),
-                *(
-                    (
-                        f"AUC {head} ({report.positives[head]} +)",
-                        [report.auc[head]] * len(results),
-                    )
-                    for head in HEADS
-                ),
-            ]
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": f"Preview of {config} beside {active if active.pk else 'the defaults'}",
-            "original": config,
-            "active": active,
-            "days": days,
-            "embed_prompts": embed_prompts,
-            "report": report,
-            "error": error,
-            "rows": rows,
-            # Lists, not dicts: a template's `.items` would look up a key "items" first.
-            "changes": sorted(ranking_config_diff(active if active.pk else None, config).items()),
-            "skipped": sorted(report.skipped.items()) if report else [],
-        }
-        return TemplateResponse(request, "admin/ranking/rankingconfig/preview.html", context)
+        return [*self.version_urls(), *super().get_urls()]
 
 
 @admin.register(RankingModel)
@@ -352,11 +244,16 @@ class RankingModelAdmin(VersionAdmin):
         "clips",
         "size_mb",
         "training_s",
+        "holdout",
         "note",
+        "inactive_reason",
         "activated_by",
     )
     list_filter = ("is_active",)
     readonly_fields = [f.name for f in RankingModel._meta.fields]
+    preview_kind = "model"
+    # What the confirmation page leaves out: the bookkeeping of versions.
+    unconfirmed = frozenset({"id", "state", "is_active", "activated", "activated_by", "version"})
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         """Versions come from training, never from a form."""
@@ -370,15 +267,51 @@ class RankingModelAdmin(VersionAdmin):
         """The version live before the active one."""
         return ranking_model_previous()
 
+    def confirm_facts(
+        self, version: RankingModel, active: RankingModel | None
+    ) -> list[tuple[str, str, str]]:
+        """What each version was trained on and how (every field but the bookkeeping)."""
+        return [
+            (
+                str(f.verbose_name),
+                "" if active is None else str(getattr(active, f.name)),
+                str(getattr(version, f.name)),
+            )
+            for f in RankingModel._meta.concrete_fields
+            if f.name not in self.unconfirmed
+        ]
+
+    @admin.display(description="Held-out check")
+    def holdout(self, obj: RankingModel) -> str:
+        """Its like AUC on held-out recent events beside the live version's, on the same."""
+        return obj.holdout_summary
+
     @admin.display(description="MB")
     def size_mb(self, obj: RankingModel) -> str:
         """The saved state's size."""
         return f"{obj.size_bytes / 1e6:.1f}"
 
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """The version's page, with its preview and what activating it would do."""
+        obj = self.get_object(request, object_id)
+        active = RankingModel.objects.filter(is_active=True).first()
+        extra = {
+            "can_activate": obj is not None and self._may_activate(request) and not obj.is_active,
+            "is_rollback": obj is not None and active is not None and obj.version < active.version,
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, extra)
+
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        """The versions, with "retrain now" and a one-click rollback."""
+        """The versions, with "retrain now" and a rollback."""
         may = self._may_activate(request)
         extra = {
             "may_activate": may,
@@ -388,11 +321,11 @@ class RankingModelAdmin(VersionAdmin):
         return super().changelist_view(request, extra)
 
     def get_urls(self) -> list[URLPattern]:
-        """Retrain and roll back, beside the usual pages."""
+        """Retrain, activate, roll back and preview, beside the usual pages."""
         wrap = self.admin_site.admin_view
         return [
             path("retrain/", wrap(self.retrain_view), name="ranking_rankingmodel_retrain"),
-            path("rollback/", wrap(self.rollback_view), name="ranking_rankingmodel_rollback"),
+            *self.version_urls(),
             *super().get_urls(),
         ]
 

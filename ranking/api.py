@@ -20,7 +20,7 @@ from accounts.selectors import viewer_of
 from core.api import StrictCharField, StrictFloatField
 from feed.selectors import post_visible
 
-from . import selectors, services
+from . import event_log, selectors, services
 from .controls import RESET_DONE, explain
 from .intake import EventIn, Refused
 from .models import EngagementEvent, FeedPreference
@@ -149,7 +149,7 @@ class EventBatchApi(APIView):
             )
             for event in serializer.validated_data["events"]
         ]
-        verdict = services.events_intake(viewer=cast(User, request.user), events=events)
+        verdict = event_log.events_intake(viewer=cast(User, request.user), events=events)
         answer = {
             "accepted": len(verdict.accepted),
             "duplicate": verdict.duplicate,

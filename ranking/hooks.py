@@ -25,9 +25,10 @@ from feed.selectors import Feed
 from moderation import events as moderation_events
 from moderation.models import Report
 
+from .event_log import clips_shown_record, event_record
 from .models import ClipShown, EngagementEvent
 from .recommend import RankedPage
-from .services import clips_shown_record, event_record, for_you_serve
+from .services import for_you_serve
 
 
 def for_you(

@@ -1,38 +1,55 @@
 """The learner a web process ranks with: the active trained version plus every event since.
 
-Every process keeps one `LiveLearner`. Before it ranks a page it syncs: if another model
-version became active (a retrain, or an admin's rollback) it loads that version's state,
-then it applies the events logged since, in id order. So a like recorded by any process is
-in the next page any process ranks, without a broker in between (the log is the stream,
-as in Monolith's online training, with the sync at every request instead of every minute).
+Every process keeps one `LiveLearner`, and an updater thread keeps it current: every
+RANKING_SYNC_INTERVAL_S (half a second) it loads a version that became active (a retrain,
+an admin's rollback) and applies the events logged since, in id order. So a like recorded
+by any process is in any process's pages within about a second, without a broker in
+between (the log is the stream, as in Monolith's online training). A page request never
+syncs: it scores with the learner as it stands (`serving`), so no page waits for a catch-up
+or a version load.
+
+The learner is shared by the request threads and the updater; each of its methods holds its
+lock (learner/vocabulary.py `locked`). The updater reads the log and looks clips up with
+no lock held, applies events a few hundred at a time (a page waits at most that long), and
+loads a new version into a learner of its own, brought up to date before it replaces the
+one pages read.
 
 Ids are taken in order, but a transaction can commit a smaller id after a larger one is
-seen. The learner therefore re-reads the last `GRACE_S` seconds of ids and skips those it
-has applied, so a late commit is learnt rather than lost.
+seen. The updater notes such gaps and looks for them again for `GRACE_S` seconds, so a late
+commit is learnt rather than lost, and each row is read once.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from collections.abc import Mapping
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.core.files.storage import default_storage
-from django.utils import timezone
+from django.db import connection
 
-from .learner import EVENT_KINDS, Event, ItemInfo, Learner
+from .learner import EVENT_KINDS, Event, ItemInfo, Learner, LearnerConfig
 from .models import EngagementEvent, RankingModel
 
 logger = logging.getLogger(__name__)
 
-# At most this many events are applied in one sync (a few tenths of a second); a process
-# far behind catches up over several pages rather than stalling one.
+# At most this many events are read in one query; a process far behind catches up over
+# several ticks of the updater (a version it loads, before any page reads it).
 CATCH_UP_LIMIT = 20_000
+# Events applied in one hold of the learner's lock: a few ms, all a page may wait for it.
+APPLY_CHUNK = 50
 # Events younger than this may still have smaller ids committing behind them.
 GRACE_S = 10.0
+# Ids missing below the newest seen (rolled back, or still committing) looked for again.
+GAPS_MAX = 10_000
+# Clips pages told of, kept for the updater (more are dropped: events bring them too).
+TOLD_MAX = 10_000
 
 
 def vector_from_bytes(data: bytes | memoryview | None) -> np.ndarray | None:
@@ -73,108 +90,266 @@ def event_of(
     )
 
 
+def exposure_window_s() -> float:
+    """How long a showing stays open to engagement in this process (learner/window.py)."""
+    return float(settings.RANKING_EXPOSURE_WINDOW_H) * 3600.0
+
+
+@dataclass
+class _Position:
+    """How far into the log a learner is: every id up to `high` applied, but `gaps`."""
+
+    high: int = 0
+    gaps: dict[int, float] = field(default_factory=dict)  # id -> when first missed
+
+
+_Row = tuple[int, int | None, int | None, str, float, Any]
+
+
 class LiveLearner:
     """A learner kept in step with the active model version and the event log."""
 
     def __init__(self) -> None:
-        """Empty until the first sync."""
-        self._lock = threading.RLock()
+        """Empty until the first sync; its updater starts on the first page served."""
+        self._locks()
+        self._thread: threading.Thread | None = None
+        # Whether `serving` starts the updater; tests run its ticks themselves (sync_now).
+        self.background = True
         self.reset()
 
+    def _locks(self) -> None:
+        self._sync_lock = threading.Lock()  # one sync at a time: the updater's or a test's
+        self._start_lock = threading.Lock()
+        self._told_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._synced = threading.Condition()
+
+    def after_fork(self) -> None:
+        """In a forked child: no updater runs there (the first page starts one), and no
+        lock is held by a thread that did not come along."""
+        self._locks()
+        self._thread = None
+
     def reset(self) -> None:
-        """Forget everything; the next sync starts again from the active version."""
-        with self._lock:
-            self.learner = Learner()
-            self.model_version: int | None = None
-            self.settled = 0  # every event with an id up to this one is applied
-            self.recent: set[int] = set()  # applied ids above `settled`
-            self.applied = 0
+        """Stop the updater and forget everything; the next sync starts from the active
+        version again."""
+        self.stop()
+        with self._sync_lock:
+            self._current: tuple[Learner, int | None] = (self._blank(), None)
+            self._position = _Position()
+            self._loaded = False
+            self._told: dict[str, ItemInfo] = {}
+            self.applied = 0  # events read from the log by this process
+            self.syncs = 0  # syncs completed
+
+    @property
+    def learner(self) -> Learner:
+        """The learner pages score with now."""
+        return self._current[0]
+
+    @property
+    def model_version(self) -> int | None:
+        """The trained version `learner` started from (None: none was active)."""
+        return self._current[1]
+
+    def serving(self) -> tuple[Learner, int | None]:
+        """The learner to rank a page with and its version, as they stand: never syncs.
+
+        Starts this process's updater on first use.
+        """
+        if self.background:
+            self.start()
+        return self._current
+
+    def start(self) -> None:
+        """Start the updater thread of this process, unless it runs."""
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            return
+        with self._start_lock:
+            thread = self._thread
+            if thread is not None and thread.is_alive():
+                return  # another request started it meanwhile
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="for-you-updater", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the updater thread, once its sync in progress ends."""
+        thread = self._thread
+        self._stop.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+        self._thread = None
+
+    def sync_now(self) -> Learner:
+        """One tick of the updater, here and now (tests, warm-up); the learner after it."""
+        with self._sync_lock:
+            self._sync()
+        return self.learner
 
     def sync(self) -> Learner:
-        """Load a newly active version if there is one, apply new events, return the learner."""
-        with self._lock:
-            active = (
-                RankingModel.objects.filter(is_active=True)
-                .values_list("version", "state", "through_event")
-                .first()
-            )
-            version = active[0] if active else None
-            if version != self.model_version:
-                self._load(active)
-            self._catch_up()
-            return self.learner
+        """`sync_now`, by its older name."""
+        return self.sync_now()
 
     def items_tell(self, infos: Mapping[str, ItemInfo]) -> None:
-        """Record the infos of clips the learner holds no row for yet (see `for_you_serve`)."""
+        """Note the infos of clips a page scored without the learner holding them; the
+        updater records them, so later pages find them by their prompts too."""
         if not infos:
             return
-        with self._lock:
-            for item, info in infos.items():
-                if not self.learner.has_item(item):
-                    self.learner.set_item_info(item, info)
+        with self._told_lock:
+            room = TOLD_MAX - len(self._told)
+            for item, info in list(infos.items())[: max(room, 0)]:
+                self._told[item] = info
 
-    def _load(self, active: tuple[int, str, int] | None) -> None:
-        learner = Learner()
-        settled = 0
-        if active is not None:
-            with default_storage.open(active[1], "rb") as handle:
-                learner = Learner.from_bytes(handle.read())
-            settled = active[2]
-        self.learner = learner
-        self.model_version = active[0] if active else None
-        self.settled = settled
-        self.recent = set()
+    def state_bytes(self) -> dict[str, Any]:
+        """What this process's learner holds, in bytes by part (Learner.state_bytes), with
+        its version, the events applied and the syncs done."""
+        learner, version = self._current
+        return {
+            **learner.state_bytes(),
+            "model_version": version,
+            "applied": self.applied,
+            "syncs": self.syncs,
+        }
 
-    def _catch_up(self) -> None:
-        rows = list(
-            EngagementEvent.objects.filter(pk__gt=self.settled)
-            .order_by("pk")
-            .values_list("pk", "viewer_id", "post_id", "kind", "value", "created")[:CATCH_UP_LIMIT]
+    # --- the updater ------------------------------------------------------------------
+
+    def _run(self) -> None:
+        interval = float(settings.RANKING_SYNC_INTERVAL_S)
+        failures = 0
+        try:
+            while not self._stop.is_set():
+                try:
+                    with self._sync_lock:
+                        if self._stop.is_set():
+                            break
+                        self._sync()
+                    failures = 0
+                except Exception:
+                    failures += 1
+                    logger.exception("The For You updater failed a sync; it tries again.")
+                    connection.close()  # a broken connection is opened afresh
+                # After failures, back off up to a minute rather than hammer the database.
+                self._stop.wait(min(interval * 2**failures, 60.0) if failures else interval)
+        finally:
+            connection.close()  # this thread's own connection
+
+    def _blank(self) -> Learner:
+        return Learner(LearnerConfig(exposure_window_s=exposure_window_s()))
+
+    def _sync(self) -> None:
+        active = (
+            RankingModel.objects.filter(is_active=True)
+            .values_list("version", "state", "through_event")
+            .first()
         )
+        version = active[0] if active else None
+        learner, current = self._current
+        if version != current or not self._loaded:
+            # A learner of the updater's own, brought up to date before pages read it.
+            learner, position = self._load(active)
+            while self._catch_up(learner, position):
+                pass
+            self._apply_told(learner)
+            size = learner.state_bytes()["total"]  # before pages read it: this takes its lock
+            self._current, self._position, self._loaded = (learner, version), position, True
+            logger.info("For You learner: version %s loaded, %.0f MB.", version, size / 1e6)
+        else:
+            self._apply_told(learner)
+            self._catch_up(learner, self._position)
+        with self._synced:
+            self.syncs += 1
+            self._synced.notify_all()
+
+    def wait_synced(self, beyond: int, timeout: float) -> bool:
+        """Wait until more than `beyond` syncs are done (tests, the bench); whether they are."""
+        with self._synced:
+            return self._synced.wait_for(lambda: self.syncs > beyond, timeout)
+
+    def _load(self, active: tuple[int, str, int] | None) -> tuple[Learner, _Position]:
+        if active is None:
+            return self._blank(), _Position()
+        with default_storage.open(active[1], "rb") as handle:
+            learner = Learner.from_bytes(handle.read())
+        # The window is this process's memory to keep (RANKING_EXPOSURE_WINDOW_H).
+        learner.config = replace(learner.config, exposure_window_s=exposure_window_s())
+        return learner, _Position(high=active[2])
+
+    def _catch_up(self, learner: Learner, position: _Position) -> bool:
+        """Apply the events logged since `position`; whether more may be waiting."""
+        fields = ("pk", "viewer_id", "post_id", "kind", "value", "created")
+        rows: list[_Row] = list(
+            EngagementEvent.objects.filter(pk__gt=position.high)
+            .order_by("pk")
+            .values_list(*fields)[:CATCH_UP_LIMIT]
+        )
+        now = time.monotonic()
+        late: list[_Row] = []
+        if position.gaps:
+            late = list(
+                EngagementEvent.objects.filter(pk__in=list(position.gaps))
+                .order_by("pk")
+                .values_list(*fields)
+            )
+            for row in late:
+                del position.gaps[row[0]]
+        # From scratch, ids before the first one seen are none of ours to wait for.
+        expected = position.high + 1 if position.high else (rows[0][0] if rows else 1)
+        for row in rows:
+            # Ids skipped may still commit (or never will: a rollback, a duplicate).
+            for missing in range(max(expected, row[0] - GAPS_MAX), row[0]):
+                position.gaps[missing] = now
+            expected = row[0] + 1
+        if rows:
+            position.high = rows[-1][0]
+        for pk in [pk for pk, seen in position.gaps.items() if now - seen > GRACE_S]:
+            del position.gaps[pk]
+        while len(position.gaps) > GAPS_MAX:
+            del position.gaps[next(iter(position.gaps))]
+        self._apply(learner, late + rows)
+        return len(rows) == CATCH_UP_LIMIT
+
+    def _apply(self, learner: Learner, rows: list[_Row]) -> None:
         # Only signed-in viewers teach the learner (a viewer-less row is an older version's:
         # the events API no longer takes them).
-        fresh = [row for row in rows if row[0] not in self.recent]
-        taught = [row for row in fresh if row[1] is not None and row[3] in EVENT_KINDS]
-        unknown = sorted(
-            {
-                row[2]
-                for row in taught
-                if row[2] is not None and not self.learner.has_item(str(row[2]))
-            }
-        )
-        for item, info in item_infos(unknown).items():
-            self.learner.set_item_info(item, info)
-        for _, viewer_id, post_id, kind, value, created in taught:
-            self.learner.update(event_of(viewer_id, post_id, kind, value, created))
-        self.recent.update(row[0] for row in fresh)
-        self.applied += len(fresh)
-        if not rows:
-            return
-        cutoff = timezone.now() - timedelta(seconds=GRACE_S)
-        old = [pk for pk, *_, created in rows if created < cutoff]
-        if len(rows) == CATCH_UP_LIMIT or old:
-            # Everything up to the last old one has had time to commit (or, at the limit,
-            # the next sync goes on from here).
-            self.settled = max(
-                self.settled, rows[-1][0] if len(rows) == CATCH_UP_LIMIT else old[-1]
-            )
-            self.recent = {pk for pk in self.recent if pk > self.settled}
+        taught = [row for row in rows if row[1] is not None and row[3] in EVENT_KINDS]
+        posts = sorted({row[2] for row in taught if row[2] is not None})
+        with learner.lock:
+            unknown = [pk for pk in posts if not learner.has_item(str(pk))]
+        infos = item_infos(unknown)  # read with no lock held: pages go on meanwhile
+        for start in range(0, max(len(taught), 1), APPLY_CHUNK):
+            with learner.lock:
+                if start == 0:
+                    for item, info in infos.items():
+                        learner.set_item_info(item, info)
+                for _, viewer_id, post_id, kind, value, created in taught[
+                    start : start + APPLY_CHUNK
+                ]:
+                    learner.update(event_of(viewer_id, post_id, kind, value, created))
+            time.sleep(0)  # let a page waiting for the lock take it before the next chunk
+        self.applied += len(rows)
+
+    def _apply_told(self, learner: Learner) -> None:
+        with self._told_lock:
+            told, self._told = self._told, {}
+        if told:
+            with learner.lock:
+                for item, info in told.items():
+                    if not learner.has_item(item):
+                        learner.set_item_info(item, info)
 
 
 live = LiveLearner()
+os.register_at_fork(after_in_child=live.after_fork)
+
+
+def live_learner() -> LiveLearner:
+    """This process's live learner."""
+    return live
 
 
 def live_warm() -> None:
-    """Load the active version and catch up now, so the first For You page doesn't wait.
-
-    Run by the web server in a background thread at start (a version trained on millions
-    of events takes seconds to load); a failure here only means the first page loads it.
-    """
-    from django.db import connection
-
-    try:
-        live.sync()
-    except Exception:
-        logger.exception("Warming the For You learner failed; the first page will load it.")
-    finally:
-        connection.close()  # this thread's own connection
+    """Start this process's updater at server start, so that it loads the active version
+    (seconds, for one trained on millions of events) before the first For You page."""
+    live.start()

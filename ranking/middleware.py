@@ -13,8 +13,8 @@ from asgiref.sync import iscoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import sync_and_async_middleware
 
+from .event_log import clips_shown_record
 from .models import ClipShown
-from .services import clips_shown_record
 
 # The views that show one post, by URL name; each takes the post's id as `pk`.
 POST_VIEWS = frozenset({"feed:post_detail", "api:post-detail"})

@@ -257,9 +257,12 @@ def _model_upload_to(instance: RankingModel, filename: str) -> str:
 class RankingModel(Activatable):
     """One trained state of the For You learner, kept so that it can be rolled back.
 
-    A full retrain (Celery beat, or an admin's "retrain now") replays every event into a
-    fresh learner and saves it here; the active version is what every web process loads,
-    after which each keeps learning online from the events newer than `through_event`.
+    A retrain (Celery beat, or an admin's "retrain now") streams the events of the last
+    RANKING_TRAIN_WINDOW_DAYS into a fresh learner and saves it here. It goes live only if
+    its like AUC on held-out recent events is at least the live version's on the same
+    events (ranking/training.py); otherwise it is kept, inactive, with the reason. The
+    active version is what every web process loads, after which each keeps learning online
+    from the events newer than `through_event`.
     """
 
     state = models.FileField(upload_to=_model_upload_to, editable=False)
@@ -272,12 +275,49 @@ class RankingModel(Activatable):
     size_bytes = models.PositiveBigIntegerField(default=0, editable=False)
     training_s = models.FloatField(default=0.0, editable=False)
     note = models.CharField(max_length=200, blank=True, editable=False)
+    holdout_metric = models.FloatField(
+        "held-out like AUC",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Its like AUC on the held-out recent events it was checked on "
+        "(empty: nothing live to compare with, or the events could not tell).",
+    )
+    holdout_active_metric = models.FloatField(
+        "live version's held-out like AUC",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The like AUC of the version live then, on the same events.",
+    )
+    holdout_compared_with = models.PositiveIntegerField(
+        null=True, blank=True, editable=False, help_text="The version live when it was checked."
+    )
+    holdout_exposures = models.PositiveIntegerField(
+        default=0, editable=False, help_text="How many held-out exposures it was checked on."
+    )
+    inactive_reason = models.CharField(
+        max_length=300,
+        blank=True,
+        editable=False,
+        help_text="Why the retrain kept it inactive; empty if it went live.",
+    )
 
     class Meta(Activatable.Meta):
         pass
 
     def __str__(self) -> str:
         return f"model v{self.version}"
+
+    @property
+    def holdout_summary(self) -> str:
+        """Its held-out check in a few words, for the admin's list of versions."""
+        if self.holdout_metric is None:
+            return "-"
+        text = f"like AUC {self.holdout_metric:.3f}"
+        if self.holdout_active_metric is not None:
+            text += f" vs {self.holdout_active_metric:.3f} (v{self.holdout_compared_with})"
+        return f"{text} on {self.holdout_exposures:,} held-out exposures"
 
 
 class ServedItem(models.Model):

@@ -12,9 +12,10 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import cast
 
 import numpy as np
 from django.utils import timezone
@@ -22,9 +23,12 @@ from django.utils import timezone
 from .evaluation import EvaluationError, EventLog, auc, ndcg_at_k, read_live
 from .evaluation.metrics import TOP_K
 from .evaluation.replay import Exposures, coverage, split_events
-from .learner import HEADS, Learner
+from .learner import HEADS, Infos, ItemInfo, Learner
 from .models import RankingConfig
 from .scoring import weigh
+
+# New clips (by creation) a sample page may hold besides those with events in the window.
+RECENT_CLIPS = 2000
 
 
 @dataclass(frozen=True)
@@ -127,8 +131,19 @@ class Preview:
     test_events: int
     exposures: int
     sessions: int
+    engaged: int  # exposures that got an engagement (a gain)
     skipped: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    # Sample viewers' first pages at the end of the replay, one per policy: {viewer: pages}.
+    pages: dict[str, list[list[str]]] = field(default_factory=dict)
+
+
+# Told how far a long computation has got: (fraction done, what it is doing now).
+Progress = Callable[[float, str], None]
+
+
+def _quiet(fraction: float, stage: str) -> None:
+    pass
 
 
 def preview(
@@ -139,6 +154,10 @@ def preview(
     split: float = 0.8,
     max_viewers: int = 500,
     seed: int = 0,
+    samples: Sequence[str] = (),
+    allowed: Collection[str] | None = None,
+    recent: Mapping[str, ItemInfo] | None = None,
+    progress: Progress = _quiet,
 ) -> Preview:
     """Replay the log once and measure each policy's ordering of the learner's predictions.
 
@@ -147,6 +166,10 @@ def preview(
     exploration and diversity limits included), the AUC of the score against "engaged"
     (gain > 0), and at the end of the replay the coverage and creator concentration of each
     viewer's first page among clips of the test window they were never shown.
+
+    For each viewer of `samples` it keeps each policy's first page the same way, from the
+    clips of the whole window and the `recent` ones (new clips nobody engaged with yet, with
+    their infos) that they were never shown; only those of `allowed`, if given.
     """
     if not policies:
         raise EvaluationError("Nothing to preview: no config given")
@@ -157,11 +180,14 @@ def preview(
     for event in events:
         created.setdefault(event.item, event.ts)  # unknown creation: first seen
     author = {item: info.author or "\0" + item for item, info in log.items.items()}
+    progress(0.0, f"Training the learner on {len(train)} events")
     learner = Learner(items=log.items).fit(train)
     exposures = Exposures(train)
     rows: list[np.ndarray] = []
     ages: list[float] = []
-    for event in test:
+    for done, event in enumerate(test):
+        if done % 2000 == 0:
+            progress(0.3 + 0.5 * done / len(test), f"Replaying {len(test)} events")
         if exposures.opens(event):
             scores = learner.score(event.viewer, [event.item], now=event.ts)
             rows.append(np.array([scores[head][0] for head in HEADS]))
@@ -175,8 +201,10 @@ def preview(
     outcome = exposures.outcomes(rng)
     page_rngs = [np.random.default_rng([seed, 3]) for _ in policies]
 
-    def pages(viewer: str, candidates: list[str], now: float) -> list[list[str]]:
-        scores = learner.score(viewer, candidates, now=now)
+    def pages(
+        viewer: str, candidates: list[str], now: float, extra: Infos | None = None
+    ) -> list[list[str]]:
+        scores = learner.score(viewer, candidates, now=now, extra=extra)
         predictions = np.column_stack([scores[head] for head in HEADS])
         ages = np.array([now - created[item] for item in candidates])
         out = []
@@ -186,6 +214,7 @@ def preview(
             out.append(page_order(policy, ranked, author=author, parent=parent, rng=page_rng))
         return out
 
+    progress(0.8, "Pages for coverage and creator concentration")
     reach = coverage(
         pages,
         len(policies),
@@ -195,6 +224,26 @@ def preview(
         max_viewers=max_viewers,
         rng=np.random.default_rng([seed, 2]),
     )
+    progress(0.9, "Sample viewers' pages")
+    shown: dict[str, set[str]] = {}
+    for event in events:
+        shown.setdefault(event.viewer, set()).add(event.item)
+    recent = {
+        item: info
+        for item, info in (recent or {}).items()
+        if info.created is not None and item not in log.items
+    }
+    for item, info in recent.items():
+        created[item] = cast(float, info.created)
+        author[item] = info.author or "\0" + item
+    catalog = sorted({event.item for event in events if event.item} | set(recent))
+    if allowed is not None:
+        catalog = [item for item in catalog if item in allowed]
+    sample_pages = {}
+    for viewer in samples:
+        unseen = [item for item in catalog if item not in shown.get(viewer, set())]
+        extra = {item: recent[item] for item in unseen if item in recent}
+        sample_pages[viewer] = pages(viewer, unseen, events[-1].ts, extra) if unseen else []
     results = []
     for number, policy in enumerate(policies):
         score = policy_scores(policy, predictions, age)
@@ -245,9 +294,31 @@ def preview(
         test_events=len(test),
         exposures=len(exposures.items),
         sessions=len(outcome.sessions),
+        engaged=int((outcome.gains > 0).sum()),
         skipped=log.skipped,
         seconds=time.perf_counter() - started,
+        pages=sample_pages,
     )
+
+
+def catalogue_facts(post_ids: Sequence[int]) -> tuple[dict[str, str], set[str]]:
+    """({clip: the clip it remixes}, the clips still up) of these posts, by learner item id."""
+    from feed.models import Post
+    from feed.selectors import live_posts
+
+    ids = sorted(set(post_ids))
+    parent: dict[str, str] = {}
+    up: set[str] = set()
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        parent.update(
+            (str(pk), str(mother))
+            for pk, mother in Post.objects.filter(pk__in=chunk, remix_of__isnull=False).values_list(
+                "pk", "remix_of_id"
+            )
+        )
+        up.update(str(pk) for pk in live_posts().filter(pk__in=chunk).values_list("pk", flat=True))
+    return parent, up
 
 
 def config_preview(
@@ -257,24 +328,69 @@ def config_preview(
     days: int = 7,
     embed_prompts: bool = True,
     now: datetime | None = None,
+    samples: Sequence[str] = (),
+    progress: Progress = _quiet,
 ) -> Preview:
-    """Preview `config` beside `against` (the active one) on the last `days` of live events."""
-    from feed.models import Post
+    """Preview `config` beside `against` (the active one) on the last `days` of live events,
+    with the first page of each viewer of `samples` under each (clips still up only)."""
+    from feed.selectors import live_posts
+
+    from .live import item_infos
 
     since = (now or timezone.now()) - timedelta(days=days)
+    progress(0.0, f"Reading {days} days of events")
     log = read_live(since=since, embed_prompts=embed_prompts)
-    post_ids = sorted({int(event.item) for event in log.events})
-    parent: dict[str, str] = {}
-    for start in range(0, len(post_ids), 5000):
-        chunk = post_ids[start : start + 5000]
-        parent.update(
-            (str(pk), str(mother))
-            for pk, mother in Post.objects.filter(pk__in=chunk, remix_of__isnull=False).values_list(
-                "pk", "remix_of_id"
-            )
-        )
+    # New clips nobody has engaged with yet can be on a sample page too, as on For You.
+    newest = list(
+        live_posts()
+        .filter(created__gte=since)
+        .order_by("-created")
+        .values_list("pk", flat=True)[:RECENT_CLIPS]
+    )
+    recent = item_infos(newest) if samples else {}
+    if not embed_prompts:
+        recent = {item: replace(info, embedding=None) for item, info in recent.items()}
+    parent, up = catalogue_facts([int(event.item) for event in log.events if event.item] + newest)
     policies = [
         Policy.of(config, name=f"{config} (preview)"),
         Policy.of(against, name=f"{against} (active)" if against.pk else "defaults (active)"),
     ]
-    return preview(log, policies, parent=parent)
+    return preview(
+        log,
+        policies,
+        parent=parent,
+        samples=samples,
+        allowed=up,
+        recent=recent,
+        progress=lambda done, stage: progress(0.15 + 0.85 * done, stage),
+    )
+
+
+# A model's predictions: (viewer, clips, when) -> {head: probabilities}.
+Predict = Callable[[str, list[str], float], Mapping[str, np.ndarray]]
+
+
+def model_pages(
+    predicts: Sequence[Predict],
+    policy: Policy,
+    viewer: str,
+    candidates: list[str],
+    *,
+    now: float,
+    created: Mapping[str, float],
+    author: Mapping[str, str],
+    parent: Mapping[str, str],
+    seed: int = 0,
+) -> list[list[str]]:
+    """Each model's first page for the viewer among `candidates`, all ordered by one policy."""
+    if not candidates:
+        return [[] for _ in predicts]
+    ages = np.array([now - created.get(item, now) for item in candidates])
+    out = []
+    for predict in predicts:
+        heads = predict(viewer, candidates, now)
+        score = policy_scores(policy, np.column_stack([heads[h] for h in HEADS]), ages)
+        ranked = [candidates[int(i)] for i in np.argsort(-score, kind="stable")]
+        page_rng = np.random.default_rng([seed, 3])  # the same exploration draws for each
+        out.append(page_order(policy, ranked, author=author, parent=parent, rng=page_rng))
+    return out

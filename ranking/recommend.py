@@ -24,7 +24,9 @@ is ranked afresh: a like on page one changes page two.
 
 This module gathers and filters (steps 1 and 2); `scoring` scores and places (3 to 5);
 `selectors.for_you_page` makes a page of them, reading only; `services.for_you_serve`
-brings the live learner up to date, makes the page and logs it (ServedItem).
+makes the page with the live learner as it stands and logs it (ServedItem). The learner is
+shared with the other request threads and the process's updater (live.py); each of its
+methods holds its lock, so a page reads no half-applied event.
 """
 
 from __future__ import annotations

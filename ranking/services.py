@@ -1,12 +1,13 @@
-"""Writes for ranking: the engagement log, For You pages served, the ranking settings and
-trained models, and what a viewer tells their feed (a preference, a reset)."""
+"""Writes for ranking: For You pages served, the ranking settings and trained models, and
+what a viewer tells their feed (a preference, a reset). The engagement log's writes are in
+ranking/event_log.py."""
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import numpy as np
@@ -22,14 +23,11 @@ from core.embedding import embed_or_none
 from feed.models import Post
 from moderation.services import audit_record
 
-from . import intake
-from .intake import EventIn
-from .learner import Learner, LearnerConfig
-from .live import GRACE_S, event_of, item_infos, live
+from .event_log import event_record
+from .live import live
 from .models import (
     TUNABLE_FIELDS,
     Activatable,
-    ClipShown,
     EngagementEvent,
     FeedPreference,
     RankingConfig,
@@ -37,110 +35,8 @@ from .models import (
     ServedItem,
 )
 from .recommend import RankedPage
-from .selectors import for_you_page
-
-
-def events_record(*, viewer: User | None, events: Iterable[EventIn]) -> int:
-    """Append events the server vouches for (a like, a comment, a reset); how many counted.
-
-    Nothing for a signed-out viewer: only signed-in viewers teach the learner. Events past
-    the viewer's caps (intake.CAPS) are left out; a client id seen before is skipped.
-    """
-    if viewer is None or not viewer.is_authenticated:
-        return 0
-    now = timezone.now()
-    events = list(events)
-    kept = intake.within_caps(viewer_id=viewer.pk, events=events, now=now)
-    rows = [
-        EngagementEvent(
-            viewer_id=viewer.pk,
-            post_id=event.post_id,
-            kind=event.kind,
-            value=event.value,
-            client_id=event.client_id,
-            created=now,
-        )
-        for event, keep in zip(events, kept, strict=True)
-        if keep
-    ]
-    if not rows:
-        return 0
-    try:
-        with transaction.atomic():
-            EngagementEvent.objects.bulk_create(rows, ignore_conflicts=True)
-    except IntegrityError:
-        # A post was deleted since the caller checked it: keep the events of the rest.
-        live = set(
-            Post.objects.filter(pk__in={r.post_id for r in rows}).values_list("pk", flat=True)
-        )
-        rows = [row for row in rows if row.post_id is None or row.post_id in live]
-        EngagementEvent.objects.bulk_create(rows, ignore_conflicts=True)
-    return len(rows)
-
-
-def event_record(
-    *, viewer: User | None, post_id: int | None, kind: str, value: float = 1.0
-) -> None:
-    """Append one server-side event (a like, a comment, a follow from a post)."""
-    events_record(viewer=viewer, events=[EventIn(post_id=post_id, kind=kind, value=value)])
-
-
-# Namespace of the advisory lock that takes one viewer's batches one at a time.
-_EVENTS_LOCK = 0x52494646  # "RIFF"
-
-
-def _viewer_events_lock(viewer_id: int) -> None:
-    """Hold this viewer's event lock until the transaction ends (PostgreSQL; SQLite already
-    takes one write at a time)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s, %s)", [_EVENTS_LOCK, viewer_id % 2**31]
-            )
-
-
-def events_intake(*, viewer: User, events: Sequence[EventIn]) -> intake.Verdict:
-    """Judge a client's batch (ranking/intake.py) and append the events that count.
-
-    The viewer's batches are judged one at a time, so a batch sent twice at once, or many
-    batches racing, still count each client_id once and stay within the caps.
-    """
-    try:
-        return _events_intake_once(viewer, events)
-    except IntegrityError:
-        # A post was deleted after it was judged (its foreign key fails at commit): judged
-        # again, its events are refused as gone and the rest still count.
-        return _events_intake_once(viewer, events)
-
-
-def _events_intake_once(viewer: User, events: Sequence[EventIn]) -> intake.Verdict:
-    with transaction.atomic():
-        _viewer_events_lock(viewer.pk)
-        now = timezone.now()
-        verdict = intake.judge(viewer=viewer, events=events, now=now)
-        rows = [
-            EngagementEvent(
-                viewer=viewer,
-                post_id=event.post_id,
-                kind=event.kind,
-                value=event.value,
-                client_id=event.client_id,
-                created=now,
-            )
-            for event in verdict.accepted
-        ]
-        EngagementEvent.objects.bulk_create(rows)
-    return verdict
-
-
-def clips_shown_record(*, viewer: User | None, post_ids: Sequence[int], where: str) -> None:
-    """Note the clips a page put in front of a signed-in viewer (their events may follow)."""
-    if viewer is None or not viewer.is_authenticated or not post_ids:
-        return
-    now = timezone.now()
-    rows = [ClipShown(viewer=viewer, post_id=pk, where=where, created=now) for pk in post_ids]
-    ClipShown.objects.bulk_create(rows)  # one INSERT
-
+from .selectors import for_you_page, ranking_model_previous
+from .training import retrain
 
 # --- For You pages -------------------------------------------------------------------
 
@@ -153,17 +49,18 @@ def for_you_serve(
     size: int,
     rng: np.random.Generator | None = None,
 ) -> RankedPage:
-    """Serve a page of For You: rank it with the live learner, brought up to date, and log it.
+    """Serve a page of For You: rank it with the live learner as it stands, and log it.
 
-    `.items` are the posts in order, `.next_cursor` the next page's cursor (None at the end).
+    The request only scores: the process's updater applies events and loads versions in the
+    background (live.py). `.items` are the posts in order, `.next_cursor` the next page's
+    cursor (None at the end).
     """
-    learner = live.sync()
-    model_version = live.model_version
+    learner, model_version = live.serving()
     page = for_you_page(
         viewer=viewer, base=base, cursor=cursor, size=size, learner=learner, rng=rng
     )
-    # Clips new to the learner were scored from their infos; told of them, it finds them by
-    # their prompts for later pages too ("similar", "preference").
+    # Clips new to the learner were scored from their infos; told of them, the updater
+    # records them, so later pages find them by their prompts too ("similar", "preference").
     live.items_tell(page.item_infos)
     served_record(viewer=viewer, page=page, model_version=model_version)
     return page
@@ -237,6 +134,32 @@ def ranking_config_create(
                 raise
             config.pk = None
             config._state.adding = True
+
+
+def ranking_config_defaults_ensure() -> RankingConfig:
+    """Version 0: the built-in defaults saved as a version, so the admin shows them and can
+    roll back to them. Made once (the first time the admin lists versions), live if no
+    other version is, since the defaults are then what For You ranks with."""
+    found = RankingConfig.objects.filter(version=0).first()
+    if found is not None:
+        return found
+    for goes_live in (not RankingConfig.objects.filter(is_active=True).exists(), False):
+        config = RankingConfig(
+            version=0,
+            note="The built-in defaults, saved by Riff so that they can be rolled back to.",
+            is_active=goes_live,
+            activated=timezone.now() if goes_live else None,
+        )
+        try:
+            with transaction.atomic():
+                config.save(force_insert=True)
+            return config
+        except IntegrityError:
+            # Made elsewhere at the same moment, or another version went live meanwhile.
+            found = RankingConfig.objects.filter(version=0).first()
+            if found is not None:
+                return found
+    raise RuntimeError("Could not save the defaults as version 0")
 
 
 V = TypeVar("V", bound=Activatable)
@@ -379,39 +302,33 @@ def recommendations_reset(*, viewer: User) -> None:
 def ranking_model_train(
     *, note: str = "", by: User | None = None, activate: bool = True, passes: int | None = None
 ) -> RankingModel:
-    """Train the learner from scratch on every settled event and save it as a new version.
+    """Train a new version on the settled events of the moving window, streamed from the
+    database, and save it (ranking/training.py). Posts without a prompt embedding get one.
 
-    Settled: older than the live learner's grace period, so no event below `through_event`
-    can still be committing. Posts without a prompt embedding get one first.
+    With `activate` it goes live if no version is, or if its like AUC on the held-out
+    newest events is at least the live version's; otherwise it is kept, inactive, with the
+    reason in `inactive_reason` (an admin may still activate it by hand).
     """
     started = time.monotonic()
     prompt_vectors_fill()
-    cutoff = timezone.now() - timedelta(seconds=GRACE_S)
-    through = (
-        EngagementEvent.objects.filter(created__lt=cutoff).aggregate(last=Max("pk"))["last"] or 0
-    )
-    rows = (
-        # Only signed-in viewers teach the learner (see live.py).
-        EngagementEvent.objects.filter(pk__lte=through, viewer__isnull=False)
-        .order_by("pk")
-        .values_list("viewer_id", "post_id", "kind", "value", "created")
-        .iterator(chunk_size=20_000)
-    )
-    events = [event_of(*row) for row in rows]
-    learner = Learner(LearnerConfig(passes=passes or settings.RANKING_TRAIN_PASSES))
-    post_ids = sorted({int(e.item) for e in events if e.item})
-    for item, info in item_infos(post_ids).items():
-        learner.set_item_info(item, info)
-    learner.fit(events)
-    data = learner.to_bytes()
+    result = retrain(passes=passes or settings.RANKING_TRAIN_PASSES)
+    data = result.learner.to_bytes()
+    holdout = result.holdout
+    reason = result.reason if activate else "Trained to be kept, not put live."
     model = RankingModel(
-        through_event=through,
-        events=len(events),
-        viewers=len(learner.viewers),
-        clips=len(learner.items),
+        through_event=result.through,
+        events=result.events,
+        viewers=len(result.learner.viewers),
+        clips=len(result.learner.items),
         size_bytes=len(data),
         note=note[:200],
+        holdout_metric=holdout.metrics[0] if holdout else None,
+        holdout_active_metric=holdout.metrics[1] if holdout else None,
+        holdout_compared_with=result.compared_with,
+        holdout_exposures=holdout.exposures if holdout else 0,
+        inactive_reason=reason[:300],
     )
+    del result  # the learner: its saved bytes are all that is kept
     for attempt in range(3):
         try:
             with transaction.atomic():
@@ -427,10 +344,29 @@ def ranking_model_train(
             model._state.adding = True
             if attempt == 2:
                 raise
-    if activate:
-        model = ranking_model_activate(model=model, by=by)
+    if not model.inactive_reason:
+        model = _ranking_model_go_live(model=model, by=by)
     ranking_models_prune()
     return model
+
+
+def _ranking_model_go_live(*, model: RankingModel, by: User | None) -> RankingModel:
+    """Activate a version that passed its held-out check, unless the live version changed
+    while it trained (a rollback, say): it was not checked against that one."""
+    with transaction.atomic():
+        live_now = (
+            RankingModel.objects.select_for_update()
+            .filter(is_active=True)
+            .values_list("version", flat=True)
+            .first()
+        )
+        if live_now != model.holdout_compared_with:
+            model.inactive_reason = (
+                f"v{live_now} went live while it trained, and it was not checked against that."
+            )
+            model.save(update_fields=["inactive_reason"])
+            return model
+        return ranking_model_activate(model=model, by=by)
 
 
 def ranking_model_activate(*, model: RankingModel, by: User | None) -> RankingModel:
@@ -439,9 +375,12 @@ def ranking_model_activate(*, model: RankingModel, by: User | None) -> RankingMo
 
 
 def ranking_models_prune(keep: int | None = None) -> int:
-    """Delete all but the newest `keep` versions (never the active one); how many went."""
+    """Delete all but the newest `keep` versions (never the active one, nor the one a
+    rollback goes back to, however many retrains were kept inactive since); how many went."""
     keep = settings.RANKING_MODELS_KEPT if keep is None else keep
     kept = set(RankingModel.objects.order_by("-version").values_list("pk", flat=True)[:keep])
+    if (previous := ranking_model_previous()) is not None:
+        kept.add(previous.pk)
     doomed = RankingModel.objects.exclude(pk__in=kept).filter(is_active=False)
     count = 0
     for model in doomed:
@@ -449,3 +388,25 @@ def ranking_models_prune(keep: int | None = None) -> int:
         model.delete()
         count += 1
     return count
+
+
+def engagement_events_prune(*, before: datetime | None = None, batch: int | None = None) -> int:
+    """Delete the engagement events older than the training window and its margin (or than
+    `before`), `batch` (RANKING_PRUNE_BATCH) at a time; how many went.
+
+    No retrain reads them any more. Each batch is its own short transaction, so a first
+    prune of months of events never holds a long lock or one huge transaction.
+    """
+    if before is None:
+        days = settings.RANKING_TRAIN_WINDOW_DAYS + settings.RANKING_EVENTS_MARGIN_DAYS
+        before = timezone.now() - timedelta(days=days)
+    batch = batch or settings.RANKING_PRUNE_BATCH
+    old = EngagementEvent.objects.filter(created__lt=before).order_by("pk")
+    deleted = 0
+    while ids := list(old.values_list("pk", flat=True)[:batch]):
+        with transaction.atomic():
+            count, _ = EngagementEvent.objects.filter(pk__in=ids).delete()
+        deleted += count
+        if len(ids) < batch:
+            break
+    return deleted

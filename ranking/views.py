@@ -17,7 +17,7 @@ from core.web import HtmxHttpRequest, login_required_htmx, redirect_back
 from feed.models import Post
 from feed.selectors import post_visible
 
-from . import selectors, services
+from . import event_log, selectors, services
 from .controls import NOT_INTERESTED_DONE, RESET_DONE, explain
 from .models import EngagementEvent
 from .services import PREFERENCE_MAX
@@ -55,7 +55,7 @@ def _visible_post_or_404(request: HtmxHttpRequest, pk: int) -> Post:
 def not_interested(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Turn a clip down: For You never serves it again and learns from it."""
     post = _visible_post_or_404(request, pk)
-    services.event_record(
+    event_log.event_record(
         viewer=request.user,  # type: ignore[arg-type]
         post_id=post.pk,
         kind=EngagementEvent.Kind.NOT_INTERESTED,

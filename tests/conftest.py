@@ -74,9 +74,12 @@ def _clear_cache() -> None:
 @pytest.fixture(autouse=True)
 def _fresh_live_learner() -> Iterator[None]:
     """The process keeps one For You learner in step with the event log: each test starts
-    it empty, as a fresh web process would."""
+    it empty, as a fresh web process would. No updater thread starts by itself (it could
+    not see a test's uncommitted rows): a test runs its ticks with `live.sync_now()`, or
+    starts it with `live.start()` under a transactional database."""
     from ranking.live import live
 
+    live.background = False
     live.reset()
     yield
     live.reset()

@@ -29,7 +29,8 @@ hashed table would do and which would make a state hard to inspect or roll back.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -51,12 +52,13 @@ from .vocabulary import (
     Infos,
     ItemInfo,
     LearnerConfig,
-    _Exposure,
     _Ids,
     _sigmoid,
     _signed_log,
+    locked,
     weighted_value,
 )
+from .window import Affinity, Exposures
 
 
 class Learner(LearnerRows, LearnerReads, LearnerSaving):
@@ -65,6 +67,7 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
     def __init__(
         self, config: LearnerConfig | None = None, items: Mapping[str, ItemInfo] | None = None
     ) -> None:
+        self.lock = threading.RLock()  # see `locked`
         self.config = config or LearnerConfig()
         self._reset_params()
         self._reset_stats()
@@ -111,7 +114,7 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
             len(self._authors.ids),
             len(HEADS),
         )
-        self.taste = np.zeros((n_v, self._dim))
+        self.taste = np.zeros((n_v, self._dim), dtype=np.float32)
         self.taste_w = np.zeros(n_v)
         self.item_imps = np.zeros(n_i)
         self.item_cnt = np.zeros((n_i, h))
@@ -121,8 +124,9 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
         self.author_cnt = np.zeros((n_a, h))
         self.tot_imps = 0.0
         self.tot_cnt = np.zeros(h)
-        self._affinity: dict[int, dict[int, list[float]]] = {}
-        self._exposures: dict[tuple[int, int], _Exposure] = {}
+        cfg = self.config
+        self._affinity = Affinity(cfg.affinity_half_life_s, cfg.affinity_per_viewer)
+        self._exposures = Exposures(len(FEATURES))
         self.clock = -math.inf
         # Items whose creation time is unknown were "created" when first seen in this pass.
         unknown = ~self.item_given_created
@@ -144,13 +148,8 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
         n = rows.size
         x = np.zeros((n, len(FEATURES)))
         authors = side.take(self.item_author, "item_author")
-        affinity = self._affinity.get(v)
-        if affinity:
-            vals = np.array([affinity.get(a, (0.0, now)) for a in authors.tolist()]).reshape(n, 2)
-            decayed = vals[:, 0] * np.exp2(
-                -np.maximum(now - vals[:, 1], 0) / cfg.affinity_half_life_s
-            )
-            x[:, 0] = _signed_log(decayed)
+        if v in self._affinity:
+            x[:, 0] = _signed_log(self._affinity.values(v, authors, now))
         if self._dim and self.taste_w[v] > 0:
             taste = self.taste[v]
             embeddings = side.take(self.item_emb, "item_emb")
@@ -172,25 +171,19 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
         x[:, 4 + len(HEADS)] = author_lift[:, _H["like"]]
         x[:, 5 + len(HEADS)] = author_lift[:, _H["negative"]]
         if v:
-            get = self._exposures.get
-            x[:, -1] = np.log1p(
-                np.fromiter(
-                    ((e.shown if (e := get((v, r))) else 0) for r in rows.tolist()),
-                    dtype=np.float64,
-                    count=n,
-                )
-            )
+            x[:, -1] = np.log1p(self._exposures.shown_of(v, rows.tolist(), self._since()))
         return x
+
+    def _since(self) -> float:
+        """The oldest showing still open to engagement (window.py), in the events' clock."""
+        return self.clock - self.config.exposure_window_s
 
     def _features_one(self, v: int, i: int, now: float) -> np.ndarray:
         """`_features` for one clip, in plain Python: the training path's hot spot."""
         cfg = self.config
         a = int(self.item_author[i])
-        affinity = 0.0
-        per_author = self._affinity.get(v)
-        if per_author and (entry := per_author.get(a)) is not None:
-            decayed = entry[0] * 2.0 ** (-max(now - entry[1], 0.0) / cfg.affinity_half_life_s)
-            affinity = math.copysign(math.log1p(abs(decayed)), decayed)
+        decayed = self._affinity.value(v, a, now) if v in self._affinity else 0.0
+        affinity = math.copysign(math.log1p(abs(decayed)), decayed)
         taste = 0.0
         if self._dim and self.taste_w[v] > 0 and self.item_has_emb[i]:
             vector = self.taste[v]
@@ -208,7 +201,8 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
         author_shown = float(self.author_imps[a]) + alpha
         counts = self.author_cnt[a].tolist()
         like, negative = _H["like"], _H["negative"]
-        exposure = self._exposures.get((v, i)) if v else None
+        slot = self._exposures.find(v, i, self._since()) if v else -1
+        shown = int(self._exposures.shown[slot]) if slot >= 0 else 0
         return np.array(
             [
                 affinity,
@@ -220,7 +214,7 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
                 math.log(
                     (counts[negative] + alpha * means[negative]) / author_shown / means[negative]
                 ),
-                math.log1p(exposure.shown if exposure else 0),
+                math.log1p(shown),
             ]
         )
 
@@ -232,6 +226,7 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
         factors = (self.U[v] * side.take(self.V, "V")) @ self.G.T
         return self.b + x @ self.W.T + side.take(self.bi, "bi") + self.bu[v] + factors
 
+    @locked
     def score(
         self,
         viewer: str,
@@ -253,6 +248,7 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
         p = np.clip(q / (1.0 - q), 0.0, 1.0)  # undo the fake-negative bias
         return {head: p[:, index] for index, head in enumerate(HEADS)}
 
+    @locked
     def value(
         self,
         viewer: str,
@@ -290,13 +286,16 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
             self.V[i] = w - cfg.lr_factors * (back * u + cfg.l2 * w)
             self.G -= cfg.lr_gate * np.outer(err, uv)
 
+    @locked
     def update(self, event: Event) -> bool:
         """Learn from one event, at once; False (and nothing learnt) for an unknown kind."""
         kind = event.kind
         if kind not in EVENT_KINDS:
             return False
         ts = float(event.ts)
-        self.clock = max(self.clock, ts)
+        if ts > self.clock:
+            self.clock = ts
+            self._exposures.evict(self._since())
         if kind == "reset":
             self.forget_viewer(event.viewer)
             return True
@@ -305,26 +304,30 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
         if not math.isfinite(self.item_created[i]):
             self.item_created[i] = ts
         a = int(self.item_author[i])
-        # Signed-out viewers share row 0: their exposures pair up per clip, roughly.
-        exposure = self._exposures.get((v, i))
-        if kind == "impression" or exposure is None:
-            exposure = self._expose(v, i, a, ts)
+        # Signed-out viewers share row 0: their exposures pair up per clip, roughly. An
+        # event about a showing past the window (or never logged) is learnt as a new one.
+        exposures = self._exposures
+        slot = exposures.find(v, i, self._since())
+        if kind == "impression" or slot < 0:
+            slot = self._expose(v, i, a, ts)
         head = HEAD_OF_EVENT.get(kind)
+        mask = int(exposures.mask[slot])
         if kind == "unlike":
             bit = 1 << _H["like"]
-            if exposure.mask & bit:
-                exposure.mask &= ~bit
+            if mask & bit:
+                exposures.mask[slot] = mask & ~bit
                 self._count(i, a, _H["like"], -1.0)
-                self._step(v, i, exposure.x, _ONE_HEAD[_H["like"]], 0.0)
-        elif head is not None and not exposure.mask & (1 << _H[head]):
-            exposure.mask |= 1 << _H[head]
-            self._step(v, i, exposure.x, _ONE_HEAD[_H[head]], 1.0)
+                self._step(v, i, exposures.features(slot), _ONE_HEAD[_H["like"]], 0.0)
+        elif head is not None and not mask & (1 << _H[head]):
+            exposures.mask[slot] = mask | 1 << _H[head]
+            self._step(v, i, exposures.features(slot), _ONE_HEAD[_H[head]], 1.0)
             self._count(i, a, _H[head], 1.0)
         signal = SIGNAL.get(kind, 0.0)
         if signal:
             self._signal(v, i, a, ts, signal)
         return True
 
+    @locked
     def forget_viewer(self, viewer: str) -> None:
         """Start this viewer afresh: their factors, biases, taste, affinities and exposures.
 
@@ -338,21 +341,18 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
         self.bu[v] = 0.0
         self.taste[v] = 0.0
         self.taste_w[v] = 0.0
-        self._affinity.pop(v, None)
-        for key in [key for key in self._exposures if key[0] == v]:
-            del self._exposures[key]
+        self._affinity.forget(v)
+        self._exposures.forget_viewer(v)
 
-    def _expose(self, v: int, i: int, a: int, ts: float) -> _Exposure:
-        """A new showing: a negative for every head, then count it."""
+    def _expose(self, v: int, i: int, a: int, ts: float) -> int:
+        """A new showing: a negative for every head, then count it; its slot."""
         x = self._features_one(v, i, ts)
         self._step(v, i, x, _ALL_HEADS, 0.0)
-        previous = self._exposures.get((v, i))
-        exposure = _Exposure(x=x, mask=0, shown=(previous.shown if previous else 0) + 1)
-        self._exposures[(v, i)] = exposure
+        slot = self._exposures.add(v, i, x, ts, self._since())
         self.item_imps[i] += 1
         self.author_imps[a] += 1
         self.tot_imps += 1
-        return exposure
+        return slot
 
     def _count(self, i: int, a: int, h: int, delta: float) -> None:
         self.item_cnt[i, h] += delta
@@ -367,18 +367,13 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
             self.item_pop_ts[i] = ts
         if not v:
             return
-        per_author = self._affinity.setdefault(v, {})
-        old = per_author.get(a)
-        if old is None:
-            per_author[a] = [signal, ts]
-        else:
-            decay = 2.0 ** (-max(ts - old[1], 0.0) / cfg.affinity_half_life_s)
-            per_author[a] = [old[0] * decay + signal, ts]
+        self._affinity.add(v, a, signal, ts)
         if signal > 0 and self._dim and self.item_has_emb[i]:
             weight = min(self.taste_w[v] + signal, cfg.taste_memory)
             self.taste[v] += (signal / weight) * (self.item_emb[i] - self.taste[v])
             self.taste_w[v] = weight
 
+    @locked
     def fit(self, events: Iterable[Event], passes: int | None = None) -> Learner:
         """Train from scratch: several passes over the events in time order.
 
@@ -393,6 +388,23 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
         for _ in range(passes or self.config.passes):
             self._reset_stats()
             for event in ordered:
+                self.update(event)
+        return self
+
+    @locked
+    def fit_stream(self, read: Callable[[], Iterable[Event]], passes: int | None = None) -> Learner:
+        """`fit` for a log too big to hold: `read()` yields the events in time order, afresh
+        for each pass (a database cursor, say), so memory holds the model, never the log."""
+        if math.isfinite(self.clock) or len(self._viewers.ids) > 1:
+            # It has learnt before: start afresh, keeping what it was told of the clips. (A
+            # fresh learner skips this, which copies every clip's embedding once more.)
+            infos = self._side_information()
+            self._reset_params()
+            for item, info in infos.items():
+                self.set_item_info(item, info)
+        for _ in range(passes or self.config.passes):
+            self._reset_stats()
+            for event in read():
                 self.update(event)
         return self
 

@@ -5,16 +5,19 @@ A mixin of `Learner` (kept apart from the model's arithmetic); everything here o
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .vocabulary import _H, FEATURES, Infos
+from .vocabulary import _H, FEATURES, Infos, locked
 
 if TYPE_CHECKING:
     from .overlay import ItemSide
     from .vocabulary import _Ids
+    from .window import Affinity, Exposures
 
 
 class LearnerReads:
@@ -23,7 +26,14 @@ class LearnerReads:
     # Set by Learner; declared for the type checker.
     _viewers: _Ids
     _items: _Ids
+    _authors: _Ids
     _dim: int
+    _exposures: Exposures
+    _affinity: Affinity
+    _ARRAYS: tuple[str, ...]
+    _VIEWER_ARRAYS: tuple[str, ...]
+    _ITEM_ARRAYS: tuple[str, ...]
+    _AUTHOR_ARRAYS: tuple[str, ...]
     taste: np.ndarray
     taste_w: np.ndarray
     item_emb: np.ndarray
@@ -33,6 +43,7 @@ class LearnerReads:
     item_pop: np.ndarray
     item_pop_ts: np.ndarray
     config: Any
+    lock: threading.RLock
 
     def _side(self, items: Sequence[str], extra: Infos | None) -> ItemSide:
         raise NotImplementedError
@@ -43,10 +54,12 @@ class LearnerReads:
     def _now(self, now: float | None) -> float:
         raise NotImplementedError
 
+    @locked
     def has_item(self, item: str) -> bool:
         """Whether the learner has a row for this clip (seen in an event or told about it)."""
         return item in self._items.index
 
+    @locked
     def viewer_taste(self, viewer: str) -> np.ndarray | None:
         """The running mean of the prompt embeddings this viewer engaged with, if any."""
         v = self._viewers.index.get(viewer) if viewer else None
@@ -54,6 +67,7 @@ class LearnerReads:
             return None
         return self.taste[v].astype(np.float32)
 
+    @locked
     def nearest_items(self, vector: np.ndarray, n: int) -> list[str]:
         """The `n` clips whose prompt embeddings are closest to `vector` (cosine)."""
         if not self._dim or n <= 0 or vector.size != self._dim:
@@ -64,6 +78,7 @@ class LearnerReads:
         sims[0] = -np.inf
         return self._top(sims, n, floor=0.0)
 
+    @locked
     def trending_items(self, n: int, now: float | None = None) -> list[str]:
         """The `n` clips with the most engagement lately (the decayed popularity)."""
         count = len(self._items.ids)
@@ -82,6 +97,7 @@ class LearnerReads:
         ids = self._items.ids
         return [ids[r] for r in rows.tolist() if values[r] > floor]
 
+    @locked
     def item_counts(self, items: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(impressions, likes) of each clip so far; zeros for unknown clips."""
         rows = self._items.rows(items)
@@ -91,6 +107,7 @@ class LearnerReads:
         likes[rows == 0] = 0.0
         return imps, np.maximum(likes, 0.0)
 
+    @locked
     def explain(
         self, viewer: str, items: Sequence[str], now: float, extra: Infos | None = None
     ) -> list[dict[str, float]]:
@@ -103,6 +120,7 @@ class LearnerReads:
             for row in x
         ]
 
+    @locked
     def item_embeddings(
         self, items: Sequence[str], extra: Infos | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -111,3 +129,37 @@ class LearnerReads:
         side = self._side(items, extra)
         has = side.take(self.item_has_emb, "item_has_emb") & side.held
         return side.take(self.item_emb, "item_emb"), has
+
+    @locked
+    def state_bytes(self) -> dict[str, int]:
+        """Bytes the learner holds, by part, and their "total" (what a web process keeps).
+
+        Tables count their allocated rows (they grow ahead of the ids); ids count their
+        strings and both indexes; "showings" and "affinity" are the windowed pairs
+        (window.py). Counts of each are under "n_...".
+        """
+
+        def ids_bytes(ids: _Ids) -> int:
+            strings = sum(sys.getsizeof(key) for key in ids.ids)
+            return strings + sys.getsizeof(ids.ids) + sys.getsizeof(ids.index)
+
+        def tables(names: Sequence[str]) -> int:
+            return sum(getattr(self, name).nbytes for name in names)
+
+        grouped = {*self._VIEWER_ARRAYS, *self._ITEM_ARRAYS, *self._AUTHOR_ARRAYS}
+        parts = {
+            "viewers": tables(self._VIEWER_ARRAYS) + ids_bytes(self._viewers),
+            "clips": tables(self._ITEM_ARRAYS) + ids_bytes(self._items),
+            "creators": tables(self._AUTHOR_ARRAYS) + ids_bytes(self._authors),
+            "model": tables([name for name in self._ARRAYS if name not in grouped]),
+            "showings": self._exposures.nbytes(),
+            "affinity": self._affinity.nbytes(),
+        }
+        parts["total"] = sum(parts.values())
+        parts.update(
+            n_viewers=len(self._viewers.ids) - 1,
+            n_clips=len(self._items.ids) - 1,
+            n_showings=len(self._exposures),
+            n_affinity=len(self._affinity),
+        )
+        return parts

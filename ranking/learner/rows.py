@@ -7,13 +7,14 @@ identically.
 
 from __future__ import annotations
 
+import threading
 import zlib
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .vocabulary import ItemInfo, _Ids
+from .vocabulary import ItemInfo, _Ids, locked
 
 
 class LearnerRows:
@@ -25,6 +26,7 @@ class LearnerRows:
     _authors: _Ids
     _dim: int
     config: Any
+    lock: threading.RLock
     U: np.ndarray
     V: np.ndarray
     taste: np.ndarray
@@ -54,7 +56,11 @@ class LearnerRows:
         for name in names:
             array = getattr(self, name)
             if array.shape[0] < rows:
-                extra = np.zeros((max(rows, 2 * array.shape[0]) - array.shape[0], *array.shape[1:]))
+                # By an eighth (not double): a table of 100,000 clips' embeddings is 150 MB,
+                # and a first new clip after loading one must not make it 300. Growing stays
+                # amortised constant time per row.
+                size = max(rows, array.shape[0] + max(256, array.shape[0] // 8))
+                extra = np.zeros((size - array.shape[0], *array.shape[1:]))
                 if name == "item_created":
                     extra[:] = np.inf
                 setattr(self, name, np.concatenate([array, extra.astype(array.dtype)]))
@@ -87,18 +93,20 @@ class LearnerRows:
             row = self._new_row(self._authors, author, self._AUTHOR_ARRAYS)
         return row
 
-    def _item_row(self, item: str) -> int:
+    def _item_row(self, item: str, author: str | None = None) -> int:
         row = self._items.index.get(item)
         if row is None:
             row = self._new_row(self._items, item, self._ITEM_ARRAYS)
             self.V[row] = self._init_vector("i", item)
-            # Until told otherwise, a clip is its own author (so creator standing is its own).
-            self.item_author[row] = self._author_row("\0" + item)
+            # Until told otherwise, a clip is its own author (so creator standing is its own);
+            # a clip told of with its author never takes a row of its own there.
+            self.item_author[row] = self._author_row("\0" + item if author is None else author)
         return row
 
+    @locked
     def set_item_info(self, item: str, info: ItemInfo) -> None:
         """Record a clip's author, creation time and prompt embedding (each optional)."""
-        row = self._item_row(item)
+        row = self._item_row(item, info.author)
         if info.author is not None:
             self.item_author[row] = self._author_row(info.author)
         if info.created is not None:
@@ -110,7 +118,7 @@ class LearnerRows:
                 self._dim = vector.size
                 # float32: a catalogue of 100,000 clips keeps 150 MB of embeddings, not 300.
                 self.item_emb = np.zeros((self.item_emb.shape[0], self._dim), dtype=np.float32)
-                self.taste = np.zeros((self.taste.shape[0], self._dim))
+                self.taste = np.zeros((self.taste.shape[0], self._dim), dtype=np.float32)
             if vector.size != self._dim:
                 raise ValueError(f"embedding of {item!r} has {vector.size} values, not {self._dim}")
             norm = float(np.linalg.norm(vector))
@@ -119,11 +127,13 @@ class LearnerRows:
                 self.item_has_emb[row] = True
 
     @property
+    @locked
     def viewers(self) -> list[str]:
         """Known viewer ids."""
         return self._viewers.ids[1:]
 
     @property
+    @locked
     def items(self) -> list[str]:
         """Known clip ids."""
         return self._items.ids[1:]

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any, Self
 
 import numpy as np
 
-from .vocabulary import FEATURES, LearnerConfig, _Exposure, _Ids
+from .vocabulary import FEATURES, LearnerConfig, _Ids, locked
+from .window import Affinity, Exposures
 
 
 class LearnerSaving:
@@ -29,12 +31,15 @@ class LearnerSaving:
     _viewers: _Ids
     _items: _Ids
     _authors: _Ids
-    _affinity: dict[int, dict[int, list[float]]]
-    _exposures: dict[tuple[int, int], _Exposure]
+    _affinity: Affinity
+    _exposures: Exposures
+    lock: threading.RLock
     _dim: int
+    taste: np.ndarray
     tot_imps: float
     clock: float
 
+    @locked
     def state_dict(self) -> dict[str, np.ndarray]:
         """Everything the learner knows, as numpy arrays (see `to_bytes`)."""
         sizes = {
@@ -49,20 +54,9 @@ class LearnerSaving:
         for name in self._ARRAYS:
             array = getattr(self, name)
             state[name] = array[: sizes[table[name]]].copy() if name in table else array.copy()
-        affinity = [
-            (v, a, val, ts) for v, d in self._affinity.items() for a, (val, ts) in d.items()
-        ]
-        state["affinity_keys"] = np.array(
-            [(v, a) for v, a, _, _ in affinity], dtype=np.int64
-        ).reshape(-1, 2)
-        state["affinity_vals"] = np.array([(val, ts) for _, _, val, ts in affinity]).reshape(-1, 2)
-        state["exposure_keys"] = np.array(list(self._exposures), dtype=np.int64).reshape(-1, 2)
-        state["exposure_vals"] = np.array(
-            [(e.mask, e.shown) for e in self._exposures.values()], dtype=np.int64
-        ).reshape(-1, 2)
-        state["exposure_x"] = np.array(
-            [e.x for e in self._exposures.values()], dtype=np.float64
-        ).reshape(-1, len(FEATURES))
+        state.update(self._affinity.arrays())
+        # Only the showings still within the window (window.py), with when they were made.
+        state.update(self._exposures.arrays(self.clock - self.config.exposure_window_s))
         state["viewer_ids"] = np.array(self._viewers.ids, dtype=str)
         state["item_ids"] = np.array(self._items.ids, dtype=str)
         state["author_ids"] = np.array(self._authors.ids, dtype=str)
@@ -70,6 +64,7 @@ class LearnerSaving:
         state["config"] = np.array(json.dumps(asdict(self.config), sort_keys=True))
         return state
 
+    @locked
     def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
         """Become exactly the learner that `state_dict` was taken from."""
         self.config = LearnerConfig(**json.loads(str(state["config"])))
@@ -82,20 +77,39 @@ class LearnerSaving:
             ids.index = {key: row for row, key in enumerate(ids.ids) if row}
         self.tot_imps, self.clock, dim = (float(x) for x in state["scalars"])
         self._dim = int(dim)
-        self._affinity = {}
-        for (v, a), (val, ts) in zip(
-            state["affinity_keys"].tolist(), state["affinity_vals"].tolist(), strict=True
-        ):
-            self._affinity.setdefault(v, {})[a] = [val, ts]
-        self._exposures = {
-            (v, i): _Exposure(x=x.copy(), mask=mask, shown=shown)
-            for (v, i), (mask, shown), x in zip(
-                state["exposure_keys"].tolist(),
-                state["exposure_vals"].tolist(),
-                state["exposure_x"],
-                strict=True,
+        cfg = self.config
+        self._affinity = Affinity.from_arrays(
+            state["affinity_keys"].reshape(-1, 2),
+            state["affinity_vals"].reshape(-1, 2),
+            cfg.affinity_half_life_s,
+            cfg.affinity_per_viewer,
+            self.clock,
+        )
+        x = state["exposure_x"].reshape(-1, len(FEATURES))
+        if "exposure_ts" in state:
+            self._exposures = Exposures.from_arrays(
+                state["exposure_keys"].reshape(-1, 2),
+                state["exposure_vals"].reshape(-1, 2),
+                x,
+                state["exposure_ts"],
             )
-        }
+        else:
+            # Saved before showings had times (and held every showing ever made): none is
+            # known to be recent, so none is kept; the next retrain saves them with times.
+            self._exposures = Exposures(len(FEATURES))
+        # The taste of a state saved before it was kept in float32.
+        self.taste = self.taste.astype(np.float32)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled or deep-copied without its lock (a copy gets its own)."""
+        state = self.__dict__.copy()
+        state.pop("lock", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """See `__getstate__`."""
+        self.__dict__.update(state)
+        self.lock = threading.RLock()
 
     def to_bytes(self) -> bytes:
         """The state as one .npz file's bytes (no pickles), for saving a version."""

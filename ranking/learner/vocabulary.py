@@ -3,8 +3,11 @@ the small helpers the model is built from."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 import numpy as np
 
@@ -140,6 +143,9 @@ class LearnerConfig:
     affinity_half_life_s: float = 14 * _DAY
     taste_memory: float = 50.0  # the running mean of taste forgets beyond this much signal
     prior_strength: float = 5.0  # pseudo-impressions behind every smoothed rate
+    # How long a showing stays open to engagement (see window.py).
+    exposure_window_s: float = 6 * _HOUR
+    affinity_per_viewer: int = 64  # creators whose affinity each viewer keeps (window.py)
 
 
 def weighted_value(
@@ -155,25 +161,37 @@ def weighted_value(
     return np.sum([weights.get(head, 0.0) * heads[head] for head in HEADS], axis=0)
 
 
+class _Shared(Protocol):
+    lock: threading.RLock
+
+
+_S = TypeVar("_S", bound=_Shared)
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def locked(method: Callable[Concatenate[_S, _P], _R]) -> Callable[Concatenate[_S, _P], _R]:
+    """Run the method holding the learner's lock.
+
+    A web process's learner is read by every request thread and written by its updater
+    (ranking/live.py): each public method holds the lock, so no read sees a half-applied
+    event or a table half grown. Re-entrant: methods call one another.
+    """
+
+    @functools.wraps(method)
+    def run(self: _S, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return run
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
 
 
 def _signed_log(x: np.ndarray) -> np.ndarray:
     return np.sign(x) * np.log1p(np.abs(x))
-
-
-@dataclass
-class _Exposure:
-    """One showing of a clip to a viewer: its features then, heads counted positive so far.
-
-    A later like learns from the features the clip had when shown, as the prediction it
-    corrects was made from them (later ones would leak: "seen" is 1 by then, and so on).
-    """
-
-    x: np.ndarray
-    mask: int = 0
-    shown: int = 0
 
 
 @dataclass

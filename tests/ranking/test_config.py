@@ -1,8 +1,9 @@
-"""Ranking configs: versions made in the admin, one active, one-click rollback, preview."""
+"""Ranking configs: versions made in the admin, one active, activation after a confirmation,
+rollback (to version 0, the built-in defaults, too). Previews: test_preview_task.py."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from django.contrib.admin.models import LogEntry
@@ -11,15 +12,15 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
-from feed.models import Post
+from feed.selectors import Feed
+from feed.services import feed_serve
 from ranking.learner import DEFAULT_WEIGHTS
-from ranking.models import TUNABLE_FIELDS, RankingConfig
+from ranking.models import TUNABLE_FIELDS, RankingConfig, ServedItem
 from ranking.selectors import active_config
 from ranking.services import (
-    EventIn,
-    events_record,
     ranking_config_activate,
     ranking_config_create,
+    ranking_config_defaults_ensure,
 )
 from tests.factories import PostFactory, UserFactory
 
@@ -173,7 +174,7 @@ def test_the_database_refuses_out_of_range_settings():
 
 
 def test_activating_switches_the_live_version(admin_client: Client, boss: User):
-    first, second = make("one"), make("two")
+    first, second = make("one"), make("two", weight_like=2.5)
     assert admin_client.post(activate_url(first)).status_code == 302
     assert list(RankingConfig.objects.filter(is_active=True)) == [first]
     response = admin_client.post(activate_url(second), follow=True)
@@ -181,19 +182,48 @@ def test_activating_switches_the_live_version(admin_client: Client, boss: User):
     assert list(RankingConfig.objects.filter(is_active=True)) == [second]
     second.refresh_from_db()
     assert second.activated_by == boss and second.activated is not None
-    # Activating through the changelist's action does the same.
-    response = admin_client.post(
-        CHANGELIST, {"action": "activate_selected", "_selected_action": [first.pk]}
-    )
-    assert response.status_code == 302
-    assert list(RankingConfig.objects.filter(is_active=True)) == [first]
     # Two selected: refused, nothing changes.
     admin_client.post(
         CHANGELIST, {"action": "activate_selected", "_selected_action": [first.pk, second.pk]}
     )
+    assert list(RankingConfig.objects.filter(is_active=True)) == [second]
+
+
+def test_activating_asks_first(admin_client: Client):
+    first, second = make("one"), make("two", weight_like=2.5, remix_gap=3)
+    ranking_config_activate(config=first, by=None)
+    # The version's page links to a confirmation, not straight to the activation.
+    page = admin_client.get(change_url(second)).content.decode()
+    assert f'href="{activate_url(second)}"' in page
+    # A GET shows what would change and a button; nothing is activated.
+    response = admin_client.get(activate_url(second))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Activate v2?" in html
+    assert ("weight of like", "1.0", "2.5") in response.context["facts"]
+    assert ("remix gap", "1", "3") in response.context["facts"]
+    assert f'action="{activate_url(second)}"' in html and 'type="submit"' in html
+    assert "Not previewed" in html
     assert list(RankingConfig.objects.filter(is_active=True)) == [first]
-    # A GET never activates.
-    assert admin_client.get(activate_url(second)).status_code == 405
+    # The POST the button sends activates.
+    assert admin_client.post(activate_url(second)).status_code == 302
+    assert list(RankingConfig.objects.filter(is_active=True)) == [second]
+    # The changelist's action asks too: first a confirmation page, then the activation.
+    response = admin_client.post(
+        CHANGELIST, {"action": "activate_selected", "_selected_action": [first.pk], "index": 0}
+    )
+    assert response.status_code == 200
+    assert "Roll back to v1?" in response.content.decode()
+    assert list(RankingConfig.objects.filter(is_active=True)) == [second]
+    response = admin_client.post(
+        CHANGELIST,
+        {"action": "activate_selected", "_selected_action": [first.pk], "confirm": "yes"},
+    )
+    assert response.status_code == 302
+    assert list(RankingConfig.objects.filter(is_active=True)) == [first]
+    # So does the rollback: a GET asks, the POST rolls back.
+    response = admin_client.get(reverse("admin:ranking_rankingconfig_rollback"))
+    assert response.status_code == 200 and "Activate v2?" in response.content.decode()
     assert list(RankingConfig.objects.filter(is_active=True)) == [first]
 
 
@@ -212,6 +242,7 @@ def test_rollback_in_one_click(admin_client: Client):
     ranking_config_activate(config=second, by=None)
     listing = admin_client.get(CHANGELIST).content.decode()
     assert "Roll back to v1" in listing
+    assert f'href="{reverse("admin:ranking_rankingconfig_rollback")}"' in listing
     # From the old version's own page, too.
     assert "Roll back to this version" in admin_client.get(change_url(first)).content.decode()
     response = admin_client.post(reverse("admin:ranking_rankingconfig_rollback"))
@@ -240,68 +271,71 @@ def test_a_version_that_was_live_is_read_only(admin_client: Client):
     assert admin_client.post(delete, {"post": "yes"}).status_code == 403
 
 
-def _record_events() -> None:
-    """A few viewers shown a few clips by two creators, some liked, some skipped."""
-    creators = [UserFactory(username=f"creator{n}") for n in range(2)]
-    posts = [cast(Post, PostFactory(owner=creators[n % 2])) for n in range(4)]
-    viewers = [UserFactory(username=f"viewer{n}") for n in range(4)]
-    for v, viewer in enumerate(viewers):
-        for p, post in enumerate(posts):
-            events = [EventIn(post_id=post.pk, kind="impression")]
-            if (v + p) % 2:
-                events += [EventIn(post_id=post.pk, kind="like")]
-                events += [EventIn(post_id=post.pk, kind="complete")]
-            else:
-                events += [EventIn(post_id=post.pk, kind="skip", value=1.5)]
-            events_record(viewer=viewer, events=events)
-    # A new clip only one viewer has seen: the others' next pages can hold it.
-    fresh = cast(Post, PostFactory(owner=creators[0]))
-    events_record(
-        viewer=viewers[0],
-        events=[
-            EventIn(post_id=fresh.pk, kind="impression"),
-            EventIn(post_id=fresh.pk, kind="like"),
-        ],
-    )
+def _for_you_weights(viewer: User) -> tuple[int | None, dict[str, float]]:
+    """Serve the viewer a For You page: (the config version it logged, the weights it used)."""
+    feed_serve(viewer=viewer, feed=Feed.FOR_YOU, cursor=None, size=3)
+    served = ServedItem.objects.filter(viewer=viewer).latest("created")
+    heads = served.terms["heads"]
+    return served.config_version, {head: heads[head]["weight"] for head in heads}
 
 
-def test_preview_shows_the_version_beside_the_active_one(admin_client: Client):
-    live = make("live")
+def test_the_defaults_are_version_0(admin_client: Client):
+    assert not RankingConfig.objects.exists()
+    listing = admin_client.get(CHANGELIST)
+    assert listing.status_code == 200
+    zero = RankingConfig.objects.get()
+    assert zero.version == 0 and zero.is_active and zero.activated is not None
+    assert zero.values == RankingConfig().values
+    assert zero.weights == DEFAULT_WEIGHTS
+    assert "the built-in defaults" in listing.content.decode()
+    admin_client.get(CHANGELIST)
+    assert RankingConfig.objects.count() == 1  # made once
+    assert active_config() == zero
+    # The next version saved is v1, based on the defaults.
+    response = admin_client.post(ADD, form_data(zero, weight_like=2.0, note="likes count more"))
+    assert response.status_code == 302
+    assert RankingConfig.objects.get(note="likes count more").version == 1
+
+
+def test_rolling_back_to_version_0_brings_the_defaults_back(admin_client: Client):
+    viewer = UserFactory(username="watcher")
+    for _ in range(3):
+        PostFactory()
+    admin_client.get(CHANGELIST)  # version 0 appears, live
+    assert _for_you_weights(viewer) == (0, DEFAULT_WEIGHTS)
+    tuned = make("tuned", weight_like=3.0, weight_skip=-2.0)
+    assert admin_client.post(activate_url(tuned)).status_code == 302
+    version, weights = _for_you_weights(viewer)
+    assert (version, weights["like"], weights["skip"]) == (1, 3.0, -2.0)
+    # One step back: the version live before was version 0.
+    listing = admin_client.get(CHANGELIST).content.decode()
+    assert "Roll back to v0" in listing
+    response = admin_client.post(reverse("admin:ranking_rankingconfig_rollback"), follow=True)
+    assert "Now live: v0 (the built-in defaults) (was v1)." in response.content.decode()
+    assert active_config().version == 0
+    assert _for_you_weights(viewer) == (0, DEFAULT_WEIGHTS)
+
+
+def test_version_0_waits_when_another_version_is_live(admin_client: Client):
+    live = make("live", weight_share=4.0)
     ranking_config_activate(config=live, by=None)
-    candidate = make("candidate", weight_like=3.0, exploration_share=0.3)
-    _record_events()
-    response = admin_client.get(preview_url(candidate), {"days": 3, "embeddings": "0"})
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert '<th scope="col">v2 (preview)</th>' in html
-    assert '<th scope="col">v1 (active)</th>' in html
-    assert "weight_like: 1.0 → 3.0" in html
-    report = response.context["report"]
-    assert [r.name for r in report.results] == ["v2 (preview)", "v1 (active)"]
-    # 16 impressions, 8 with a like and a complete, 8 with a skip, then 2 on the new clip.
-    assert report.train_events + report.test_events == 16 + 8 * 2 + 8 + 2
-    assert all(result.coverage is not None for result in report.results)
-    labels = [label for label, _ in response.context["rows"]]
-    assert any(label.startswith("NDCG@10") for label in labels)
-    assert {"coverage@10", "creator Gini@10"} <= set(labels)
-    assert any(label.startswith("AUC like") for label in labels)
-    assert all(len(figures) == 2 for _, figures in response.context["rows"])
-    assert "preview" in admin_client.get(change_url(candidate)).content.decode().lower()
-
-
-def test_preview_against_the_defaults_and_without_events(admin_client: Client):
-    candidate = make("candidate", weight_share=5.0)
-    response = admin_client.get(preview_url(candidate), {"embeddings": "0"})
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert "Too few events" in html
-    assert "beside the defaults" in html
+    admin_client.get(CHANGELIST)
+    zero = RankingConfig.objects.get(version=0)
+    assert not zero.is_active and zero.activated is None
+    assert active_config() == live
+    assert ranking_config_defaults_ensure() == zero
+    # It can be rolled back to from its own page, after the confirmation.
+    assert "Roll back to this version" in admin_client.get(change_url(zero)).content.decode()
+    confirm = admin_client.get(activate_url(zero))
+    assert "Roll back to v0 (the built-in defaults)?" in confirm.content.decode()
+    admin_client.post(activate_url(zero))
+    assert active_config().weights == DEFAULT_WEIGHTS
 
 
 def test_people_without_admin_rights_are_kept_out(client: Client, user: User):
     config = make()
     client.force_login(user)  # signed in, not staff
-    for url in (CHANGELIST, ADD, change_url(config), preview_url(config)):
+    for url in (CHANGELIST, ADD, change_url(config), preview_url(config), activate_url(config)):
         response = client.get(url)
         assert response.status_code == 302 and "/login/" in response["Location"], url
     response = client.post(activate_url(config))
@@ -311,6 +345,8 @@ def test_people_without_admin_rights_are_kept_out(client: Client, user: User):
     user.is_staff = True
     user.save(update_fields=["is_staff"])
     assert client.get(preview_url(config)).status_code == 403
+    assert client.post(preview_url(config), {"days": 3}).status_code == 403
+    assert client.get(activate_url(config)).status_code == 403
     assert client.post(activate_url(config)).status_code == 403
     assert client.post(reverse("admin:ranking_rankingconfig_rollback")).status_code == 403
     assert not RankingConfig.objects.filter(is_active=True).exists()

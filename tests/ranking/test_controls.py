@@ -17,14 +17,11 @@ from feed.models import Post
 from feed.selectors import Feed
 from feed.services import feed_serve
 from ranking.controls import NOT_INTERESTED_DONE, RESET_DONE
+from ranking.event_log import events_record
+from ranking.intake import EventIn
 from ranking.models import EngagementEvent, FeedPreference, ServedItem
 from ranking.recommend import SOURCE_LABELS
-from ranking.services import (
-    EventIn,
-    events_record,
-    ranking_config_activate,
-    ranking_config_create,
-)
+from ranking.services import ranking_config_activate, ranking_config_create
 from tests.clients import token_client
 from tests.factories import PostFactory, UserFactory
 

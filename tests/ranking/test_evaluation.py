@@ -15,8 +15,9 @@ from django.core.management.base import CommandError
 
 from feed.models import Post
 from ranking.evaluation import auc, gini, ndcg_at_k, parse_timestamp
+from ranking.event_log import events_record
+from ranking.intake import EventIn
 from ranking.models import EngagementEvent
-from ranking.services import EventIn, events_record
 from tests.factories import PostFactory, UserFactory
 
 from .test_learner import Population

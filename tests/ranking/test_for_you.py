@@ -24,14 +24,11 @@ from feed import services as feed_services
 from feed.models import Post
 from feed.selectors import Feed
 from feed.services import feed_serve
+from ranking.event_log import events_record
+from ranking.intake import EventIn
+from ranking.live import live
 from ranking.models import EngagementEvent, RankingConfig, ServedItem
-from ranking.services import (
-    EventIn,
-    events_record,
-    ranking_config_activate,
-    ranking_config_create,
-    recommendations_reset,
-)
+from ranking.services import ranking_config_activate, ranking_config_create, recommendations_reset
 from tests.factories import PostFactory
 
 TOPICS = {
@@ -124,9 +121,11 @@ def person(handle: str, pk: int | None = None) -> User:
 
 
 def pages(viewer: User | None, count: int) -> list[list[Post]]:
-    """`count` pages of one For You session."""
+    """`count` pages of one For You session, each after a tick of the process's updater
+    (a web process runs one every half second: live.py)."""
     out, cursor = [], None
     for _ in range(count):
+        live.sync_now()
         page = feed_serve(viewer=viewer, feed=Feed.FOR_YOU, cursor=cursor, size=PAGE)
         out.append([card.post for card in page.cards])
         cursor = page.next_cursor
@@ -208,6 +207,7 @@ def test_a_like_changes_the_next_page(world: World):
     space = [p for p in world.posts if world.topic[p.pk] == "space"]
     liked = space[0]
     feed_services.like_create(user=newcomer, post=liked)
+    live.sync_now()  # the updater's next tick, within half a second in a web process
     second = feed_serve(viewer=newcomer, feed=Feed.FOR_YOU, cursor=first.next_cursor, size=PAGE)
 
     def space_share(page: list[Post]) -> float:
@@ -226,6 +226,7 @@ def test_admin_config_changes_the_ordering(world: World):
     viewer = world.viewers[0]
     for other in world.viewers[1:10]:
         world.watch(other, pages(other, 1)[0])
+    live.sync_now()
     _activate(exploration_share=0.0)
     before = [
         c.post.pk
@@ -300,6 +301,7 @@ def test_a_reset_forgets_and_seen_clips_may_return(world: World):
     fresh_before = {p.pk for page in pages(viewer, 10) for p in page}
     assert not (fresh_before & seen) or len(fresh_before) + len(seen) >= len(world.posts)
     recommendations_reset(viewer=viewer)
+    live.sync_now()
     after = feed_serve(viewer=viewer, feed=Feed.FOR_YOU, cursor=None, size=PAGE)
     served = ServedItem.objects.filter(viewer=viewer, post_id=after.cards[0].post.pk).latest(
         "created"

@@ -21,11 +21,12 @@ from accounts.services import block_create, follow_create
 from feed.models import Post
 from feed.selectors import Feed
 from feed.services import feed_serve
+from ranking.event_log import clips_shown_record
 from ranking.intake import CAPS, MAX_LOOPS, SLACK_S
 from ranking.learner import state_equal
 from ranking.live import live
 from ranking.models import ClipShown, EngagementEvent, ServedItem
-from ranking.services import clips_shown_record, ranking_model_train
+from ranking.services import ranking_model_train
 from ranking.tasks import served_items_prune
 from tests.clients import token_client
 from tests.factories import PostFactory, UserFactory

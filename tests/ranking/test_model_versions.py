@@ -13,17 +13,13 @@ from django.utils import timezone
 
 from accounts.models import User
 from feed.models import Post
+from ranking.event_log import events_record
+from ranking.intake import EventIn
 from ranking.learner import Learner
 from ranking.live import GRACE_S, live
 from ranking.models import EngagementEvent, RankingModel
 from ranking.selectors import ranking_model_previous
-from ranking.services import (
-    EventIn,
-    events_record,
-    ranking_model_activate,
-    ranking_model_train,
-    ranking_models_prune,
-)
+from ranking.services import ranking_model_activate, ranking_model_train, ranking_models_prune
 from tests.factories import PostFactory, UserFactory
 
 
@@ -40,6 +36,14 @@ def engaged(user: User, other_user: User) -> list[Post]:
     events_record(viewer=user, events=[EventIn(post_id=posts[0].pk, kind="like")])
     _settle()
     return posts
+
+
+def _more_events(user: User, posts: list[Post]) -> None:
+    """Newer settled events (each clip shown again, one liked): what a retrain holds out
+    and checks the live version against."""
+    events_record(viewer=user, events=[EventIn(post_id=p.pk, kind="impression") for p in posts])
+    events_record(viewer=user, events=[EventIn(post_id=posts[1].pk, kind="like")])
+    _settle()
 
 
 def test_a_retrain_learns_every_settled_event_and_goes_live(engaged: list[Post], user: User):
@@ -70,8 +74,9 @@ def test_unsettled_events_wait_for_the_next_retrain(engaged: list[Post], user: U
     assert live.applied == 1
 
 
-def test_rollback_and_pruning(engaged: list[Post], settings: Any):
+def test_rollback_and_pruning(engaged: list[Post], user: User, settings: Any):
     first = ranking_model_train()
+    _more_events(user, engaged)
     second = ranking_model_train()
     assert second.is_active and not RankingModel.objects.get(pk=first.pk).is_active
     assert ranking_model_previous() == first
@@ -79,10 +84,12 @@ def test_rollback_and_pruning(engaged: list[Post], settings: Any):
     live.sync()
     assert live.model_version == first.version
     third = ranking_model_train(activate=False)
-    assert not third.is_active
-    # Keep one: the newest stays, and the active one is never pruned.
+    fourth = ranking_model_train(activate=False)
+    assert not third.is_active and not fourth.is_active
+    # Keep one: the newest stays; the active one, and the one a rollback goes back to,
+    # are never pruned.
     assert ranking_models_prune(keep=1) == 1
-    assert set(RankingModel.objects.values_list("version", flat=True)) == {1, 3}
+    assert set(RankingModel.objects.values_list("version", flat=True)) == {1, 2, 4}
 
 
 def test_a_reset_is_learnt_by_every_process_and_every_retrain(engaged: list[Post], user: User):
@@ -111,14 +118,18 @@ def admin_client(client: Client, db: None) -> Client:
 
 
 def test_admin_lists_versions_and_rolls_back_in_one_click(
-    admin_client: Client, engaged: list[Post]
+    admin_client: Client, engaged: list[Post], user: User
 ):
     first = ranking_model_train()
+    _more_events(user, engaged)
     ranking_model_train()
     page = admin_client.get(reverse("admin:ranking_rankingmodel_changelist"))
     assert page.status_code == 200
     assert b"Retrain now" in page.content and b"Roll back to model v1" in page.content
-    assert admin_client.get(reverse("admin:ranking_rankingmodel_rollback")).status_code == 405
+    # A GET asks for a confirmation (and changes nothing); the POST rolls back.
+    confirm = admin_client.get(reverse("admin:ranking_rankingmodel_rollback"))
+    assert confirm.status_code == 200 and b"Roll back to model v1?" in confirm.content
+    assert RankingModel.objects.get(is_active=True) != first
     admin_client.post(reverse("admin:ranking_rankingmodel_rollback"))
     assert RankingModel.objects.get(is_active=True) == first
 

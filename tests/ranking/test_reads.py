@@ -11,13 +11,15 @@ import pytest
 from accounts.models import User
 from feed.models import Post
 from feed.selectors import live_posts
+from ranking.event_log import events_record
+from ranking.intake import EventIn
 from ranking.learner import Event, ItemInfo, Learner, state_equal
 from ranking.live import live
 from ranking.models import ServedItem
 from ranking.preview import Policy, policy_scores
 from ranking.scoring import weigh
 from ranking.selectors import for_you_page, why_shown
-from ranking.services import EventIn, events_record, for_you_serve
+from ranking.services import for_you_serve
 from tests.factories import PostFactory
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +70,9 @@ def test_serving_a_page_logs_it_and_tells_the_learner_of_new_clips(user: User, k
     assert [row.position for row in rows] == list(range(len(rows)))
     assert all(row.model_version == live.model_version for row in rows)
     assert rows[0].terms == page.terms[0]
+    # Told of it, the updater records the new clip at its next tick (not the request).
+    assert not live.learner.has_item(str(new.pk))
+    live.sync_now()
     assert live.learner.has_item(str(new.pk))
 
 

@@ -4,9 +4,9 @@ events only, within the caps."""
 import pytest
 
 from feed.services import like_create, like_delete
-from ranking.intake import CAPS
+from ranking.event_log import events_record
+from ranking.intake import CAPS, EventIn
 from ranking.models import EngagementEvent
-from ranking.services import EventIn, events_record
 from tests.factories import PostFactory
 
 pytestmark = pytest.mark.django_db
