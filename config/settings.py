@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.model_catalogue import riff_models
 from config.policies import content_security_policy, rate_limited_writes, suspended_accounts_may
+from config.schedule import beat_schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -457,39 +458,20 @@ CELERY_TASK_ROUTES = {
     "moderation.tasks.verify_check": {"queue": "verify"},
 }
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-# For You: a full retrain of the learner every this many hours (each web process learns
-# online from every event in between), with this many passes over the events; this many
-# trained versions are kept for rollback; served-page logs are kept this many days.
+# For You (README "For You" and its settings table): retrains, versions kept, logs kept.
 RANKING_RETRAIN_HOURS = float(os.environ.get("RANKING_RETRAIN_HOURS", "6"))
 RANKING_TRAIN_PASSES = int(os.environ.get("RANKING_TRAIN_PASSES", "2"))
 RANKING_MODELS_KEPT = int(os.environ.get("RANKING_MODELS_KEPT", "10"))
 RANKING_SERVED_DAYS = int(os.environ.get("RANKING_SERVED_DAYS", "30"))
-# A retrain learns from the events of the last RANKING_TRAIN_WINDOW_DAYS; it goes live only
-# if at least as good as the live version on the events of the last RANKING_HOLDOUT_HOURS
-# it has not seen (ranking/training.py). Events older than the window plus
-# RANKING_EVENTS_MARGIN_DAYS are deleted, RANKING_PRUNE_BATCH at a time.
+# A retrain's window and held-out check (ranking/training.py), and event pruning.
 RANKING_TRAIN_WINDOW_DAYS = float(os.environ.get("RANKING_TRAIN_WINDOW_DAYS", "30"))
 RANKING_HOLDOUT_HOURS = float(os.environ.get("RANKING_HOLDOUT_HOURS", "24"))
 RANKING_EVENTS_MARGIN_DAYS = float(os.environ.get("RANKING_EVENTS_MARGIN_DAYS", "7"))
 RANKING_PRUNE_BATCH = int(os.environ.get("RANKING_PRUNE_BATCH", "10000"))
-# Each web process's For You updater applies new events and loads new versions this often
-# (a like shows in the next page within about this long), and its learner keeps each
-# showing of a clip this many hours for the events about it (ranking/learner/window.py).
+# Each web process's updater interval, and how long its learner keeps a showing of a clip.
 RANKING_SYNC_INTERVAL_S = float(os.environ.get("RANKING_SYNC_INTERVAL_S", "0.5"))
 RANKING_EXPOSURE_WINDOW_H = float(os.environ.get("RANKING_EXPOSURE_WINDOW_H", "6"))
-CELERY_BEAT_SCHEDULE = {
-    "sweep-generation-jobs": {"task": "generation.tasks.sweep_generation_jobs", "schedule": 30.0},
-    "retrain-ranking": {
-        "task": "ranking.tasks.ranking_retrain",
-        "schedule": RANKING_RETRAIN_HOURS * 3600.0,
-    },
-    "prune-served-items": {"task": "ranking.tasks.served_items_prune", "schedule": 6 * 3600.0},
-    "prune-engagement-events": {
-        "task": "ranking.tasks.engagement_events_prune",
-        "schedule": 6 * 3600.0,
-    },
-    "sweep-verify-checks": {"task": "moderation.tasks.verify_checks_sweep", "schedule": 60.0},
-}
+CELERY_BEAT_SCHEDULE = beat_schedule(retrain_hours=RANKING_RETRAIN_HOURS)
 
 # --- Production hardening; `manage.py check --deploy` passes with DEBUG off.
 if not DEBUG:

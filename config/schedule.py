@@ -1,0 +1,25 @@
+"""What Celery beat runs, and how often. Read by config/settings.py."""
+
+from typing import Any
+
+SIX_HOURS_S = 6 * 3600.0
+
+
+def beat_schedule(*, retrain_hours: float) -> dict[str, dict[str, Any]]:
+    """The periodic tasks: sweepers of stuck work, the ranking retrain, and pruning."""
+    return {
+        "sweep-generation-jobs": {
+            "task": "generation.tasks.sweep_generation_jobs",
+            "schedule": 30.0,
+        },
+        "retrain-ranking": {
+            "task": "ranking.tasks.ranking_retrain",
+            "schedule": retrain_hours * 3600.0,
+        },
+        "prune-served-items": {"task": "ranking.tasks.served_items_prune", "schedule": SIX_HOURS_S},
+        "prune-engagement-events": {
+            "task": "ranking.tasks.engagement_events_prune",
+            "schedule": SIX_HOURS_S,
+        },
+        "sweep-verify-checks": {"task": "moderation.tasks.verify_checks_sweep", "schedule": 60.0},
+    }
