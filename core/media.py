@@ -81,7 +81,7 @@ def media_url(file: FieldFile | None, *, viewer: Any) -> str | None:
     owner = _owners.get(type(file.instance))
     public = owner is not None and owner.public(file.instance)
     if not settings.SERVE_MEDIA:
-        # S3: every URL is presigned, for AWS_QUERYSTRING_EXPIRE (MEDIA_SIGNED_URL_S).
+        # S3: every URL is presigned, valid for MEDIA_SIGNED_URL_S (the storage settings).
         return str(file.storage.url(file.name))
     url = str(default_storage.url(file.name))
     if public:
