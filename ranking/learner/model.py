@@ -381,15 +381,7 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
         each pass, so that after the last one they describe the stream seen exactly once.
         """
         ordered = sorted(events, key=lambda event: event.ts)
-        infos = self._side_information()
-        self._reset_params()
-        for item, info in infos.items():
-            self.set_item_info(item, info)
-        for _ in range(passes or self.config.passes):
-            self._reset_stats()
-            for event in ordered:
-                self.update(event)
-        return self
+        return self.fit_stream(lambda: ordered, passes)
 
     @locked
     def fit_stream(self, read: Callable[[], Iterable[Event]], passes: int | None = None) -> Learner:
