@@ -34,6 +34,8 @@ def _malformed(request: HttpRequest) -> str | None:
     """
     if "\x00" in request.path or "\x00" in unquote_plus(request.META.get("QUERY_STRING", "")):
         return NUL_IN_ADDRESS
+    if "\x00" in request.headers.get("Authorization", ""):
+        return "That Authorization header contains a character (NUL) no API token has."
     return None
 
 
@@ -163,11 +165,13 @@ def acting_user(request: HttpRequest) -> Any:
     if user is not None and user.is_authenticated:
         return user
     kind, _, key = request.headers.get("Authorization", "").partition(" ")
-    if kind.lower() != "token" or not key.strip():
+    key = key.strip()
+    # Tokens are 40 hex digits; anything else is no token (and never reaches the database).
+    if kind.lower() != "token" or not key.isascii() or not key.isalnum() or len(key) > 64:
         return None
     from rest_framework.authtoken.models import Token
 
-    token = Token.objects.select_related("user").filter(key=key.strip()).first()
+    token = Token.objects.select_related("user").filter(key=key).first()
     return token.user if token is not None and token.user.is_active else None
 
 

@@ -82,3 +82,12 @@ def test_the_data_download_holds_what_the_person_made(user: User) -> None:
     assert data["feed"]["posts"][0]["video_url"]
     assert {"generations", "moderation"} <= set(data)
     assert Client().get("/settings/data/").status_code == 302, "signed out: to the sign-in"
+
+
+@pytest.mark.parametrize(
+    ("header", "status"),
+    [("Token a\x00b", 400), ("Token " + "x" * 500, 401), ("Token", 401), ("Bearer abc", 401)],
+)
+def test_a_malformed_token_header_is_no_token(suspended: User, header: str, status: int) -> None:
+    response = Client().post("/api/v1/reports/", {}, HTTP_AUTHORIZATION=header)
+    assert response.status_code == status
