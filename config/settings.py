@@ -460,7 +460,7 @@ CELERY_TASK_ROUTES = {
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # For You (README "For You" and its settings table): retrains, versions kept, logs kept.
 RANKING_RETRAIN_HOURS = float(os.environ.get("RANKING_RETRAIN_HOURS", "6"))
-RANKING_TRAIN_PASSES = int(os.environ.get("RANKING_TRAIN_PASSES", "2"))
+RANKING_TRAIN_PASSES = int(os.environ.get("RANKING_TRAIN_PASSES", "1"))
 RANKING_MODELS_KEPT = int(os.environ.get("RANKING_MODELS_KEPT", "10"))
 RANKING_SERVED_DAYS = int(os.environ.get("RANKING_SERVED_DAYS", "30"))
 # A retrain's window and held-out check (ranking/training.py), and event pruning.

@@ -31,6 +31,7 @@ FEATURE_LABELS = {
     "item_like_lift": "How much more than usual people like it",
     "author_like_lift": "How much people like @{author}'s clips",
     "seen": "How often you have already seen it",
+    "collaborative": "How much people with tastes like yours engaged with it",
 }
 NOT_INTERESTED_DONE = "Got it — fewer clips like this."
 RESET_DONE = (
@@ -46,6 +47,7 @@ SOURCE_REASONS = {
     "fresh": "It is new on Riff.",
     "trending": "It is popular right now.",
     "similar": "It is like clips you liked or watched.",
+    "collaborative": "People with tastes like yours enjoyed it.",
     "preference": "It matches the feed preference you wrote.",
     "again": "You have seen everything newer, so it came round again.",
 }
@@ -56,6 +58,7 @@ FEATURE_REASONS = {
     "popularity": "Many people are watching it.",
     "item_like_lift": "People like it more than most clips.",
     "author_like_lift": "People like @{author}'s clips more than most.",
+    "collaborative": "People with tastes like yours enjoyed it.",
 }
 # A predicted chance from which "we think you will..." is said.
 LIKELY = 0.25

@@ -252,6 +252,7 @@ class LiveLearner:
             while self._catch_up(learner, position):
                 pass
             self._apply_told(learner)
+            learner.neighbours_build()  # the index of prompts, for a large catalogue
             size = learner.state_bytes()["total"]  # before pages read it: this takes its lock
             self._current, self._position, self._loaded = (learner, version), position, True
             logger.info("For You learner: version %s loaded, %.0f MB.", version, size / 1e6)

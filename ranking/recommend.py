@@ -4,7 +4,8 @@ A page is made in five steps:
 
 1. Candidates from several sources: recent clips of people the viewer follows, the newest
    clips, what is trending (decayed engagement), clips whose prompts are close to what the
-   viewer engaged with, and clips close to the viewer's own feed preference.
+   viewer engaged with, clips that people with tastes like theirs engaged with (the
+   learner's collaborative factors), and clips close to the viewer's own feed preference.
 2. Filters: what the viewer already saw (their impressions of the last 30 days, since
    their last reset), said "not interested" in or reported, and what this run of pages
    already showed. The feed's base queryset has already dropped moderated clips,
@@ -52,12 +53,20 @@ from .models import EngagementEvent, FeedPreference
 from .scoring import Candidate, Preference
 
 # How many candidates each source gives a page.
-SOURCE_SIZES = {"following": 100, "fresh": 200, "trending": 100, "similar": 100, "preference": 60}
+SOURCE_SIZES = {
+    "following": 100,
+    "fresh": 200,
+    "trending": 100,
+    "similar": 100,
+    "collaborative": 100,
+    "preference": 60,
+}
 SOURCE_LABELS = {
     "following": "from someone you follow",
     "fresh": "new on Riff",
     "trending": "popular right now",
     "similar": "like clips you engaged with",
+    "collaborative": "enjoyed by people with tastes like yours",
     "preference": "matches your feed preference",
     "again": "shown before (nothing new left)",
 }
@@ -141,6 +150,10 @@ def candidates_gather(
     taste = learner.viewer_taste(str(viewer.pk)) if signed_in and viewer is not None else None
     if taste is not None:
         picked["similar"] = learner.nearest_items(taste, SOURCE_SIZES["similar"])
+    if signed_in and viewer is not None:
+        picked["collaborative"] = learner.collaborative_items(
+            str(viewer.pk), SOURCE_SIZES["collaborative"]
+        )
     if preference is not None and preference.more is not None:
         picked["preference"] = learner.nearest_items(preference.more, SOURCE_SIZES["preference"])
     wanted = {int(item) for items in picked.values() for item in items if item.isdigit()}

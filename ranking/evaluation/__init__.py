@@ -1,4 +1,4 @@
-"""Offline evaluation of the For You learner against recency and popularity.
+"""Offline evaluation of the For You learner against random, recency and popularity.
 
 Events come from a CSV export (`read_csv`) or from the live EngagementEvent table
 (`read_live`), and are replayed in time order (`evaluate`): every model trains on the first

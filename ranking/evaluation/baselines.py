@@ -1,4 +1,4 @@
-"""The baselines every evaluation runs beside the learner: recency and popularity."""
+"""The baselines every evaluation runs beside the learner: random, recency and popularity."""
 
 from __future__ import annotations
 
@@ -118,3 +118,24 @@ class PopularityBaseline(_Online):
         table = self._table(items, now)
         weights = np.array([max(DEFAULT_WEIGHTS[head], 0.0) for head in HEADS])
         return table @ weights
+
+
+class RandomBaseline(_Online):
+    """No knowledge at all: every clip a random score, drawn afresh for each read."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def update(self, event: Event) -> bool:
+        """Nothing to learn."""
+        return True
+
+    def value(self, viewer: str, items: Sequence[str], now: float | None = None) -> np.ndarray:
+        """Uniform draws."""
+        return self.rng.random(len(items))
+
+    def score(
+        self, viewer: str, items: Sequence[str], now: float | None = None
+    ) -> dict[str, np.ndarray]:
+        """Independent draws per head."""
+        return {head: self.rng.random(len(items)) for head in HEADS}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +17,7 @@ from ..learner import (
     Learner,
     LearnerConfig,
 )
-from .baselines import PopularityBaseline, Ranker, RecencyBaseline
+from .baselines import PopularityBaseline, RandomBaseline, Ranker, RecencyBaseline
 from .log import EvaluationError, EventLog
 from .metrics import TOP_K, auc, gini, ndcg_at_k
 
@@ -139,6 +139,7 @@ def evaluate(
     config: LearnerConfig | None = None,
     max_viewers: int = 500,
     seed: int = 0,
+    others: Mapping[str, Ranker] | None = None,
 ) -> Report:
     """Train on the first `split` of the events in time order, replay the rest progressively.
 
@@ -163,6 +164,9 @@ def evaluate(
     share of those clips in at least one top 10; creator Gini is over the authors of the
     clips (a clip of unknown author is its own), counting the top-10 slots each holds; the
     top-creator share is the share of slots held by the 10% of authors with most of them.
+
+    `others` are more models to run beside these, by name (one that knows a simulated
+    population's hidden tastes, say).
     """
     events, train, test = split_events(log, split)
     started = time.perf_counter()
@@ -170,6 +174,8 @@ def evaluate(
         "learner": Learner(config, items=log.items),
         "popularity": PopularityBaseline(),
         "recency": RecencyBaseline(log.items),
+        "random": RandomBaseline(seed),
+        **(others or {}),
     }
     for model in models.values():
         model.fit(train)

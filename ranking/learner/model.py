@@ -34,6 +34,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .collaborative import CF_SIGNAL, CellLog, LearnerCollaborative
+from .neighbours import NearestClips
 from .overlay import ItemSide, item_side
 from .reads import LearnerReads
 from .rows import LearnerRows
@@ -41,7 +43,7 @@ from .saving import LearnerSaving
 from .vocabulary import (
     _ALL_HEADS,
     _H,
-    _ONE_HEAD,
+    COLLABORATIVE_PRIOR,
     EVENT_KINDS,
     FEATURES,
     HEAD_OF_EVENT,
@@ -60,8 +62,11 @@ from .vocabulary import (
 )
 from .window import Affinity, Exposures
 
+_SEEN = FEATURES.index("seen")
+_COLLABORATIVE = FEATURES.index("collaborative")
 
-class Learner(LearnerRows, LearnerReads, LearnerSaving):
+
+class Learner(LearnerRows, LearnerReads, LearnerSaving, LearnerCollaborative):
     """Online multi-task engagement model; see the module docstring."""
 
     def __init__(
@@ -91,6 +96,7 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
         # hardly personalise anything.
         self.W = np.zeros((h, f))
         self.W[:, FEATURES.index("taste")] = [TASTE_PRIOR[head] for head in HEADS]
+        self.W[:, _COLLABORATIVE] = [COLLABORATIVE_PRIOR[head] for head in HEADS]
         self.b = np.full(h, -2.0)
         # One shared latent "wants this" score: positive heads read it as is, skip and
         # negative-feedback heads with the opposite sign; each gate then learns its own.
@@ -105,6 +111,9 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
         self.item_emb = np.zeros((1, 0), dtype=np.float32)
         self.item_has_emb = np.zeros(1, dtype=bool)
         self.item_given_created = np.zeros(1, dtype=bool)
+        self._neighbours: NearestClips | None = None  # built by neighbours_build
+        self._reset_collaborative(1, 1)
+        self._cells: CellLog | None = None  # set while a pass logs cells for the ALS
 
     def _reset_stats(self) -> None:
         """Forget the counters read by the features (not the learnt weights)."""
@@ -127,6 +136,7 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
         cfg = self.config
         self._affinity = Affinity(cfg.affinity_half_life_s, cfg.affinity_per_viewer)
         self._exposures = Exposures(len(FEATURES))
+        self._reset_folds(n_v)
         self.clock = -math.inf
         # Items whose creation time is unknown were "created" when first seen in this pass.
         unknown = ~self.item_given_created
@@ -171,7 +181,8 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
         x[:, 4 + len(HEADS)] = author_lift[:, _H["like"]]
         x[:, 5 + len(HEADS)] = author_lift[:, _H["negative"]]
         if v:
-            x[:, -1] = np.log1p(self._exposures.shown_of(v, rows.tolist(), self._since()))
+            x[:, _SEEN] = np.log1p(self._exposures.shown_of(v, rows.tolist(), self._since()))
+        x[:, _COLLABORATIVE] = self._collaborative(v, side.take(self.cf_Q, "cf_Q"))
         return x
 
     def _since(self) -> float:
@@ -203,6 +214,7 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
         like, negative = _H["like"], _H["negative"]
         slot = self._exposures.find(v, i, self._since()) if v else -1
         shown = int(self._exposures.shown[slot]) if slot >= 0 else 0
+        collaborative = float(self._collaborative(v, self.cf_Q[i]))
         return np.array(
             [
                 affinity,
@@ -215,6 +227,7 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
                     (counts[negative] + alpha * means[negative]) / author_shown / means[negative]
                 ),
                 math.log1p(shown),
+                collaborative,
             ]
         )
 
@@ -286,6 +299,29 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
             self.V[i] = w - cfg.lr_factors * (back * u + cfg.l2 * w)
             self.G -= cfg.lr_gate * np.outer(err, uv)
 
+    def _step_head(self, v: int, i: int, x: np.ndarray, h: int, label: float) -> None:
+        """`_step` on the one head `h`: the same update (the other heads' gradients are
+        zero) in a quarter of the time, for the events that label one head."""
+        cfg = self.config
+        u, w = self.U[v], self.V[i]
+        uv = u * w
+        z = self.b[h] + self.W[h] @ x + self.bi[i, h] + self.bu[v, h] + self.G[h] @ uv
+        err = 1.0 / (1.0 + math.exp(-min(max(float(z), -30.0), 30.0))) - label
+        grad_w = err * x
+        self._gW[h] += grad_w * grad_w
+        self.W[h] -= cfg.lr_dense * grad_w / np.sqrt(self._gW[h])
+        self._gb[h] += err * err
+        self.b[h] -= cfg.lr_dense * err / math.sqrt(self._gb[h])
+        self.bi[i] *= 1.0 - cfg.lr_bias * cfg.l2
+        self.bi[i, h] -= cfg.lr_bias * err
+        if v:
+            self.bu[v] *= 1.0 - cfg.lr_bias * cfg.l2
+            self.bu[v, h] -= cfg.lr_bias * err
+            back = err * self.G[h]
+            self.U[v] = u - cfg.lr_factors * (back * w + cfg.l2 * u)
+            self.V[i] = w - cfg.lr_factors * (back * u + cfg.l2 * w)
+            self.G[h] -= cfg.lr_gate * err * uv
+
     @locked
     def update(self, event: Event) -> bool:
         """Learn from one event, at once; False (and nothing learnt) for an unknown kind."""
@@ -308,7 +344,8 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
         # event about a showing past the window (or never logged) is learnt as a new one.
         exposures = self._exposures
         slot = exposures.find(v, i, self._since())
-        if kind == "impression" or slot < 0:
+        opened = kind == "impression" or slot < 0
+        if opened:
             slot = self._expose(v, i, a, ts)
         head = HEAD_OF_EVENT.get(kind)
         mask = int(exposures.mask[slot])
@@ -317,14 +354,19 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
             if mask & bit:
                 exposures.mask[slot] = mask & ~bit
                 self._count(i, a, _H["like"], -1.0)
-                self._step(v, i, exposures.features(slot), _ONE_HEAD[_H["like"]], 0.0)
+                self._step_head(v, i, exposures.features(slot), _H["like"], 0.0)
         elif head is not None and not mask & (1 << _H[head]):
             exposures.mask[slot] = mask | 1 << _H[head]
-            self._step(v, i, exposures.features(slot), _ONE_HEAD[_H[head]], 1.0)
+            self._step_head(v, i, exposures.features(slot), _H[head], 1.0)
             self._count(i, a, _H[head], 1.0)
         signal = SIGNAL.get(kind, 0.0)
         if signal:
             self._signal(v, i, a, ts, signal)
+        cell = CF_SIGNAL.get(kind, 0.0)
+        if v and (opened or cell):
+            if self._cells is not None:
+                self._cells.add(v, i, cell)
+            self._fold(v, i, opened, cell)
         return True
 
     @locked
@@ -343,6 +385,7 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
         self.taste_w[v] = 0.0
         self._affinity.forget(v)
         self._exposures.forget_viewer(v)
+        self._forget_folds(v)
 
     def _expose(self, v: int, i: int, a: int, ts: float) -> int:
         """A new showing: a negative for every head, then count it; its slot."""
@@ -375,10 +418,11 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
 
     @locked
     def fit(self, events: Iterable[Event], passes: int | None = None) -> Learner:
-        """Train from scratch: several passes over the events in time order.
+        """Train from scratch: passes over the events in time order (one by default).
 
-        Learnt weights carry from pass to pass; the counters behind the features restart
-        each pass, so that after the last one they describe the stream seen exactly once.
+        The collaborative factors are fitted after the first (collaborative.py). Learnt
+        weights carry from pass to pass; the counters behind the features restart each
+        pass, so that after the last one they describe the stream seen exactly once.
         """
         ordered = sorted(events, key=lambda event: event.ts)
         return self.fit_stream(lambda: ordered, passes)
@@ -394,10 +438,20 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
             self._reset_params()
             for item, info in infos.items():
                 self.set_item_info(item, info)
-        for _ in range(passes or self.config.passes):
+        passes = passes or self.config.passes
+        for number in range(passes):
             self._reset_stats()
-            for event in read():
-                self.update(event)
+            # The first pass also logs the cells of the ALS, fitted after it: later passes
+            # (and serving) read its factors.
+            logging = number == 0 and self.config.cf_factors > 0
+            self._cells = CellLog() if logging else None
+            try:
+                for event in read():
+                    self.update(event)
+            finally:
+                cells, self._cells = self._cells, None
+            if cells is not None:
+                self._factorise(cells.matrix(len(self._viewers.ids), len(self._items.ids)))
         return self
 
     def _side_information(self) -> dict[str, ItemInfo]:
@@ -417,5 +471,5 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving):
         *LearnerRows._VIEWER_ARRAYS,
         *LearnerRows._ITEM_ARRAYS,
         *LearnerRows._AUTHOR_ARRAYS,
-        *("W", "b", "G", "_gW", "_gb", "tot_cnt"),
+        *("W", "b", "G", "_gW", "_gb", "tot_cnt", "cf_mu", "cf_C"),
     )

@@ -82,7 +82,7 @@ def item_side(learner: Learner, items: Sequence[str], extra: Infos | None) -> It
         "item_has_emb": np.zeros(n, dtype=bool),
         "V": np.array([learner._init_vector("i", items[p]) for p in at]),
     }
-    for name in ("bi", "item_imps", "item_cnt", "item_pop", "item_pop_ts"):
+    for name in ("bi", "item_imps", "item_cnt", "item_pop", "item_pop_ts", "cf_Q"):
         table = getattr(learner, name)
         fills[name] = np.zeros((n, *table.shape[1:]), dtype=table.dtype)
     for k, (p, vector) in enumerate(zip(at, vectors, strict=True)):
@@ -95,4 +95,5 @@ def item_side(learner: Learner, items: Sequence[str], extra: Infos | None) -> It
         if vector is not None and norm > 0:
             fills["item_emb"][k] = vector / norm
             fills["item_has_emb"][k] = True
+            fills["cf_Q"][k] = learner.content_factors(fills["item_emb"][k : k + 1])[0]
     return ItemSide(rows, at, fills)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import threading
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from .neighbours import NearestClips
 from .vocabulary import ItemInfo, _Ids, locked
 
 
@@ -35,8 +36,11 @@ class LearnerRows:
     item_given_created: np.ndarray
     item_emb: np.ndarray
     item_has_emb: np.ndarray
+    _forget_folds: Callable[[int], None]
+    _content_factors: Callable[[int], None]
+    _neighbours: NearestClips | None
 
-    _VIEWER_ARRAYS: tuple[str, ...] = ("U", "bu", "taste", "taste_w")
+    _VIEWER_ARRAYS: tuple[str, ...] = ("U", "bu", "taste", "taste_w", "cf_P", "cf_M", "cf_b")
     _ITEM_ARRAYS: tuple[str, ...] = (
         "V",
         "bi",
@@ -49,6 +53,7 @@ class LearnerRows:
         "item_cnt",
         "item_pop",
         "item_pop_ts",
+        "cf_Q",
     )
     _AUTHOR_ARRAYS: tuple[str, ...] = ("author_imps", "author_cnt")
 
@@ -85,6 +90,7 @@ class LearnerRows:
         if row is None:
             row = self._new_row(self._viewers, viewer, self._VIEWER_ARRAYS)
             self.U[row] = self._init_vector("v", viewer)
+            self._forget_folds(row)  # the inverse of its collaborative normal equations
         return row
 
     def _author_row(self, author: str) -> int:
@@ -123,8 +129,12 @@ class LearnerRows:
                 raise ValueError(f"embedding of {item!r} has {vector.size} values, not {self._dim}")
             norm = float(np.linalg.norm(vector))
             if norm > 0:
+                indexed = bool(self.item_has_emb[row])
                 self.item_emb[row] = vector / norm
                 self.item_has_emb[row] = True
+                self._content_factors(row)
+                if self._neighbours is not None:
+                    self._neighbours.put(row, self.item_emb[row], indexed)
 
     @property
     @locked

@@ -9,12 +9,13 @@ from __future__ import annotations
 import io
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from typing import Any, Self
 
 import numpy as np
 
+from .neighbours import NearestClips
 from .vocabulary import FEATURES, LearnerConfig, _Ids, locked
 from .window import Affinity, Exposures
 
@@ -36,6 +37,10 @@ class LearnerSaving:
     lock: threading.RLock
     _dim: int
     taste: np.ndarray
+    W: np.ndarray
+    _gW: np.ndarray
+    _reset_collaborative: Callable[[int, int], None]
+    _neighbours: NearestClips | None
     tot_imps: float
     clock: float
 
@@ -68,8 +73,10 @@ class LearnerSaving:
     def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
         """Become exactly the learner that `state_dict` was taken from."""
         self.config = LearnerConfig(**json.loads(str(state["config"])))
+        self._neighbours = None  # of the clips it held before
         for name in self._ARRAYS:
-            setattr(self, name, np.array(state[name], copy=True))
+            if name in state:
+                setattr(self, name, np.array(state[name], copy=True))
         self._viewers = _Ids(ids=[str(x) for x in state["viewer_ids"]])
         self._items = _Ids(ids=[str(x) for x in state["item_ids"]])
         self._authors = _Ids(ids=[str(x) for x in state["author_ids"]])
@@ -85,13 +92,15 @@ class LearnerSaving:
             cfg.affinity_per_viewer,
             self.clock,
         )
-        x = state["exposure_x"].reshape(-1, len(FEATURES))
+        if "cf_Q" not in state:
+            self._upgrade(len(self._viewers.ids), len(self._items.ids))
         if "exposure_ts" in state:
+            ts = state["exposure_ts"]
             self._exposures = Exposures.from_arrays(
                 state["exposure_keys"].reshape(-1, 2),
                 state["exposure_vals"].reshape(-1, 2),
-                x,
-                state["exposure_ts"],
+                _showings_x(state["exposure_x"], len(ts)),
+                ts,
             )
         else:
             # Saved before showings had times (and held every showing ever made): none is
@@ -100,10 +109,18 @@ class LearnerSaving:
         # The taste of a state saved before it was kept in float32.
         self.taste = self.taste.astype(np.float32)
 
+    def _upgrade(self, viewers: int, items: int) -> None:
+        """A state saved before the collaborative factors: none yet (the next retrain fits
+        them), and the feature's column in the weights, at zero."""
+        self._reset_collaborative(viewers, items)
+        self.W = _widen(self.W)
+        self._gW = _widen(self._gW, 1e-6)
+
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled or deep-copied without its lock (a copy gets its own)."""
+        """Pickled or deep-copied without its lock (a copy gets its own) or its index."""
         state = self.__dict__.copy()
         state.pop("lock", None)
+        state["_neighbours"] = None  # a faiss index does not pickle; built again on demand
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -125,6 +142,22 @@ class LearnerSaving:
         learner = cls()
         learner.load_state_dict(state)
         return learner
+
+
+def _showings_x(x: np.ndarray, n: int) -> np.ndarray:
+    """The saved showings' features, a row each (of a state with fewer features: widened)."""
+    if not n:
+        return np.zeros((0, len(FEATURES)))
+    return _widen(np.asarray(x).reshape(n, -1))
+
+
+def _widen(table: np.ndarray, fill: float = 0.0) -> np.ndarray:
+    """Columns per feature, for a table saved when there were fewer features (they are
+    only ever added at the end of FEATURES)."""
+    missing = len(FEATURES) - table.shape[1]
+    if missing <= 0:
+        return table
+    return np.hstack([table, np.full((table.shape[0], missing), fill, dtype=table.dtype)])
 
 
 def state_equal(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:

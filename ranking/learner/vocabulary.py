@@ -83,6 +83,7 @@ FEATURES: tuple[str, ...] = (
     "author_like_lift",
     "author_negative_lift",
     "seen",
+    "collaborative",
 )
 
 # The starting weight of the taste feature in each head (see Learner).
@@ -95,8 +96,18 @@ TASTE_PRIOR: dict[str, float] = {
     "negative": -2.0,
 }
 
+# The starting weight of the collaborative feature (collaborative.py) in each head: it
+# reads about 1 for a clip the viewer's neighbours engaged with, about 0 otherwise.
+COLLABORATIVE_PRIOR: dict[str, float] = {
+    "like": 3.0,
+    "complete": 3.0,
+    "share": 3.0,
+    "comment": 3.0,
+    "skip": -3.0,
+    "negative": -3.0,
+}
+
 _ALL_HEADS = np.ones(len(HEADS))
-_ONE_HEAD = np.eye(len(HEADS))
 _HOUR = 3600.0
 _DAY = 24 * _HOUR
 
@@ -131,7 +142,7 @@ class LearnerConfig:
 
     factors: int = 16
     seed: int = 0
-    passes: int = 2
+    passes: int = 1  # the collaborative factors (ALS) do what a second pass did, better
     lr_dense: float = 0.05  # Adagrad, for the shared weights W and b
     lr_bias: float = 0.03  # SGD, per item and per viewer biases
     lr_factors: float = 0.08  # SGD, latent factors
@@ -146,6 +157,10 @@ class LearnerConfig:
     # How long a showing stays open to engagement (see window.py).
     exposure_window_s: float = 6 * _HOUR
     affinity_per_viewer: int = 64  # creators whose affinity each viewer keeps (window.py)
+    # ALS factors of each retrain (collaborative.py); 0 factors turns them off.
+    cf_factors: int = 8
+    cf_regularization: float = 5.0
+    cf_iterations: int = 15
 
 
 def weighted_value(

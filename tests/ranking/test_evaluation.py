@@ -22,7 +22,7 @@ from tests.factories import PostFactory, UserFactory
 
 from .test_learner import Population
 
-MODELS = ("learner", "popularity", "recency")
+MODELS = ("learner", "popularity", "recency", "random")
 ROWS = ("AUC like", "AUC complete", "AUC skip", "NDCG@10", "coverage@10", "creator Gini@10")
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from ranking.evaluation import EventLog, Report, evaluate, format_report
+from ranking.evaluation.simulated import OracleRanker, Population
 from ranking.learner import (
     EVENT_KINDS,
     HEADS,
@@ -19,77 +20,6 @@ from ranking.learner import (
 )
 from ranking.models import EngagementEvent
 
-T0 = 1_700_000_000.0
-DAY = 86400.0
-
-
-class Population:
-    """Viewers and clips with hidden topic vectors; engagement is a logistic of their match."""
-
-    def __init__(
-        self,
-        *,
-        seed: int = 0,
-        viewers: int = 300,
-        items: int = 400,
-        topics: int = 6,
-        sessions: int = 6,
-        per_session: int = 8,
-        days: float = 10.0,
-    ) -> None:
-        rng = np.random.default_rng(seed)
-        self.taste = rng.normal(size=(viewers, topics))
-        self.taste /= np.linalg.norm(self.taste, axis=1, keepdims=True)
-        topic = rng.integers(0, topics, items)
-        self.style = np.eye(topics)[topic] + 0.35 * rng.normal(size=(items, topics))
-        self.style /= np.linalg.norm(self.style, axis=1, keepdims=True)
-        self.quality = rng.normal(0.0, 0.4, items)
-        self.quality[rng.random(items) < 0.08] += 1.5  # a few clips everyone likes
-        author = rng.integers(0, 40, items)
-        # Most clips exist at the start; the rest appear over the period.
-        created = np.where(
-            rng.random(items) < 0.6,
-            T0 - rng.random(items) * 2 * DAY,
-            T0 + rng.random(items) * 0.9 * days * DAY,
-        )
-        self.items = {
-            f"i{i}": ItemInfo(author=f"a{author[i]}", created=float(created[i]))
-            for i in range(items)
-        }
-        self.shown: dict[str, set[str]] = {}
-        events: list[Event] = []
-        for v in range(viewers):
-            viewer = f"v{v}"
-            seen = self.shown.setdefault(viewer, set())
-            for start in np.sort(T0 + rng.random(sessions) * days * DAY):
-                live = [i for i in np.flatnonzero(created <= start) if f"i{i}" not in seen]
-                picks = rng.choice(live, size=min(per_session, len(live)), replace=False)
-                for j, i in enumerate(picks):
-                    events += self._watch(rng, v, int(i), start + 20.0 * j)
-                    seen.add(f"i{i}")
-        self.events = sorted(events, key=lambda event: event.ts)
-
-    def _watch(self, rng: np.random.Generator, v: int, i: int, t: float) -> list[Event]:
-        match = 3.0 * self.taste[v] @ self.style[i] + self.quality[i]
-        viewer, item = f"v{v}", f"i{i}"
-        out = [Event(viewer, item, "impression", 1.0, t)]
-        complete = rng.random() < _sigmoid(match - 0.3)
-        if complete:
-            out.append(Event(viewer, item, "complete", 1.0, t + 6))
-        else:
-            out.append(Event(viewer, item, "skip", float(rng.random() * 3), t + 2))
-        if rng.random() < _sigmoid(match + complete - 2.5):
-            out.append(Event(viewer, item, "like", 1.0, t + 7))
-        if rng.random() < _sigmoid(match - 3.5):
-            out.append(Event(viewer, item, "share", 1.0, t + 8))
-        if rng.random() < _sigmoid(-match - 3.5):
-            out.append(Event(viewer, item, "not_interested", 1.0, t + 3))
-        return out
-
-
-def _sigmoid(z: float) -> float:
-    return float(1.0 / (1.0 + np.exp(-z)))
-
 
 @pytest.fixture(scope="module")
 def population() -> Population:
@@ -99,22 +29,26 @@ def population() -> Population:
 
 @pytest.fixture(scope="module")
 def report(population: Population) -> Report:
-    """The offline evaluation of the learner and both baselines on the population."""
-    result = evaluate(EventLog(events=population.events, items=population.items))
+    """The offline evaluation of the learner, the baselines and the oracle."""
+    result = evaluate(
+        EventLog(events=population.events, items=population.items),
+        others={"oracle": OracleRanker(population)},
+    )
     print(format_report(result))  # shown with -s: the figures quoted in docs come from here
     return result
 
 
 @pytest.fixture(scope="module")
 def trained(population: Population) -> Learner:
-    """A learner trained on the whole log in one pass, its factors learning fast.
+    """A learner trained on the whole log in one pass, its collaborative factors fitted
+    after it."""
+    return Learner(LearnerConfig(passes=1), items=population.items).fit(population.events)
 
-    At the default factor rate the learnt item factors barely reflect the hidden topics
-    (item-item correlation 0.03 after one pass); at 0.2 they do more (0.16), at some cost
-    in held-out AUC (0.594 against 0.617), hence not the default.
-    """
-    config = LearnerConfig(passes=1, lr_factors=0.2)
-    return Learner(config, items=population.items).fit(population.events)
+
+def gap_closed(report: Report) -> float:
+    """How much of the way from popularity to the oracle the learner's like AUC goes."""
+    auc = {model.name: model.auc["like"] or 0.0 for model in report.models}
+    return (auc["learner"] - auc["popularity"]) / (auc["oracle"] - auc["popularity"])
 
 
 def test_event_kinds_are_the_logs():
@@ -127,10 +61,10 @@ def test_learner_beats_recency_and_popularity(report: Report):
     assert learner.auc["like"] is not None and learner.ndcg is not None
     best_auc = max(b.auc["like"] or 0.0 for b in baselines)
     best_ndcg = max(b.ndcg or 0.0 for b in baselines)
-    # Measured (seed 0): like AUC 0.617 against 0.547 (popularity), NDCG@10 0.736 against
+    # Measured (seed 0): like AUC 0.695 against 0.547 (popularity), NDCG@10 0.775 against
     # 0.694; the margins asserted are about half of those measured.
-    assert learner.auc["like"] > best_auc + 0.035
-    assert learner.ndcg > best_ndcg + 0.02
+    assert learner.auc["like"] > best_auc + 0.07
+    assert learner.ndcg > best_ndcg + 0.04
     # Completion and share are learnt too, from the same factors.
     assert (learner.auc["complete"] or 0.0) > max(
         b.auc["complete"] or 0.0 for b in baselines
@@ -138,6 +72,30 @@ def test_learner_beats_recency_and_popularity(report: Report):
     assert (learner.auc["share"] or 0.0) > max(b.auc["share"] or 0.0 for b in baselines) + 0.03
     # Personal top tens spread over more of the catalogue than one global list does.
     assert (learner.coverage or 0.0) > max(b.coverage or 0.0 for b in baselines)
+    # Random is the floor every model is above.
+    assert (figures["random"].auc["like"] or 1.0) < best_auc
+
+
+def test_learner_goes_half_the_way_to_the_oracle_on_ids_alone(report: Report):
+    """Clips known by id only (no prompts): the collaborative factors carry the tastes.
+
+    Measured (seed 0): 0.52 of the way from popularity (0.547) to the oracle (0.833), where
+    the learner without them went 0.24 (0.617); bench/ranking_tastes.py has more seeds.
+    """
+    assert gap_closed(report) > 0.4
+
+
+def test_learner_goes_two_thirds_of_the_way_with_prompts():
+    """With prompts (embeddings saying what each clip shows), two thirds of the way.
+
+    Measured (seed 0): 0.69 (like AUC 0.743 against 0.547 and 0.833).
+    """
+    population = Population(prompts=True)
+    report = evaluate(
+        EventLog(events=population.events, items=population.items),
+        others={"oracle": OracleRanker(population)},
+    )
+    assert gap_closed(report) > 0.6
 
 
 def test_one_like_moves_that_viewers_scores_for_similar_clips(

@@ -20,7 +20,7 @@ def _since(text: str) -> datetime:
 
 
 class Command(BaseCommand):
-    """Offline evaluation of the For You learner against recency and popularity."""
+    """Offline evaluation of the For You learner against random, recency and popularity."""
 
     help = (
         "Replay engagement events in time order: train on the first part, predict each later "
