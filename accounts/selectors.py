@@ -87,18 +87,3 @@ def block_state(*, user: User | AnonymousUser | None, other: User) -> BlockState
         ).values_list("blocker_id", flat=True)
     )
     return BlockState(blocking=user.pk in blockers, blocked_by=other.pk in blockers)
-
-
-def blocked_ids(*, user: User | AnonymousUser | None) -> set[int]:
-    """Ids of the people `user` blocked and of those who blocked `user`, in one query.
-
-    Feeds and lists leave these people out both ways; signed-out viewers block no one.
-    """
-    if user is None or not user.is_authenticated:
-        return set()
-    ids: set[int] = set()
-    for blocker_id, blocked_id in Block.objects.filter(
-        Q(blocker_id=user.pk) | Q(blocked_id=user.pk)
-    ).values_list("blocker_id", "blocked_id"):
-        ids.add(blocked_id if blocker_id == user.pk else blocker_id)
-    return ids

@@ -7,8 +7,7 @@ from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from accounts.models import Profile, User
-from accounts.selectors import blocked_ids
+from accounts.models import Block, Profile, User
 from core.embedding import embed_bytes
 from generation import services as generation
 from generation.models import GenerationJob
@@ -30,9 +29,11 @@ def feed_serve(
     every served clip for its learner and its evaluation).
     """
     live = selectors.live_posts()
-    blocked = blocked_ids(user=viewer)
-    if blocked:
-        live = live.exclude(owner_id__in=blocked)
+    if viewer is not None and viewer.is_authenticated:
+        # As subqueries (no query of their own): people the viewer blocked, and who blocked them.
+        live = live.exclude(
+            owner_id__in=Block.objects.filter(blocker=viewer).values("blocked_id")
+        ).exclude(owner_id__in=Block.objects.filter(blocked=viewer).values("blocker_id"))
     page = feeds.feed_maker(feed)(viewer=viewer, live=live, cursor=cursor, size=size)
     posts = list(page.items)
     return selectors.FeedPage(

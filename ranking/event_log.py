@@ -13,7 +13,7 @@ from feed.models import Post
 
 from . import intake
 from .intake import EventIn
-from .models import ClipShown, EngagementEvent
+from .models import ClipShown, EngagementEvent, ServedItem
 
 
 def events_record(*, viewer: User | None, events: Iterable[EventIn]) -> int:
@@ -116,3 +116,14 @@ def clips_shown_record(*, viewer: User | None, post_ids: Sequence[int], where: s
     now = timezone.now()
     rows = [ClipShown(viewer=viewer, post_id=pk, where=where, created=now) for pk in post_ids]
     ClipShown.objects.bulk_create(rows)  # one INSERT
+
+
+def served_write(rows: Sequence[ServedItem]) -> None:
+    """Append what pages served (ServedItem rows) in one insert."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # The serving log may lose its last moment in a crash; no one should wait on a
+            # disk flush for it (events, which must not be lost, commit as usual).
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        ServedItem.objects.bulk_create(rows)

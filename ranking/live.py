@@ -14,6 +14,10 @@ no lock held, applies events a few hundred at a time (a page waits at most that 
 loads a new version into a learner of its own, brought up to date before it replaces the
 one pages read.
 
+The updater also writes what pages served (ServedItem) a tick later, in one insert for all
+the pages of the tick, so a page does not wait on that write either (`served_queue`); with
+no updater running (tests, a management command) a page writes its own at once.
+
 Ids are taken in order, but a transaction can commit a smaller id after a larger one is
 seen. The updater notes such gaps and looks for them again for `GRACE_S` seconds, so a late
 commit is learnt rather than lost, and each row is read once.
@@ -34,8 +38,9 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection
 
+from .event_log import served_write
 from .learner import EVENT_KINDS, Event, ItemInfo, Learner, LearnerConfig
-from .models import EngagementEvent, RankingModel
+from .models import EngagementEvent, RankingConfig, RankingModel
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +126,8 @@ class LiveLearner:
         self._sync_lock = threading.Lock()  # one sync at a time: the updater's or a test's
         self._start_lock = threading.Lock()
         self._told_lock = threading.Lock()
+        self._served_lock = threading.Lock()
+        self._served: list[Any] = []
         self._stop = threading.Event()
         self._synced = threading.Condition()
 
@@ -139,6 +146,7 @@ class LiveLearner:
             self._position = _Position()
             self._loaded = False
             self._told: dict[str, ItemInfo] = {}
+            self._config: RankingConfig | None = None
             self.applied = 0  # events read from the log by this process
             self.syncs = 0  # syncs completed
 
@@ -202,6 +210,39 @@ class LiveLearner:
             for item, info in list(infos.items())[: max(room, 0)]:
                 self._told[item] = info
 
+    def config(self) -> RankingConfig:
+        """The active ranking settings: as the updater last read them (every tick), or
+        read now where no updater runs (or it has not read them yet)."""
+        config = self._config
+        if config is None or not self._updating():
+            config = _active_config()
+        return config
+
+    def config_forget(self) -> None:
+        """Read the settings again on the next page (this process activated a version)."""
+        self._config = None
+
+    def _updating(self) -> bool:
+        thread = self._thread
+        return thread is not None and thread.is_alive()
+
+    def served_queue(self, rows: list[Any]) -> bool:
+        """Leave a page's ServedItem rows to the updater, which writes them on its next
+        tick; False (nothing queued) when no updater runs here to write them."""
+        if not self._updating():
+            return False
+        with self._served_lock:
+            self._served.extend(rows)
+        return True
+
+    def served_flush(self) -> int:
+        """Write the queued ServedItem rows now; how many."""
+        with self._served_lock:
+            rows, self._served = self._served, []
+        if rows:
+            served_write(rows)
+        return len(rows)
+
     def state_bytes(self) -> dict[str, Any]:
         """What this process's learner holds, in bytes by part (Learner.state_bytes), with
         its version, the events applied and the syncs done."""
@@ -225,6 +266,8 @@ class LiveLearner:
                         if self._stop.is_set():
                             break
                         self._sync()
+                    self._config = _active_config()
+                    self.served_flush()
                     failures = 0
                 except Exception:
                     failures += 1
@@ -233,6 +276,10 @@ class LiveLearner:
                 # After failures, back off up to a minute rather than hammer the database.
                 self._stop.wait(min(interval * 2**failures, 60.0) if failures else interval)
         finally:
+            try:
+                self.served_flush()  # what pages served before the stop
+            except Exception:
+                logger.exception("The For You updater could not write the last pages served.")
             connection.close()  # this thread's own connection
 
     def _blank(self) -> Learner:
@@ -339,6 +386,12 @@ class LiveLearner:
                 for item, info in told.items():
                     if not learner.has_item(item):
                         learner.set_item_info(item, info)
+
+
+def _active_config() -> RankingConfig:
+    from .selectors import active_config  # selectors reads the live learner: imported late
+
+    return active_config()
 
 
 live = LiveLearner()

@@ -53,8 +53,10 @@ def for_you_page(
     size: int,
     learner: Learner,
     rng: np.random.Generator | None = None,
+    config: RankingConfig | None = None,
 ) -> RankedPage:
-    """Rank one page of For You for this viewer from the clips of `base` (see `recommend`).
+    """Rank one page of For You for this viewer from the clips of `base` (see `recommend`),
+    with the ranking settings `config` (by default the active ones, read now).
 
     Reads only: `learner` is not changed (clips it holds no row for are scored from their
     infos, which the page carries), and nothing is logged (`services.served_record` does).
@@ -64,7 +66,7 @@ def for_you_page(
     else:
         session, number = secrets.token_hex(8), 0
     rng = rng or np.random.default_rng()
-    config = active_config()
+    config = config or active_config()
     now = timezone.now()
     viewer_key = str(viewer.pk) if viewer is not None and viewer.is_authenticated else ""
     preference = preference_of(viewer)

@@ -14,7 +14,7 @@ import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
@@ -23,7 +23,7 @@ from core.embedding import embed_or_none
 from feed.models import Post
 from moderation.services import audit_record
 
-from .event_log import event_record
+from .event_log import event_record, served_write
 from .live import live
 from .models import (
     TUNABLE_FIELDS,
@@ -57,7 +57,13 @@ def for_you_serve(
     """
     learner, model_version = live.serving()
     page = for_you_page(
-        viewer=viewer, base=base, cursor=cursor, size=size, learner=learner, rng=rng
+        viewer=viewer,
+        base=base,
+        cursor=cursor,
+        size=size,
+        learner=learner,
+        rng=rng,
+        config=live.config(),
     )
     # Clips new to the learner were scored from their infos; told of them, the updater
     # records them, so later pages find them by their prompts too ("similar", "preference").
@@ -85,13 +91,8 @@ def served_record(*, viewer: User | None, page: RankedPage, model_version: int |
         )
         for offset, (candidate, terms) in enumerate(zip(page.served, page.terms, strict=True))
     ]
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # The serving log may lose its last moment in a crash; a page should not wait
-            # on a disk flush for it (events, which must not be lost, commit as usual).
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        ServedItem.objects.bulk_create(rows)
+    if not live.served_queue(rows):  # the updater writes them, else now
+        served_write(rows)
 
 
 # --- ranking settings: versions and which one is live ---------------------------------
@@ -187,6 +188,7 @@ def version_activate(*, version: V, by: User | None) -> V:
             action=f"ranking:{version._meta.model_name}:activate",
             target=f"{version._meta.verbose_name} v{version.version}",
         )
+    live.config_forget()  # this process's next page reads the settings again
     return version
 
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts import selectors, services
@@ -108,28 +106,6 @@ def test_follow_refused_when_they_blocked_you(user, other_user):
 
 
 # --- Selectors.
-
-
-def test_blocked_ids_are_both_directions_in_one_query(user, other_user):
-    carol, dave, erin = (UserFactory(username=n) for n in ("carol", "dave", "erin"))
-    services.block_create(blocker=user, blocked=other_user)
-    services.block_create(blocker=carol, blocked=user)
-    services.block_create(blocker=dave, blocked=erin)  # not alice's business
-    with CaptureQueriesContext(connection) as ctx:
-        ids = selectors.blocked_ids(user=user)
-    assert ids == {other_user.pk, carol.pk}
-    assert len(ctx) == 1
-    assert selectors.blocked_ids(user=other_user) == {user.pk}
-    assert selectors.blocked_ids(user=erin) == {dave.pk}
-
-
-def test_blocked_ids_of_nobody_is_empty_without_a_query(user, other_user):
-    services.block_create(blocker=user, blocked=other_user)
-    with CaptureQueriesContext(connection) as ctx:
-        assert selectors.blocked_ids(user=None) == set()
-        assert selectors.blocked_ids(user=AnonymousUser()) == set()
-    assert len(ctx) == 0
-    assert selectors.blocked_ids(user=UserFactory(username="carol")) == set()
 
 
 def test_block_state(user, other_user):

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from feed.selectors import Feed
 from feed.services import feed_serve
@@ -22,7 +23,7 @@ from ranking.event_log import events_record
 from ranking.intake import EventIn
 from ranking.learner import Event, ItemInfo, Learner, LearnerConfig, state_equal
 from ranking.live import live
-from ranking.models import RankingModel
+from ranking.models import RankingModel, ServedItem
 from tests.factories import PostFactory, UserFactory
 
 T0 = 1_700_000_000.0
@@ -309,3 +310,27 @@ def test_a_page_is_answered_while_the_updater_is_held():
     # Let go, the updater catches up: the like is in the next page's learner.
     assert live.wait_synced(syncs, timeout=60)
     assert live.learner.item_counts([liked])[1][0] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_updater_running_a_page_makes_eight_queries_and_its_log_follows():
+    """The request reads; the updater writes what it served a tick later (ServedItem)."""
+    viewer = UserFactory()
+    posts = [PostFactory() for _ in range(6)]
+    events_record(viewer=viewer, events=[EventIn(post_id=p.pk, kind="impression") for p in posts])
+    live.start()
+    assert live.wait_synced(0, timeout=60), "the updater never synced"
+    assert live.wait_synced(live.syncs, timeout=60)  # it has read the settings too
+    with CaptureQueriesContext(connection) as ctx:
+        page = feed_serve(viewer=viewer, feed=Feed.FOR_YOU, cursor=None, size=4)
+    assert page.cards
+    assert len(ctx) <= 8, [query["sql"][:80] for query in ctx.captured_queries]
+    assert not any("ranking_serveditem" in query["sql"] for query in ctx.captured_queries)
+    # Two ticks on, the first has written it.
+    assert live.wait_synced(live.syncs + 1, timeout=60)
+    served = ServedItem.objects.filter(viewer=viewer).order_by("position")
+    assert [row.post_id for row in served] == [card.post.pk for card in page.cards]
+    # Stopping writes what is still queued.
+    more = feed_serve(viewer=viewer, feed=Feed.FOR_YOU, cursor=None, size=2)
+    live.stop()
+    assert ServedItem.objects.filter(viewer=viewer).count() == len(page.cards) + len(more.cards)
