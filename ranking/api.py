@@ -43,6 +43,46 @@ SERVER_KINDS = {
 CLIENT_KINDS = [(k.value, k.label) for k in EngagementEvent.Kind if k not in SERVER_KINDS]
 
 
+_CLIENT_KIND_VALUES = frozenset(value for value, _label in CLIENT_KINDS)
+_CLIENT_ID_MAX = 64
+_ID_MAX = 2**63 - 1
+
+
+def events_plainly_valid(data: Any) -> list[EventIn] | None:
+    """The batch's events, when every one is plainly well formed (what the player sends),
+    read without DRF's per-field machinery (about a tenth of the time for 200 events); None
+    to let `EventBatchApi.InputSerializer` judge the batch and word what is wrong.
+
+    Narrower than the serializer, never wider: what this takes, it takes as the serializer
+    would (an integer post id, a known kind, a number in range, a client id that is short,
+    printable and needs no trimming); anything else goes to the serializer.
+    """
+    if not isinstance(data, dict):
+        return None
+    events = data.get("events")
+    if not isinstance(events, list) or len(events) > MAX_BATCH:
+        return None
+    out = []
+    for event in events:
+        if not isinstance(event, dict):
+            return None
+        post, kind = event.get("post"), event.get("kind")
+        value, client_id = event.get("value", 1.0), event.get("client_id", "")
+        if type(post) is not int or not 1 <= post <= _ID_MAX or kind not in _CLIENT_KIND_VALUES:
+            return None
+        if type(value) not in (int, float) or not 0 <= value <= MAX_VALUE:
+            return None  # NaN fails the comparison too
+        if (
+            type(client_id) is not str
+            or len(client_id) > _CLIENT_ID_MAX
+            or not client_id.isprintable()
+            or client_id != client_id.strip()
+        ):
+            return None
+        out.append(EventIn(post_id=post, kind=kind, value=float(value), client_id=client_id))
+    return out
+
+
 class PlainTextJSONParser(JSONParser):
     """JSON sent as text/plain, which is what navigator.sendBeacon sends."""
 
@@ -67,7 +107,7 @@ class EventSerializer(serializers.Serializer):
     client_id = StrictCharField(
         allow_blank=True,
         default="",
-        max_length=64,
+        max_length=_CLIENT_ID_MAX,
         help_text="Your id for the event, so a batch sent twice counts once.",
     )
 
@@ -138,24 +178,30 @@ class EventBatchApi(APIView):
     def post(self, request: Request) -> Response:
         """Record the events; a malformed one refuses the batch, the others are judged one
         by one (the answer says which were refused and why)."""
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        events = [
-            EventIn(
-                post_id=event["post"],
-                kind=event["kind"],
-                value=event["value"],
-                client_id=event["client_id"],
-            )
-            for event in serializer.validated_data["events"]
-        ]
+        events = events_plainly_valid(request.data)
+        if events is None:
+            serializer = self.InputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            events = [
+                EventIn(
+                    post_id=event["post"],
+                    kind=event["kind"],
+                    value=event["value"],
+                    client_id=event["client_id"],
+                )
+                for event in serializer.validated_data["events"]
+            ]
         verdict = event_log.events_intake(viewer=cast(User, request.user), events=events)
+        # The answer as OutputSerializer documents it, written out: its fields are plain.
         answer = {
             "accepted": len(verdict.accepted),
             "duplicate": verdict.duplicate,
-            "refused": verdict.refused,
+            "refused": [
+                {"index": r.index, "reason": r.reason.value, "detail": r.detail}
+                for r in verdict.refused
+            ],
         }
-        return Response(self.OutputSerializer(answer).data, status=status.HTTP_202_ACCEPTED)
+        return Response(answer, status=status.HTTP_202_ACCEPTED)
 
 
 # --- the viewer's own controls --------------------------------------------------------

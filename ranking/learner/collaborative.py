@@ -146,7 +146,7 @@ def factorise(
     prior = None
     fitted = np.diff(by_item.indptr) > 0
     if content is not None:
-        content = content[:n_i].astype(np.float64)
+        content = content[:n_i].astype(np.float32)
         fitted &= content.any(axis=1)
     for _ in range(iterations):
         # Each side: factors and its own bias against the other's factors and a 1.

@@ -44,6 +44,7 @@ from .vocabulary import (
     _ALL_HEADS,
     _H,
     COLLABORATIVE_PRIOR,
+    EMBEDDING,
     EVENT_KINDS,
     FEATURES,
     HEAD_OF_EVENT,
@@ -108,7 +109,7 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving, LearnerCollaborative):
         # Side information belongs with the ids, so it lives through a re-fit.
         self.item_author = np.zeros(1, dtype=np.int64)
         self.item_created = np.full(1, np.inf)
-        self.item_emb = np.zeros((1, 0), dtype=np.float32)
+        self.item_emb = np.zeros((1, 0), dtype=EMBEDDING)
         self.item_has_emb = np.zeros(1, dtype=bool)
         self.item_given_created = np.zeros(1, dtype=bool)
         self._neighbours: NearestClips | None = None  # built by neighbours_build

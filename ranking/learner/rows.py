@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .neighbours import NearestClips
-from .vocabulary import ItemInfo, _Ids, locked
+from .vocabulary import EMBEDDING, ItemInfo, _Ids, locked
 
 
 class LearnerRows:
@@ -122,8 +122,9 @@ class LearnerRows:
             vector = np.asarray(info.embedding, dtype=np.float64).ravel()
             if self._dim == 0:
                 self._dim = vector.size
-                # float32: a catalogue of 100,000 clips keeps 150 MB of embeddings, not 300.
-                self.item_emb = np.zeros((self.item_emb.shape[0], self._dim), dtype=np.float32)
+                # float16 (unit vectors: three decimals, ample for a cosine): a catalogue of
+                # 100,000 clips keeps 77 MB of embeddings, not 154 (float32) or 307.
+                self.item_emb = np.zeros((self.item_emb.shape[0], self._dim), dtype=EMBEDDING)
                 self.taste = np.zeros((self.taste.shape[0], self._dim), dtype=np.float32)
             if vector.size != self._dim:
                 raise ValueError(f"embedding of {item!r} has {vector.size} values, not {self._dim}")

@@ -16,7 +16,7 @@ from typing import Any, Self
 import numpy as np
 
 from .neighbours import NearestClips
-from .vocabulary import FEATURES, LearnerConfig, _Ids, locked
+from .vocabulary import EMBEDDING, FEATURES, LearnerConfig, _Ids, locked
 from .window import Affinity, Exposures
 
 
@@ -37,6 +37,7 @@ class LearnerSaving:
     lock: threading.RLock
     _dim: int
     taste: np.ndarray
+    item_emb: np.ndarray
     W: np.ndarray
     _gW: np.ndarray
     _reset_collaborative: Callable[[int, int], None]
@@ -106,8 +107,9 @@ class LearnerSaving:
             # Saved before showings had times (and held every showing ever made): none is
             # known to be recent, so none is kept; the next retrain saves them with times.
             self._exposures = Exposures(len(FEATURES))
-        # The taste of a state saved before it was kept in float32.
+        # The taste and embeddings of a state saved before they were kept so small.
         self.taste = self.taste.astype(np.float32)
+        self.item_emb = self.item_emb.astype(EMBEDDING)
 
     def _upgrade(self, viewers: int, items: int) -> None:
         """A state saved before the collaborative factors: none yet (the next retrain fits

@@ -86,6 +86,9 @@ FEATURES: tuple[str, ...] = (
     "collaborative",
 )
 
+# How the clips' prompt embeddings are kept (rows.py `set_item_info`).
+EMBEDDING = np.float16
+
 # The starting weight of the taste feature in each head (see Learner).
 TASTE_PRIOR: dict[str, float] = {
     "like": 3.0,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -211,3 +212,41 @@ def test_session_requests_need_the_csrf_token(user, post):
     response = client.post(URL, body, format="json", HTTP_X_CSRFTOKEN=CSRF_SECRET)
     assert response.status_code == 202
     assert EngagementEvent.objects.get().viewer_id == user.pk
+
+
+def test_the_plain_batch_reader_takes_only_what_the_serializer_takes_and_alike():
+    """A batch read without DRF's machinery reads as the serializer would read it, and any
+    batch it is unsure of goes to the serializer (which words the error)."""
+    from ranking.api import EventBatchApi, events_plainly_valid
+    from ranking.intake import EventIn
+
+    fields = {
+        "post": [1, 7, 0, -3, True, "5", 5.0, 2**63, None],
+        "kind": ["view", "skip", "complete", "like", "reset", "nope", 3, None],
+        "value": [1, 0, 2.5, 3600, 3601, -1, True, "2", float("nan"), None],
+        "client_id": ["", "a-1", " padded ", "x" * 64, "x" * 65, "nul\x00", 7, None],
+    }
+    rng = np.random.default_rng(0)
+    taken = 0
+    for _ in range(3000):
+        event = {}
+        for name, choices in fields.items():
+            if rng.random() < 0.9:
+                choice = choices[int(rng.integers(0, len(choices)))]
+                if choice is not None or rng.random() < 0.5:
+                    event[name] = choice
+        data = {"events": [event, {"post": 2, "kind": "view"}]}
+        fast = events_plainly_valid(data)
+        serializer = EventBatchApi.InputSerializer(data=data)
+        if fast is None:
+            continue
+        taken += 1
+        assert serializer.is_valid(), (event, serializer.errors)
+        slow = [
+            EventIn(post_id=e["post"], kind=e["kind"], value=e["value"], client_id=e["client_id"])
+            for e in serializer.validated_data["events"]
+        ]
+        assert fast == slow, event
+    assert taken > 20  # the plain path was exercised (44 of 3000 here), not only the fallback
+    assert events_plainly_valid({"events": [{"post": 1, "kind": "view"}] * 201}) is None
+    assert events_plainly_valid([{"post": 1, "kind": "view"}]) is None

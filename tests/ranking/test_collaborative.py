@@ -150,3 +150,19 @@ def test_the_prompt_index_finds_what_a_scan_finds():
     learner.set_item_info("late", ItemInfo(embedding=queries[1]))
     assert learner.nearest_items(queries[1], 5)[0] == "late"
     assert "late" not in learner.nearest_items(queries[0], 5)
+
+
+def test_the_collaborative_source_finds_clips_the_viewer_would_like(
+    population: Population, trained: Learner
+):
+    """The "people with tastes like yours" candidates match the viewer's hidden taste."""
+    lifts = []
+    for v in range(0, 300, 15):
+        found = trained.collaborative_items(f"v{v}", 20)
+        assert len(found) == 20
+        match = population.match(v, np.arange(400))
+        rows = np.array([int(item[1:]) for item in found])
+        lifts.append(match[rows].mean() - match.mean())
+    # Measured: 1.3 above the mean match on average (the match's spread is about 1.5).
+    assert np.mean(lifts) > 0.6
+    assert trained.collaborative_items("nobody", 20) == []

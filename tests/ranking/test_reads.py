@@ -115,7 +115,7 @@ def test_overlay_matches_set_item_info_even_for_a_learner_without_embeddings():
     extra = {"b": ItemInfo(author="x", created=5.0, embedding=np.array([3.0, 4.0]))}
     embeddings, has = learner.item_embeddings(["a", "b", "c"], extra=extra)
     assert has.tolist() == [False, True, False]
-    assert np.allclose(embeddings[1], [0.6, 0.8])
+    assert np.allclose(embeddings[1], [0.6, 0.8], atol=1e-3)  # kept in float16
     told = copy.deepcopy(learner)
     told.set_item_info("b", extra["b"])
     scores = learner.score("ann", ["a", "b"], 20.0, extra=extra)
