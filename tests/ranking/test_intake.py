@@ -346,3 +346,44 @@ def test_old_shown_notes_are_pruned(user, post):
     clips_shown_record(viewer=user, post_ids=[post.pk], where=ClipShown.Where.FOLLOWING)
     assert served_items_prune() == 1
     assert list(ClipShown.objects.values_list("where", flat=True)) == ["following"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_post_deleted_while_its_batch_is_written_refuses_its_events_and_keeps_the_rest(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """The events are written by COPY; a post deleted between the judging and the commit
+    fails the batch's foreign key, and the batch is judged again without it."""
+    from ranking import event_log, intake
+    from ranking.intake import EventIn
+
+    viewer, keep, gone = UserFactory(), PostFactory(), PostFactory()
+    shown(viewer, keep)
+    shown(viewer, gone)
+    real, judged = intake.judge, []
+
+    def delete() -> None:
+        try:
+            Post.objects.filter(pk=gone.pk).delete()
+        finally:
+            connection.close()
+
+    def judge_then_delete(**kwargs: Any) -> intake.Verdict:
+        verdict = real(**kwargs)
+        if not judged:  # deleted (and committed) by someone else after the first judging
+            deleter = threading.Thread(target=delete)
+            deleter.start()
+            deleter.join(60)
+        judged.append(len(verdict.accepted))
+        return verdict
+
+    monkeypatch.setattr(intake, "judge", judge_then_delete)
+    verdict = event_log.events_intake(
+        viewer=viewer,
+        events=[EventIn(keep.pk, "view", 2.0, "a"), EventIn(gone.pk, "view", 2.0, "b")],
+    )
+    assert judged == [2, 1]
+    assert [event.post_id for event in verdict.accepted] == [keep.pk]
+    assert [r.reason for r in verdict.refused] == ["not_visible"]
+    stored = EngagementEvent.objects.filter(viewer=viewer, kind="view")
+    assert list(stored.values_list("post_id", "client_id")) == [(keep.pk, "a")]
