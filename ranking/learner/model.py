@@ -1,7 +1,8 @@
 """The For You learner: per-(viewer, clip) engagement probabilities, updated on every event.
 
-Pure Python and numpy, no ORM: it learns from the live EngagementEvent table and from logs
-exported elsewhere alike, with ids as opaque strings.
+Python and numpy (scipy for a retrain's sparse matrix, faiss for the prompt index), no ORM:
+it learns from the live EngagementEvent table and from logs exported elsewhere alike, with
+ids as opaque strings.
 
 The model, one logistic head per engagement kind in `HEADS`, sharing everything but the
 last layer::
@@ -10,9 +11,11 @@ last layer::
 
 `x` are hand-made features read from running counters (viewer-author affinity, viewer taste
 against the clip's prompt embedding, freshness, decayed popularity, the clip's completion,
-like, share, skip rates, its creator's standing, whether the viewer saw it already);
-`U`/`V` are latent factors (online matrix factorisation; `G` gates them per head), so the
-model also learns from opaque ids with no side information at all.
+like, share, skip rates, its creator's standing, whether the viewer saw it already, and
+the viewer's predicted cell from the collaborative factors, which each retrain fits by ALS
+and every event folds in: collaborative.py); `U`/`V` are latent factors (online matrix
+factorisation; `G` gates them per head). The collaborative and online factors let the model
+learn from opaque ids with no side information at all.
 
 Labels follow the "fake negative" scheme of Twitter's continuous training (Ktena et al.,
 RecSys 2019): an impression is a negative for every head at once, and a later like (or
@@ -301,8 +304,8 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving, LearnerCollaborative):
             self.G -= cfg.lr_gate * np.outer(err, uv)
 
     def _step_head(self, v: int, i: int, x: np.ndarray, h: int, label: float) -> None:
-        """`_step` on the one head `h`: the same update (the other heads' gradients are
-        zero) in a quarter of the time, for the events that label one head."""
+        """`_step` on the one head `h`, for the events that label one head: the same
+        update (the other heads' gradients are zero) without computing theirs."""
         cfg = self.config
         u, w = self.U[v], self.V[i]
         uv = u * w
