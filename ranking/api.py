@@ -68,7 +68,9 @@ def events_plainly_valid(data: Any) -> list[EventIn] | None:
             return None
         post, kind = event.get("post"), event.get("kind")
         value, client_id = event.get("value", 1.0), event.get("client_id", "")
-        if type(post) is not int or not 1 <= post <= _ID_MAX or kind not in _CLIENT_KIND_VALUES:
+        if type(post) is not int or not 1 <= post <= _ID_MAX:
+            return None
+        if type(kind) is not str or kind not in _CLIENT_KIND_VALUES:  # {} would not hash
             return None
         if type(value) not in (int, float) or not 0 <= value <= MAX_VALUE:
             return None  # NaN fails the comparison too

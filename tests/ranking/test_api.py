@@ -221,10 +221,10 @@ def test_the_plain_batch_reader_takes_only_what_the_serializer_takes_and_alike()
     from ranking.intake import EventIn
 
     fields = {
-        "post": [1, 7, 0, -3, True, "5", 5.0, 2**63, None],
-        "kind": ["view", "skip", "complete", "like", "reset", "nope", 3, None],
-        "value": [1, 0, 2.5, 3600, 3601, -1, True, "2", float("nan"), None],
-        "client_id": ["", "a-1", " padded ", "x" * 64, "x" * 65, "nul\x00", 7, None],
+        "post": [1, 7, 0, -3, True, "5", 5.0, 2**63, {}, None],
+        "kind": ["view", "skip", "complete", "like", "reset", "nope", 3, {}, [], None],
+        "value": [1, 0, 2.5, 3600, 3601, -1, True, "2", float("nan"), {}, None],
+        "client_id": ["", "a-1", " padded ", "x" * 64, "x" * 65, "nul\x00", 7, [], None],
     }
     rng = np.random.default_rng(0)
     taken = 0
