@@ -148,7 +148,7 @@ def factorise(
     if content is not None:
         content = content[:n_i].astype(np.float32)
         fitted &= content.any(axis=1)
-    for _ in range(iterations):
+    for _ in range(max(iterations, 1)):
         # Each side: factors and its own bias against the other's factors and a 1.
         targets = cells.data - mu - items[cells.indices, -1]
         viewers, _, _ = _solve_rows(
