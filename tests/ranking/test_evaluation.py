@@ -15,12 +15,13 @@ from django.core.management.base import CommandError
 
 from feed.models import Post
 from ranking.evaluation import auc, gini, ndcg_at_k, parse_timestamp
+from ranking.evaluation.simulated import Population
 from ranking.event_log import events_record
 from ranking.intake import EventIn
 from ranking.models import EngagementEvent
 from tests.factories import PostFactory, UserFactory
 
-from .test_learner import Population
+from .logs import liked_or_skipped
 
 MODELS = ("learner", "popularity", "recency", "random")
 ROWS = ("AUC like", "AUC complete", "AUC skip", "NDCG@10", "coverage@10", "creator Gini@10")
@@ -135,15 +136,7 @@ def test_live_log(user):
     creators = [UserFactory(username=f"creator{n}") for n in range(2)]
     posts = [cast(Post, PostFactory(owner=creators[n % 2])) for n in range(4)]
     viewers = [user, *(UserFactory(username=f"viewer{n}") for n in range(3))]
-    for v, viewer in enumerate(viewers):
-        for p, post in enumerate(posts):
-            events = [EventIn(post_id=post.pk, kind="impression")]
-            if (v + p) % 2:
-                events += [EventIn(post_id=post.pk, kind="like")]
-                events += [EventIn(post_id=post.pk, kind="complete")]
-            else:
-                events += [EventIn(post_id=post.pk, kind="skip", value=1.5)]
-            events_record(viewer=viewer, events=events)
+    liked_or_skipped(viewers, posts)
     # A signed-out viewer's row, as an older version logged them, is skipped as training is.
     EngagementEvent.objects.create(viewer=None, post=posts[0], kind="impression")
     # A reset is about a viewer, not a clip: replayed to the learner, never an exposure.

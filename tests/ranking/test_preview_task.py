@@ -30,6 +30,8 @@ from ranking.services import ranking_config_activate, ranking_config_create
 from ranking.tasks import ranking_preview
 from tests.factories import PostFactory, UserFactory
 
+from .logs import liked_or_skipped
+
 pytestmark = pytest.mark.django_db
 
 
@@ -78,15 +80,7 @@ def _record_events() -> list[User]:
     creators = [UserFactory(username=f"creator{n}") for n in range(2)]
     posts = [cast(Post, PostFactory(owner=creators[n % 2])) for n in range(4)]
     viewers = [UserFactory(username=f"viewer{n}") for n in range(4)]
-    for v, viewer in enumerate(viewers):
-        for p, post in enumerate(posts):
-            events = [EventIn(post_id=post.pk, kind="impression")]
-            if (v + p) % 2:
-                events += [EventIn(post_id=post.pk, kind="like")]
-                events += [EventIn(post_id=post.pk, kind="complete")]
-            else:
-                events += [EventIn(post_id=post.pk, kind="skip", value=1.5)]
-            events_record(viewer=viewer, events=events)
+    liked_or_skipped(viewers, posts)
     # New clips only one viewer has seen: the others' next pages can hold them.
     for _ in range(2):
         fresh = cast(Post, PostFactory(owner=creators[0]))

@@ -255,13 +255,19 @@ def _updater_waits_on_the_lock() -> bool:
         return cursor.fetchone()[0] > 0
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_page_is_answered_while_the_updater_is_held():
+def _shown_with_the_updater(count: int) -> tuple[Any, list[Any]]:
+    """A viewer shown `count` new posts, and this process's updater started and synced."""
     viewer = UserFactory()
-    posts = [PostFactory() for _ in range(5)]
+    posts = [PostFactory() for _ in range(count)]
     events_record(viewer=viewer, events=[EventIn(post_id=p.pk, kind="impression") for p in posts])
     live.start()
     assert live.wait_synced(0, timeout=60), "the updater never synced"
+    return viewer, posts
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_page_is_answered_while_the_updater_is_held():
+    viewer, posts = _shown_with_the_updater(5)
     liked = str(posts[0].pk)
     assert live.learner.item_counts([liked])[1][0] == 0
     syncs = live.syncs
@@ -315,11 +321,7 @@ def test_a_page_is_answered_while_the_updater_is_held():
 @pytest.mark.django_db(transaction=True)
 def test_with_the_updater_running_a_page_makes_eight_queries_and_its_log_follows():
     """The request reads; the updater writes what it served a tick later (ServedItem)."""
-    viewer = UserFactory()
-    posts = [PostFactory() for _ in range(6)]
-    events_record(viewer=viewer, events=[EventIn(post_id=p.pk, kind="impression") for p in posts])
-    live.start()
-    assert live.wait_synced(0, timeout=60), "the updater never synced"
+    viewer, posts = _shown_with_the_updater(6)
     assert live.wait_synced(live.syncs, timeout=60)  # it has read the settings too
     with CaptureQueriesContext(connection) as ctx:
         page = feed_serve(viewer=viewer, feed=Feed.FOR_YOU, cursor=None, size=4)
