@@ -1,9 +1,9 @@
 """Collaborative factors: clips' from ALS at each retrain, viewers' folded in online.
 
-A mixin of `Learner`. The model's online factors (`U`, `V`) learn from one SGD step an
-event, which finds the people who like the same things only slowly: on a simulated
-population with hidden tastes their product barely correlates with the tastes (0.03 to
-0.16). So a retrain also factorises the window's showings by alternating least squares:
+A mixin of `Learner`. Online factors learnt by one SGD step an event (which the learner
+had before these) find the people who like the same things only slowly: on a simulated
+population with hidden tastes their product barely correlated with the tastes (0.03 to
+0.16). So a retrain factorises the window's showings by alternating least squares:
 
     cell(viewer, clip) ~ mu + bias_v + bias_i + P_v . Q_i
 
@@ -48,10 +48,6 @@ CF_SIGNAL: dict[str, float] = {
     "not_interested": -1.0,
     "report": -2.0,
 }
-
-# Cells a least-squares half-step adds up at once (the outer products of 256k cells of 16
-# factors: 300 MB in float32).
-_CHUNK = 1 << 18
 
 
 class CellLog:
@@ -104,18 +100,22 @@ def _solve_rows(
     each row's prior mean (zeros if None). Returns the solutions (rows x (k+1)) and the
     normal equations, A x = B without the ridge, so that a viewer's can go on being
     updated online.
+
+    Both sides of the normal equations are sparse-dense products (scipy's, in C): A's
+    upper triangle is the pattern times each pair of columns of `other` multiplied, B the
+    targets times `other`. For 1 million cells of 8 factors that is 0.1 s, where summing
+    each cell's outer product took 1.3 s.
     """
-    n, width = len(indptr) - 1, other.shape[1]
-    A = np.zeros((n, width, width), dtype=np.float64)
-    B = np.zeros((n, width), dtype=np.float64)
-    rows = np.repeat(np.arange(n), np.diff(indptr))
-    for start in range(0, len(indices), _CHUNK):
-        part = slice(start, start + _CHUNK)
-        g = other[indices[part]]
-        r = rows[part]
-        first = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
-        A[r[first]] += np.add.reduceat(g[:, :, None] * g[:, None, :], first, axis=0)
-        B[r[first]] += np.add.reduceat(g * targets[part, None], first, axis=0)
+    from scipy.sparse import csr_matrix
+
+    n, m, width = len(indptr) - 1, other.shape[0], other.shape[1]
+    upper = np.triu_indices(width)
+    pattern = csr_matrix((np.ones(len(indices)), indices, indptr), shape=(n, m))
+    products = pattern @ (other[:, upper[0]] * other[:, upper[1]])
+    A = np.empty((n, width, width), dtype=np.float64)
+    A[:, upper[0], upper[1]] = products
+    A[:, upper[1], upper[0]] = products
+    B = np.asarray(csr_matrix((targets, indices, indptr), shape=(n, m)) @ other, np.float64)
     right = B if prior is None else B + lam * prior
     return np.linalg.solve(A + lam * np.eye(width), right[..., None])[..., 0], A, B
 
@@ -148,6 +148,10 @@ def factorise(
     if content is not None:
         content = content[:n_i].astype(np.float32)
         fitted &= content.any(axis=1)
+        seen = content[fitted]
+        # The ridge's normal matrix is the same every iteration: formed once (at 100,000
+        # clips it is a second's work; each iteration's right-hand side, in float32, 50 ms).
+        gram = (seen.T @ seen).astype(np.float64) + np.eye(content.shape[1])
     for _ in range(max(iterations, 1)):
         # Each side: factors and its own bias against the other's factors and a 1.
         targets = cells.data - mu - items[cells.indices, -1]
@@ -164,10 +168,9 @@ def factorise(
             prior,
         )
         if content is not None and fitted.any():
-            seen = content[fitted]
-            gram = seen.T @ seen + np.eye(content.shape[1])
-            projection = np.linalg.solve(gram, seen.T @ items[fitted, :-1])
-            prior = np.hstack([content @ projection, np.zeros((n_i, 1))])
+            right = seen.T @ items[fitted, :-1].astype(np.float32)
+            projection = np.linalg.solve(gram, right).astype(np.float32)
+            prior = np.hstack([content @ projection, np.zeros((n_i, 1), np.float32)])
     if prior is not None:
         unseen = np.diff(by_item.indptr) == 0
         items[unseen] = prior[unseen]

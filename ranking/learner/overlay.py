@@ -80,7 +80,6 @@ def item_side(learner: Learner, items: Sequence[str], extra: Infos | None) -> It
         "item_created": np.full(n, np.inf),  # unknown creation: brand new, as a new row
         "item_emb": np.zeros((n, dim), dtype=learner.item_emb.dtype),
         "item_has_emb": np.zeros(n, dtype=bool),
-        "V": np.array([learner._init_vector("i", items[p]) for p in at]),
     }
     for name in ("bi", "item_imps", "item_cnt", "item_pop", "item_pop_ts", "cf_Q"):
         table = getattr(learner, name)

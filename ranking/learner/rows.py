@@ -1,14 +1,12 @@
 """How the learner gives ids rows: viewers, clips and authors, each a row of growing arrays.
 
 A mixin of `Learner` (kept apart from the model's arithmetic). Rows are never shared: a new
-id gets the next row, its factors seeded by the id itself, so a state reloads and re-trains
-identically.
+id gets the next row, so a state reloads and re-trains identically.
 """
 
 from __future__ import annotations
 
 import threading
-import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,8 +26,6 @@ class LearnerRows:
     _dim: int
     config: Any
     lock: threading.RLock
-    U: np.ndarray
-    V: np.ndarray
     taste: np.ndarray
     item_author: np.ndarray
     item_created: np.ndarray
@@ -40,9 +36,8 @@ class LearnerRows:
     _content_factors: Callable[[int], None]
     _neighbours: NearestClips | None
 
-    _VIEWER_ARRAYS: tuple[str, ...] = ("U", "bu", "taste", "taste_w", "cf_P", "cf_M", "cf_b")
+    _VIEWER_ARRAYS: tuple[str, ...] = ("bu", "taste", "taste_w", "cf_P", "cf_M", "cf_b")
     _ITEM_ARRAYS: tuple[str, ...] = (
-        "V",
         "bi",
         "item_author",
         "item_created",
@@ -70,11 +65,6 @@ class LearnerRows:
                     extra[:] = np.inf
                 setattr(self, name, np.concatenate([array, extra.astype(array.dtype)]))
 
-    def _init_vector(self, space: str, key: str) -> np.ndarray:
-        # Seeded by the id, not by arrival order: a state reloads and re-trains identically.
-        rng = np.random.default_rng([self.config.seed, zlib.crc32(f"{space}:{key}".encode())])
-        return rng.normal(0.0, self.config.init_scale, self.config.factors)
-
     def _new_row(self, ids: _Ids, key: str, arrays: Sequence[str]) -> int:
         """Give `key` the next row of `ids`, growing `arrays` to hold it."""
         row = len(ids.ids)
@@ -89,7 +79,6 @@ class LearnerRows:
         row = self._viewers.index.get(viewer)
         if row is None:
             row = self._new_row(self._viewers, viewer, self._VIEWER_ARRAYS)
-            self.U[row] = self._init_vector("v", viewer)
             self._forget_folds(row)  # the inverse of its collaborative normal equations
         return row
 
@@ -103,7 +92,6 @@ class LearnerRows:
         row = self._items.index.get(item)
         if row is None:
             row = self._new_row(self._items, item, self._ITEM_ARRAYS)
-            self.V[row] = self._init_vector("i", item)
             # Until told otherwise, a clip is its own author (so creator standing is its own);
             # a clip told of with its author never takes a row of its own there.
             self.item_author[row] = self._author_row("\0" + item if author is None else author)

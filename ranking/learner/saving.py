@@ -10,7 +10,7 @@ import io
 import json
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any, Self
 
 import numpy as np
@@ -73,7 +73,7 @@ class LearnerSaving:
     @locked
     def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
         """Become exactly the learner that `state_dict` was taken from."""
-        self.config = LearnerConfig(**json.loads(str(state["config"])))
+        self.config = _config(json.loads(str(state["config"])))
         self._neighbours = None  # of the clips it held before
         for name in self._ARRAYS:
             if name in state:
@@ -144,6 +144,14 @@ class LearnerSaving:
         learner = cls()
         learner.load_state_dict(state)
         return learner
+
+
+def _config(saved: Mapping[str, Any]) -> LearnerConfig:
+    """The config a state was saved with, less the settings of parts the learner no longer
+    has (an older state's online factors: `factors`, `lr_factors`, `lr_gate`, `init_scale`;
+    their arrays are not loaded either)."""
+    known = {f.name for f in fields(LearnerConfig)}
+    return LearnerConfig(**{name: value for name, value in saved.items() if name in known})
 
 
 def _showings_x(x: np.ndarray, n: int) -> np.ndarray:

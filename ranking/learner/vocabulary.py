@@ -143,15 +143,11 @@ Infos = Mapping[str, ItemInfo]
 class LearnerConfig:
     """Hyperparameters; saved with the state so that a version reloads as it was."""
 
-    factors: int = 16
     seed: int = 0
     passes: int = 1  # the collaborative factors (ALS) do what a second pass did, better
     lr_dense: float = 0.05  # Adagrad, for the shared weights W and b
     lr_bias: float = 0.03  # SGD, per item and per viewer biases
-    lr_factors: float = 0.08  # SGD, latent factors
-    lr_gate: float = 0.002  # SGD, per-head gates of the factors
     l2: float = 1e-2
-    init_scale: float = 0.1
     freshness_s: float = 2 * _DAY
     popularity_half_life_s: float = 12 * _HOUR
     affinity_half_life_s: float = 14 * _DAY

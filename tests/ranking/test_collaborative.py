@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from ranking.evaluation.simulated import Population
-from ranking.learner import FEATURES, Event, ItemInfo, Learner, LearnerConfig, state_equal
+from ranking.learner import (
+    FEATURES,
+    HEADS,
+    Event,
+    ItemInfo,
+    Learner,
+    LearnerConfig,
+    state_equal,
+)
 from ranking.learner.collaborative import CellLog, factorise
 
 
@@ -118,8 +128,17 @@ def test_a_state_saved_before_the_collaborative_factors_loads(trained: Learner):
     state["W"] = np.delete(state["W"], column, axis=1)
     state["_gW"] = np.delete(state["_gW"], column, axis=1)
     state["exposure_x"] = np.delete(state["exposure_x"], column, axis=1)
+    # It also had online factors (viewers' U, clips' V, the heads' gates G), and their
+    # settings in its config.
+    state["U"] = np.ones((len(trained.viewers) + 1, 16))
+    state["V"] = np.ones((len(trained.items) + 1, 16))
+    state["G"] = np.ones((len(HEADS), 16))
+    config = json.loads(str(state["config"]))
+    config.update(factors=16, lr_factors=0.08, lr_gate=0.002, init_scale=0.1)
+    state["config"] = np.array(json.dumps(config))
     old = Learner()
     old.load_state_dict(state)
+    assert not hasattr(old, "U") and old.config == trained.config
     assert old.W.shape == trained.W.shape and not old.W[:, column].any()
     assert not old.cf_Q.any() and old.cf_P.shape[0] == len(old.viewers) + 1
     scores = old.score("v1", old.items[:50])
