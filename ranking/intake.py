@@ -209,10 +209,13 @@ def judge(*, viewer: User, events: Sequence[EventIn], now: datetime) -> Verdict:
     """
     post_ids = {e.post_id for e in events if e.post_id is not None}
     client_ids = {e.client_id for e in events if e.client_id}
+    # "Not blank" repeats the unique index's condition, so PostgreSQL reads that index: it
+    # can't tell from a list of over 100 ids that none is blank, and without it read every
+    # event the viewer ever sent (160 ms for one with 75,000).
     stored = set(
-        EngagementEvent.objects.filter(viewer=viewer, client_id__in=client_ids).values_list(
-            "client_id", flat=True
-        )
+        EngagementEvent.objects.filter(viewer=viewer, client_id__in=client_ids)
+        .exclude(client_id="")
+        .values_list("client_id", flat=True)
         if client_ids
         else ()
     )
