@@ -9,6 +9,7 @@ array parameter took 9 ms against IN's 13 (100,000 clips, the same plan). Other 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -22,7 +23,7 @@ class AnyOf(In):
 
     lookup_name = "any_of"
 
-    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, Sequence[Any]]:
         """`lhs = ANY(%s)`, the values as one list parameter."""
         if not self.rhs_is_direct_value():
             return super().as_sql(compiler, connection)
