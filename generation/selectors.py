@@ -6,7 +6,7 @@ import logging
 import math
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -18,8 +18,11 @@ from core.media import media_url
 from moderation.models import ClipFingerprint
 
 from .backends import WeightsMissing
-from .backends.registry import check_weights, model_configs
+from .backends.registry import backend_class, check_weights, model_configs
 from .models import GenerationJob, GenerationQuota
+
+if TYPE_CHECKING:
+    from .house.vocabulary import PromptGuide
 
 State = GenerationJob.State
 log = logging.getLogger(__name__)
@@ -164,6 +167,19 @@ def job_refusals(*, model_key: str, aspect: str, duration_s: float, steps: int) 
         "aspect": size_refusal(model_key=model_key, aspect=aspect),
     }
     return {field: message for field, message in refusals.items() if message is not None}
+
+
+def model_guide(model_key: str) -> PromptGuide | None:
+    """How to prompt a model whose vocabulary is small (the house model); None for one that
+    takes any prompt, or one no longer configured."""
+    config = model_configs().get(model_key)
+    return None if config is None else backend_class(config.family).prompt_guide
+
+
+def model_is_test(model_key: str) -> bool:
+    """Whether a model is a test model (tiny, random weights)."""
+    config = model_configs().get(model_key)
+    return config is not None and config.is_tiny
 
 
 def model_label(model_key: str) -> str:

@@ -108,10 +108,53 @@ class CreateForm(forms.Form):
             }
         )
 
+    def chosen_model(self) -> str:
+        """The model the form shows as chosen (the default until one is picked)."""
+        return str(self["model_key"].value() or self.default_model)
+
+    def placeholders(self) -> str:
+        """Each offered model's prompt placeholder, as JSON for the page's script."""
+        generic = self.fields["prompt"].widget.attrs["placeholder"]
+        return json.dumps(
+            {
+                key: guide.placeholder if guide else generic
+                for key, _label in self.fields["model_key"].choices  # type: ignore[attr-defined]
+                for guide in [generation_selectors.model_guide(key)]
+            }
+        )
+
+    def placeholder(self) -> str:
+        """The prompt's placeholder for the chosen model."""
+        guide = generation_selectors.model_guide(self.chosen_model())
+        generic = str(self.fields["prompt"].widget.attrs["placeholder"])
+        return guide.placeholder if guide else generic
+
+    def guides(self) -> list[dict[str, Any]]:
+        """The offered models with a small vocabulary, each with its guide, the words of
+        the current prompt it doesn't know, and the offered models that take any prompt."""
+        choices = self.fields["model_key"].choices  # type: ignore[attr-defined]
+        open_models = [
+            label
+            for key, label in choices
+            if generation_selectors.model_guide(key) is None
+            and not generation_selectors.model_is_test(key)
+        ]
+        prompt = str(self["prompt"].value() or "")
+        return [
+            {
+                "key": key,
+                "guide": guide,
+                "known": json.dumps(sorted(guide.known)),
+                "unknown": guide.unknown(prompt),
+                "instead": open_models,
+            }
+            for key, _label in choices
+            if (guide := generation_selectors.model_guide(key)) is not None
+        ]
+
     def longest(self) -> float:
         """The Length slider's end: the chosen (else default) model's longest clip."""
-        chosen = self["model_key"].value() or self.default_model
-        longest = generation_selectors.model_longest(str(chosen))
+        longest = generation_selectors.model_longest(self.chosen_model())
         limit = float(self.fields["duration_s"].max_value)  # type: ignore[attr-defined]
         return limit if longest is None else min(longest, limit)
 

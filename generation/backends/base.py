@@ -11,12 +11,15 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from generation.house.vocabulary import PromptGuide
 
 logger = logging.getLogger(__name__)
 
@@ -222,6 +225,8 @@ class Backend:
     remix_pipeline: ClassVar[str] = ""
     # Prompt tokens, unless the settings entry says otherwise (LTX-Video's own length).
     default_max_sequence_length: ClassVar[int] = 128
+    # The words a model with a small vocabulary knows, for the create page; None: any prompt.
+    prompt_guide: ClassVar[PromptGuide | None] = None
 
     def __init__(self, config: ModelConfig) -> None:
         """Check the weights directory and read the shape constraints from its configs."""

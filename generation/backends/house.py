@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from generation.house.display import display_frames, max_display_frames, model_frames
+from generation.house.vocabulary import GUIDE
 
 from .base import Backend, GenerationSpec, StepCallback, round_to_multiple
 
@@ -51,6 +52,7 @@ class HouseBackend(Backend):
 
     family: ClassVar[str] = "house"
     pipeline: ClassVar[str] = "generation.house.pipeline.HouseVideoPipeline"
+    prompt_guide = GUIDE
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """See Backend; also reads the native clip size from the denoiser's config."""

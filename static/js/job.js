@@ -265,6 +265,7 @@
         model.addEventListener("change", fitLength);
         fitLength();
       }
+      wirePromptGuides(form, model);
       form.addEventListener("submit", function () {
         // One click, one job: the idempotency key also guards a double submit.
         var button = form.querySelector("[type=submit]");
@@ -276,6 +277,80 @@
         }
       });
     });
+  }
+
+  // ---------- what a small model can draw ----------
+
+  // The words of a prompt outside a model's vocabulary, as generation/house/vocabulary.py
+  // finds them: lower-case letters only, each once, a plural known when its singular is.
+  function unknownWords(text, known) {
+    var seen = {};
+    var out = [];
+    (text.toLowerCase().match(/[a-z]+/g) || []).forEach(function (word) {
+      if (known[word] || (word.slice(-1) === "s" && known[word.slice(0, -1)])) return;
+      if (!seen[word]) {
+        seen[word] = true;
+        out.push(word);
+      }
+    });
+    return out;
+  }
+
+  function insertWords(input, words) {
+    var start = input.selectionStart === undefined ? input.value.length : input.selectionStart;
+    var end = input.selectionEnd === undefined ? start : input.selectionEnd;
+    var before = input.value.slice(0, start);
+    var after = input.value.slice(end);
+    var text = (before && !/\s$/.test(before) ? " " : "") + words + (after && !/^\s/.test(after) ? " " : "");
+    input.value = before + text + after;
+    var caret = before.length + text.length;
+    input.setSelectionRange(caret, caret);
+  }
+
+  function wirePromptGuides(form, model) {
+    var prompt = form.querySelector("textarea[name=prompt]");
+    var guides = form.querySelectorAll("[data-guide-for]");
+    if (!prompt) return;
+    var placeholders = JSON.parse(prompt.getAttribute("data-placeholders") || "{}");
+    var knownOf = {};
+    guides.forEach(function (guide) {
+      var known = {};
+      JSON.parse(guide.getAttribute("data-known") || "[]").forEach(function (w) {
+        known[w] = true;
+      });
+      knownOf[guide.getAttribute("data-guide-for")] = known;
+    });
+    var check = function () {
+      guides.forEach(function (guide) {
+        if (guide.hidden) return;
+        var unknown = unknownWords(prompt.value, knownOf[guide.getAttribute("data-guide-for")]);
+        var note = guide.querySelector(".prompt-unknown");
+        setText(note, ".js-unknown", unknown.join(", "));
+        note.hidden = unknown.length === 0;
+      });
+    };
+    var choose = function () {
+      var key = model ? model.value : "";
+      guides.forEach(function (guide) {
+        guide.hidden = guide.getAttribute("data-guide-for") !== key;
+      });
+      if (placeholders[key]) prompt.placeholder = placeholders[key];
+      check();
+    };
+    form.addEventListener("click", function (e) {
+      var button = e.target.closest("[data-insert], [data-example]");
+      if (!button) return;
+      if (button.hasAttribute("data-example")) {
+        prompt.value = button.getAttribute("data-example");
+      } else {
+        insertWords(prompt, button.getAttribute("data-insert"));
+      }
+      prompt.dispatchEvent(new Event("input", { bubbles: true }));
+      prompt.focus();
+    });
+    prompt.addEventListener("input", check);
+    if (model) model.addEventListener("change", choose);
+    choose();
   }
 
   function start() {

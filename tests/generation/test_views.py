@@ -117,6 +117,43 @@ def test_prompt_prefills_from_the_query(alice: Client):
     assert ">a whale in the clouds</textarea>" in response.content.decode()
 
 
+def test_the_house_models_words_and_the_ones_a_prompt_has_beyond_them(client: Client, user: User):
+    """Served with the page (the script then keeps it current as one types): the house
+    model's chips and examples, and the words of the prompt it never learnt."""
+    client.force_login(user)
+    html = client.get(reverse("feed:create"), {"prompt": "my dog surfing at sunset"}).content
+    page = html.decode()
+    assert 'placeholder="A coloured shape, what it does and where: a red ball' in page
+    note = re.search(r'<p class="prompt-unknown" role="status"( hidden)?>(.*?)</p>', page, re.S)
+    assert note and note.group(1) is None
+    assert re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", note.group(2))).strip() == (
+        "riff-house draws coloured shapes; it won't draw: dog, surfing, sunset. "
+        "You can still generate."
+    )
+    assert 'data-insert="triangle"' in page and 'data-example="a red ball bouncing' in page
+    assert "For anything else" not in page  # no model that takes any prompt is installed
+    known = client.get(reverse("feed:create"), {"prompt": "a red ball on the beach"}).content
+    assert b'<p class="prompt-unknown" role="status" hidden>' in known
+
+
+def test_the_guide_points_to_an_installed_model_that_takes_any_prompt(
+    client: Client, user: User, settings, tiny_models
+):
+    """Where a model that draws anything is installed, the guide names it; choosing it
+    shows its own placeholder and no guide."""
+    models = dict(settings.RIFF_MODELS)
+    models["wan-big"] = {**models["tiny-wan"], "label": "Wan big"}
+    settings.RIFF_MODELS = models
+    client.force_login(user)
+    page = client.get(reverse("feed:create")).content.decode()
+    assert "For anything else, choose Wan big under Model." in page
+    response = client.post(reverse("feed:create"), {"prompt": "", "model_key": "wan-big"})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert 'placeholder="Describe the clip: who or what, where, what happens' in page
+    assert re.search(r'<section class="prompt-guide" data-guide-for="riff-house"[^>]*hidden', page)
+
+
 def test_post_queues_a_job_and_opens_its_page(alice: Client, user: User):
     response = alice.post(reverse("feed:create"), FORM)
     job = GenerationJob.objects.get(owner=user)
