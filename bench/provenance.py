@@ -120,7 +120,7 @@ def main() -> None:
         _, encode_ms = timed(lambda frames=frames: encode_mp4(frames, fps=FPS))
         marked, mark_ms = timed(
             lambda frames=frames, payload=payload: watermark.mark_frames(
-                frames, payload=payload, label="AI · @bench"
+                frames, payload=payload, label="AI · @bench", fps=FPS
             )
         )
         mp4 = encode_mp4(marked, fps=FPS)

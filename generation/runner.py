@@ -285,7 +285,7 @@ def _encode_and_store(job: GenerationJob, lease: Lease, frames: np.ndarray, fps:
     publish(job_id)
     handle = GenerationJob.objects.values_list("owner__username", flat=True).get(pk=job_id)
     unmarked = frames
-    frames = mark_frames(frames, payload=job.watermark_id, label=f"AI · @{handle}")
+    frames = mark_frames(frames, payload=job.watermark_id, label=f"AI · @{handle}", fps=fps)
     data = sign_clip(
         encode_mp4(frames, fps=fps),
         title=f"Riff clip by @{handle}",

@@ -103,21 +103,50 @@ def _label_image(label: str, height: int) -> Image.Image:
     return tile
 
 
+# Where the label may go, per shape of frame, as fractions of it (left, top, right, bottom):
+# clear of what Riff's player lays over a clip. A 9:16 clip fills a phone's screen, under the
+# header (top 8%), the action rail (right 22%, from the caption up to mid-height) and the
+# owner, caption and prompt (bottom 22%); a 16:9 or 1:1 clip sits in the middle of the
+# screen, overlaid less, but a desktop page and an embed put the same things over its edges.
+SAFE_ZONES = {
+    "9:16": (0.04, 0.12, 0.76, 0.74),
+    "16:9": (0.03, 0.10, 0.82, 0.78),
+    "1:1": (0.04, 0.10, 0.78, 0.76),
+}
+# Seconds the label takes from one corner of its zone to the next: slow enough to read and
+# not to flicker (a 2-second clip moves it half a side), never resting in one corner.
+LEG_S = 4.0
+
+
+def safe_zone(width: int, height: int) -> tuple[float, float, float, float]:
+    """The label's zone for a frame of this size (the nearest of SAFE_ZONES' shapes)."""
+    ratio = width / height
+    shape = "9:16" if ratio < 0.8 else "16:9" if ratio > 1.25 else "1:1"
+    return SAFE_ZONES[shape]
+
+
 def label_position(
-    index: int, count: int, frame: tuple[int, int], tile: tuple[int, int]
+    index: int,
+    frame: tuple[int, int],
+    tile: tuple[int, int],
+    *,
+    fps: float,
+    start: int = 0,
 ) -> tuple[int, int]:
-    """Where the label sits in frame `index` of `count`: it drifts from corner to corner."""
+    """Where the label's top left sits at frame `index`: it glides along the sides of its
+    safe zone (`safe_zone`), a side every LEG_S seconds, from corner `start` (0 to 3:
+    top left, bottom left, bottom right, top right)."""
     width, height = frame
-    margin = max(4, round(min(width, height) * 0.03))
-    # A label wider than a tiny frame starts at its left edge rather than outside it.
-    right, bottom = max(0, width - tile[0] - margin), max(0, height - tile[1] - margin)
-    left, top = min(margin, right), min(margin, bottom)
-    corners = [(left, top), (right, top), (right, bottom), (left, bottom)]
-    # Three sides of the frame over the clip: it never rests in one corner to be cropped.
-    legs = len(corners) - 1
-    t = (index / max(count - 1, 1)) * legs
-    leg = min(int(t), legs - 1)
-    a, b = corners[leg], corners[leg + 1]
+    zone = safe_zone(width, height)
+    left, top = round(zone[0] * width), round(zone[1] * height)
+    # A label too big for the zone (a tiny frame) stays inside the frame at least.
+    right = max(0, min(round(zone[2] * width) - tile[0], width - tile[0]))
+    bottom = max(0, min(round(zone[3] * height) - tile[1], height - tile[1]))
+    left, top = min(left, right), min(top, bottom)
+    corners = [(left, top), (left, bottom), (right, bottom), (right, top)]
+    t = index / fps / LEG_S + start
+    leg = int(t)
+    a, b = corners[leg % 4], corners[(leg + 1) % 4]
     f = t - leg
     return round(a[0] + (b[0] - a[0]) * f), round(a[1] + (b[1] - a[1]) * f)
 
@@ -183,17 +212,20 @@ def _scores(rgb: np.ndarray) -> np.ndarray:
     return np.bincount(index, ones, MARK_BITS) / np.maximum(np.bincount(index, None, MARK_BITS), 1)
 
 
-def mark_frames(frames: np.ndarray, *, payload: int, label: str) -> np.ndarray:
-    """Burn the moving label into every frame, then embed `payload` invisibly in each.
+def mark_frames(frames: np.ndarray, *, payload: int, label: str, fps: float) -> np.ndarray:
+    """Burn the moving label into every frame (played at `fps`), then embed `payload`
+    invisibly in each.
 
-    Frames smaller than 256x256 pixels (Riff's tiny test model) get the label only.
+    The label starts in a corner of its zone that the payload picks, so clips don't all
+    carry it in the same place. Frames smaller than 256x256 pixels (Riff's tiny test model)
+    get the label only.
     """
     if not 0 <= payload < 2**PAYLOAD_BITS:
         raise ValueError(f"payload must be in [0, 2**{PAYLOAD_BITS}), got {payload}")
     video = np.asarray(frames)
     if video.ndim != 4 or video.shape[-1] != 3 or video.dtype != np.uint8:
         raise ValueError(f"frames must be (T, H, W, 3) uint8, got {video.shape} {video.dtype}")
-    count, height, width = video.shape[:3]
+    height, width = video.shape[1:3]
     tile = _label_image(label, height)
     bits = np.array(_bits(payload))
     invisible = height * width >= MIN_PIXELS
@@ -201,7 +233,7 @@ def mark_frames(frames: np.ndarray, *, payload: int, label: str) -> np.ndarray:
     tw, th = tile.size
     for index, frame in enumerate(video):
         # Only the label's own patch is composited: the rest of the frame stays as it is.
-        x, y = label_position(index, count, (width, height), tile.size)
+        x, y = label_position(index, (width, height), tile.size, fps=fps, start=payload % 4)
         rgb = frame.copy()
         patch = Image.fromarray(rgb[y : y + th, x : x + tw]).convert("RGBA")
         patch.alpha_composite(tile.crop((0, 0, patch.width, patch.height)))

@@ -40,7 +40,7 @@ def made_here(owner: User, *, visibility: str = "public") -> tuple[Post, bytes]:
     """A clip as Riff's worker makes it (marked, encoded, signed), posted by `owner`."""
     job = job_in_state(owner, GenerationJob.State.SUCCEEDED)
     frames = scene(seed=3)
-    marked = mark_frames(frames, payload=job.watermark_id, label=f"AI · @{owner.username}")
+    marked = mark_frames(frames, payload=job.watermark_id, label=f"AI · @{owner.username}", fps=12)
     data = sign_clip(
         encode_mp4(marked, fps=12),
         title=f"Riff clip by @{owner.username}",
@@ -244,7 +244,7 @@ def test_the_credentials_page_shows_the_reading_stored_at_signing(
     client: Client, other_user: User
 ) -> None:
     job = job_in_state(other_user, GenerationJob.State.SUCCEEDED)
-    marked = mark_frames(scene(seed=3), payload=job.watermark_id, label="AI")
+    marked = mark_frames(scene(seed=3), payload=job.watermark_id, label="AI", fps=12)
     data = sign_clip(
         encode_mp4(marked, fps=12), title="t", clip_id=str(job.pk), model_key=job.model_key
     )
