@@ -112,7 +112,8 @@ class LearnerReads:
         q = self.cf_Q[:count]
         p = self.cf_P[v]
         predicted = q[:, :-1] @ p[:-1] + q[:, -1]
-        predicted[~q.any(axis=1)] = -np.inf  # clips with no factors say nothing
+        # A clip with no factors predicts exactly 0, which the floor leaves out (no mask of
+        # them needed: it took 1.5 of this read's 2.5 ms at 100,000 clips).
         predicted[0] = -np.inf
         return self._top(predicted, n, floor=0.0)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
@@ -185,3 +186,13 @@ def test_the_collaborative_source_finds_clips_the_viewer_would_like(
     # Measured: 2.1 above the mean match on average (the match's spread is about 1.4).
     assert np.mean(lifts) > 1.0
     assert trained.collaborative_items("nobody", 20) == []
+
+
+def test_clips_without_factors_are_never_collaborative_candidates(trained: Learner):
+    """A clip told of after the retrain with no prompt has no factors: it says nothing of
+    anyone's taste, however many candidates are asked for."""
+    learner = copy.deepcopy(trained)
+    for n in range(5):
+        learner.set_item_info(f"new{n}", ItemInfo(author="someone"))
+    found = learner.collaborative_items("v0", 10_000)
+    assert found and not any(item.startswith("new") for item in found)
