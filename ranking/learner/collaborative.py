@@ -32,6 +32,7 @@ its weight per head learnt like any other's.
 from __future__ import annotations
 
 import threading
+from array import array
 from typing import Any
 
 import numpy as np
@@ -51,37 +52,53 @@ CF_SIGNAL: dict[str, float] = {
 
 
 class CellLog:
-    """The (viewer row, clip row, signal) of each showing and event of a pass, for the ALS."""
+    """The summed (viewer row, clip row) cells of a pass's showings and events, for the ALS.
+
+    Each showing and event is appended to flat buffers (24 bytes); when the buffers hold as
+    many as the cells summed so far (or 65,536), they are summed into them. So a pass holds
+    its distinct cells, about 16 bytes each, plus a bounded buffer: the log's length, and
+    how often a viewer comes back to one clip, don't grow it.
+    """
 
     def __init__(self) -> None:
         """Empty."""
-        self._chunks: list[np.ndarray] = []
-        self._rows: list[tuple[int, int, float]] = []
+        self._keys = np.zeros(0, dtype=np.int64)  # viewer row << 32 | clip row, sorted
+        self._sums = np.zeros(0)
+        self._clear()
+
+    def _clear(self) -> None:
+        self._v, self._i, self._s = array("q"), array("q"), array("d")
 
     def add(self, v: int, i: int, signal: float) -> None:
         """A showing (signal 0) or an event's contribution to its cell."""
-        self._rows.append((v, i, signal))
-        if len(self._rows) >= 65536:
-            self._flush()
+        self._v.append(v)
+        self._i.append(i)
+        self._s.append(signal)
+        if len(self._s) >= max(65536, len(self._keys)):
+            self._sum()
 
-    def _flush(self) -> None:
-        if self._rows:
-            self._chunks.append(np.array(self._rows, dtype=np.float64))
-            self._rows = []
+    def _sum(self) -> None:
+        if not len(self._s):
+            return
+        keys = (np.frombuffer(self._v, dtype=np.int64) << 32) | np.frombuffer(
+            self._i, dtype=np.int64
+        )
+        keys = np.concatenate([self._keys, keys])
+        sums = np.concatenate([self._sums, np.frombuffer(self._s, dtype=np.float64)])
+        self._keys, inverse = np.unique(keys, return_inverse=True)
+        self._sums = np.bincount(inverse, weights=sums, minlength=len(self._keys))
+        self._clear()
 
     def matrix(self, viewers: int, items: int) -> Any:
         """The summed cells as a (viewers x items) CSR matrix (scipy), zeros kept: a cell
         shown and not engaged with is an observed 0."""
-        from scipy.sparse import coo_matrix
+        from scipy.sparse import csr_matrix
 
-        self._flush()
-        table = np.concatenate(self._chunks) if self._chunks else np.zeros((0, 3))
-        self._chunks = []
-        cells = coo_matrix(
-            (table[:, 2], (table[:, 0].astype(np.int64), table[:, 1].astype(np.int64))),
-            shape=(viewers, items),
-        ).tocsr()
-        cells.sum_duplicates()
+        self._sum()
+        rows = self._keys >> 32
+        indptr = np.searchsorted(rows, np.arange(viewers + 1))
+        cells = csr_matrix((self._sums, self._keys & 0xFFFFFFFF, indptr), shape=(viewers, items))
+        self._keys, self._sums = np.zeros(0, dtype=np.int64), np.zeros(0)
         return cells
 
 

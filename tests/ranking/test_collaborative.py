@@ -121,6 +121,27 @@ def test_als_recovers_a_low_rank_matrix():
     assert projection is None  # no prompts given
 
 
+def test_the_cell_log_sums_each_cell_and_holds_only_distinct_cells():
+    rng = np.random.default_rng(5)
+    v = rng.integers(0, 7, 200_000)
+    i = rng.integers(0, 9, 200_000)
+    signal = rng.choice([0.0, 0.0, 1.0, -1.0, -2.0], 200_000)
+    log = CellLog()
+    for row in zip(v.tolist(), i.tolist(), signal.tolist(), strict=True):
+        log.add(*row)
+        # Bounded: the 63 cells summed, and a buffer that never passes 65,536 entries.
+        assert len(log._keys) <= 63 and len(log._s) <= 65_536
+    # Cells that sum to 0 are kept: shown and not engaged with, or liked then unliked.
+    for row in ((7, 3, 0.0), (7, 4, 1.0), (7, 4, -1.0)):
+        log.add(*row)
+    sums = np.zeros((8, 9))
+    np.add.at(sums, (v, i), signal)
+    cells = log.matrix(8, 9)
+    np.testing.assert_array_equal(cells.toarray(), sums)
+    assert cells.nnz == 63 + 2
+    assert cells[7, 3] == 0 and cells[7, 4] == 0 and cells.indices[-2:].tolist() == [3, 4]
+
+
 def test_a_state_saved_before_the_collaborative_factors_loads(trained: Learner):
     state = {
         name: array for name, array in trained.state_dict().items() if not name.startswith("cf_")

@@ -209,6 +209,8 @@ def test_retrain_memory_does_not_grow_with_the_log():
     Python would need some 250 bytes more for each (3 MB here)."""
     world = World(viewers=10, clips=20)
     start = timezone.now() - timedelta(days=20)
+    world.log(when=start, rounds=1)
+    _retrain_peak()  # the first imports what a retrain uses (scipy: megabytes of modules)
     peaks = []
     for size in (4_000, 16_000):
         while (count := EngagementEvent.objects.count()) < size:
@@ -275,3 +277,22 @@ def test_the_command_retrains_and_says_what_came_of_it():
     assert "kept inactive: Trained to be kept" in out.getvalue()
     with pytest.raises(CommandError, match="--passes must be between 1 and 20"):
         call_command("ranking_retrain", "--passes", "0")
+
+
+def test_the_window_streams_each_events_time_to_the_microsecond():
+    """Read as seconds since the epoch by PostgreSQL, times are the events' own."""
+    from ranking.training import events_stream
+
+    viewer, author = UserFactory(), UserFactory()
+    post = Post.objects.create(owner=author, video="posts/test/t.mp4", prompt="p", model_name="t")
+    base = timezone.now() - timedelta(hours=3)
+    times = [base + timedelta(seconds=n * 7, microseconds=123_457 * n) for n in range(5)]
+    EngagementEvent.objects.bulk_create(
+        EngagementEvent(viewer=viewer, post=post, kind="view", value=1.5 + n, created=when)
+        for n, when in enumerate(times)
+    )
+    count = [0]
+    events = list(events_stream(EngagementEvent.objects.all(), count))
+    assert count == [5]
+    assert [e.ts for e in events] == pytest.approx([t.timestamp() for t in times], abs=1e-6)
+    assert events[1] == Event(str(viewer.pk), str(post.pk), "view", 2.5, events[1].ts)
