@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -54,6 +55,7 @@ def events_stream(query: QuerySet[EngagementEvent], count: list[int]) -> Iterato
     `count[0]` is set to how many were read."""
     count[0] = 0
     ordered = query.order_by("created", "pk")
+    rows: QuerySet[EngagementEvent, tuple[Any, ...]]
     if connection.vendor == "postgresql":
         # PostgreSQL gives the time as seconds since the epoch: reading 2 million events
         # takes 5 s so, where turning each row's datetime into seconds took 17.

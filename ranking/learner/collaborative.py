@@ -63,7 +63,7 @@ class CellLog:
     def __init__(self) -> None:
         """Empty."""
         self._keys = np.zeros(0, dtype=np.int64)  # viewer row << 32 | clip row, sorted
-        self._sums = np.zeros(0)
+        self._sums: np.ndarray = np.zeros(0)
         self._clear()
 
     def _clear(self) -> None:
