@@ -16,7 +16,7 @@ the viewer's predicted cell from the collaborative factors, which each retrain f
 and every event folds in: collaborative.py). The collaborative factors let the model learn
 from opaque ids with no side information at all. (Online factors learnt by one SGD step an
 event, as the learner had before them, added nothing beside them: the same like AUC and
-NDCG on every simulated population, and a third of each training step's time.)
+NDCG on every simulated population, and 40% of the time of each learning step.)
 
 Labels follow the "fake negative" scheme of Twitter's continuous training (Ktena et al.,
 RecSys 2019): an impression is a negative for every head at once, and a later like (or
