@@ -328,10 +328,13 @@ def _motion(masks: list[Array], present: Array, shape: str | None, h: int, w: in
     return "still"
 
 
-def analyse(frames: Array, count: int = 1) -> ClipReport:
-    """Measure a clip (T, H, W, 3) uint8 with up to `count` objects; no caption needed."""
+def object_masks(frames: Array, count: int = 1) -> tuple[str, list[tuple[Array, Array]]]:
+    """The background's name and, per object found (up to `count`), its colour and masks.
+
+    The colour is an sRGB triple; the masks are (T, H, W) booleans, one frame each.
+    """
     f = np.asarray(frames, dtype=np.float32)
-    t, h, w, _ = f.shape
+    h, w = f.shape[1:3]
     bg, rows = _background_model(f)
     features = _row_features(rows)
     protos = _background_prototypes(h, w)
@@ -341,7 +344,7 @@ def analyse(frames: Array, count: int = 1) -> ClipReport:
     fg = distance > FOREGROUND_DISTANCE
     colours = _object_colours(f, bg, fg, count)
     if not colours:
-        return ClipReport(background, [])
+        return background, []
 
     diff = f - bg[None]
     alphas, residuals = [], []
@@ -356,9 +359,17 @@ def analyse(frames: Array, count: int = 1) -> ClipReport:
     owner = np.argmin(residual_all, axis=0)
     any_owner = np.isfinite(residual_all.min(axis=0))
 
+    return background, [
+        (c, _keep_main_blob(_clean(any_owner & (owner == k)))) for k, c in enumerate(colours)
+    ]
+
+
+def analyse(frames: Array, count: int = 1) -> ClipReport:
+    """Measure a clip (T, H, W, 3) uint8 with up to `count` objects; no caption needed."""
+    t, h, w, _ = np.shape(frames)
+    background, found = object_masks(frames, count)
     objects = []
-    for k, c in enumerate(colours):
-        mask = _keep_main_blob(_clean(any_owner & (owner == k)))
+    for c, mask in found:
         masks = list(mask)
         areas = mask.sum(axis=(1, 2))
         present = areas >= MIN_AREA

@@ -7,12 +7,25 @@ embeddings of the caption; the pooled caption vector is added to the timestep em
 The output is a linear layer and a pixel shuffle back to each frame, followed by a small
 convolutional head per frame that smooths the patch grid away.
 
-It predicts the clean clip (x0) under a rectified-flow schedule (x_t = (1 - s) x0 + s noise):
-predicting the velocity with tokens narrower than their pixels gave pure noise.
+By default it predicts the clean clip (x0) under a rectified-flow schedule
+(x_t = (1 - s) x0 + s noise): predicting the velocity with tokens narrower than their pixels
+gave pure noise in an earlier, channel-stacked model. Options compared in TRAINING.md's
+side-by-side runs, each off by default so that the shipped weights load and sample as before:
+
+- `prediction_type` "velocity" (noise - x0, as SD3) instead of "x0", best with
+  `input_skip` (below);
+- `frame_embedding` "sinusoidal": fixed sinusoidal frame-time positions at full scale instead of
+  learned ones that start near zero (std 0.02);
+- `temporal_head`: the output head convolves over time as well (3x3x3), so that neighbouring
+  frames share their detail instead of each getting its own;
+- `input_skip`: the head also sees the noisy input at full resolution. A velocity
+  (noise - x0) must carry the input's noise, which 128-wide tokens for 192-value patches
+  can't pass on; this path can.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -25,6 +38,8 @@ from torch.nn import functional as F  # noqa: N812
 
 # MiniLM (all-MiniLM-L6-v2) embeds text in 384 dimensions.
 TEXT_DIM = 384
+PREDICTION_TYPES = ("x0", "velocity")
+FRAME_EMBEDDINGS = ("learned", "sinusoidal")
 # Configurations per training size: 32x32x8 trains on a CPU, 64x64x16 wants a GPU.
 PRESETS: dict[int, dict[str, int]] = {
     32: {
@@ -63,9 +78,17 @@ class HouseDenoiser(ModelMixin, ConfigMixin):  # type: ignore[misc]  # diffusers
         num_heads: int = 4,
         text_dim: int = TEXT_DIM,
         head_channels: int = 16,
+        prediction_type: str = "x0",
+        frame_embedding: str = "learned",
+        temporal_head: bool = False,
+        input_skip: bool = False,
     ) -> None:
-        """Sizes: the clip (square frames), the patch, the transformer and the conv head."""
+        """Sizes (clip, patch, transformer, conv head), the target and the time signal."""
         super().__init__()
+        if prediction_type not in PREDICTION_TYPES:
+            raise ValueError(f"prediction_type {prediction_type!r} not in {PREDICTION_TYPES}")
+        if frame_embedding not in FRAME_EMBEDDINGS:
+            raise ValueError(f"frame_embedding {frame_embedding!r} not in {FRAME_EMBEDDINGS}")
         if sample_size % patch_size:
             raise ValueError(f"sample_size {sample_size} is not a multiple of {patch_size}")
         if width % num_heads:
@@ -73,7 +96,13 @@ class HouseDenoiser(ModelMixin, ConfigMixin):  # type: ignore[misc]  # diffusers
         grid = sample_size // patch_size
         self.patch_embed = nn.Conv2d(in_channels, width, patch_size, stride=patch_size)
         self.spatial_pos = nn.Parameter(torch.randn(1, 1, grid * grid, width) * 0.02)
-        self.frame_pos = nn.Parameter(torch.randn(1, num_frames, 1, width) * 0.02)
+        self.frame_pos: torch.Tensor
+        if frame_embedding == "learned":
+            self.frame_pos = nn.Parameter(torch.randn(1, num_frames, 1, width) * 0.02)
+        else:
+            # Not saved: it is a function of the config.
+            table = sinusoidal_frame_positions(num_frames, width)
+            self.register_buffer("frame_pos", table, persistent=False)
 
         self.time_proj = Timesteps(256, flip_sin_to_cos=True, downscale_freq_shift=0)
         self.time_embed = TimestepEmbedding(256, width)
@@ -100,10 +129,12 @@ class HouseDenoiser(ModelMixin, ConfigMixin):  # type: ignore[misc]  # diffusers
         self.norm_out = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
         self.scale_shift_table = nn.Parameter(torch.randn(2, width) / width**0.5)
         self.proj_out = nn.Linear(width, patch_size * patch_size * head_channels)
+        conv = nn.Conv3d if temporal_head else nn.Conv2d
+        head_in = head_channels + (in_channels if input_skip else 0)
         self.head = nn.Sequential(
-            nn.Conv2d(head_channels, head_channels, 3, padding=1),
+            conv(head_in, head_channels, 3, padding=1),
             nn.SiLU(),
-            nn.Conv2d(head_channels, in_channels, 3, padding=1),
+            conv(head_channels, in_channels, 3, padding=1),
         )
 
     def forward(
@@ -114,7 +145,9 @@ class HouseDenoiser(ModelMixin, ConfigMixin):  # type: ignore[misc]  # diffusers
         pooled_text: torch.Tensor,
         encoder_attention_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Clean clip (B, C, T, H, W) from noisy `sample`, timesteps in [0, 1000] and text.
+        """The prediction (B, C, T, H, W) for noisy `sample` at timesteps in [0, 1000].
+
+        The clean clip or the velocity, as `prediction_type` says.
 
         `encoder_hidden_states` (B, L, text_dim) are the caption's token embeddings,
         `encoder_attention_mask` (B, L) marks the real ones, `pooled_text` (B, text_dim) is
@@ -159,8 +192,25 @@ class HouseDenoiser(ModelMixin, ConfigMixin):  # type: ignore[misc]  # diffusers
         k = cfg.head_channels
         hidden = hidden.reshape(b * t, gh, gw, k * p * p).permute(0, 3, 1, 2)
         hidden = F.pixel_shuffle(hidden, p)  # (B*T, K, H, W)
+        if cfg.temporal_head:
+            hidden = hidden.reshape(b, t, k, h, w).transpose(1, 2)  # (B, K, T, H, W)
+            if cfg.input_skip:
+                hidden = torch.cat([hidden, sample.to(hidden.dtype)], dim=1)
+            return self.head(hidden)
+        if cfg.input_skip:
+            hidden = torch.cat([hidden, frames.to(hidden.dtype)], dim=1)
         out = self.head(hidden)
         return out.reshape(b, t, c, h, w).permute(0, 2, 1, 3, 4)
+
+
+def sinusoidal_frame_positions(num_frames: int, width: int) -> torch.Tensor:
+    """Sinusoidal frame-time positions (1, T, 1, width), periods from 2 to 8T frames."""
+    half = width // 2
+    # Geometric periods from 2 frames to 8 clips: every dimension changes within a clip.
+    periods = 2.0 * (4.0 * num_frames) ** (torch.arange(half) / max(half - 1, 1))
+    angles = torch.arange(num_frames)[:, None] * (2 * math.pi / periods)[None]
+    table = torch.cat([angles.sin(), angles.cos()], dim=1)
+    return table[None, :, None, :].float()
 
 
 def build_denoiser(size: int, **overrides: Any) -> HouseDenoiser:

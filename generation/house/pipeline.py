@@ -163,6 +163,8 @@ class HouseVideoPipeline(DiffusionPipeline):
             )
             text = cat_text([uncond, text])
 
+        # Models trained before prediction_type existed predict x0.
+        velocity_model = getattr(config, "prediction_type", "x0") == "velocity"
         shape = (batch, config.in_channels, num_frames, height, width)
         latents = randn_tensor(shape, generator=generator, device=device, dtype=torch.float32)
         self.scheduler.set_timesteps(num_inference_steps, device=device)
@@ -171,7 +173,7 @@ class HouseVideoPipeline(DiffusionPipeline):
         for i, t in enumerate(self.progress_bar(timesteps)):
             sigma = self.scheduler.sigmas[i].to(device)
             model_in = torch.cat([latents] * 2) if guided else latents
-            x0 = self.denoiser(
+            predicted = self.denoiser(
                 model_in.to(dtype),
                 t.expand(model_in.shape[0]),
                 encoder_hidden_states=text.tokens,
@@ -179,9 +181,10 @@ class HouseVideoPipeline(DiffusionPipeline):
                 encoder_attention_mask=text.mask,
             ).float()
             if guided:
-                x0_uncond, x0_text = x0.chunk(2)
-                x0 = x0_uncond + guidance_scale * (x0_text - x0_uncond)
-            velocity = to_velocity(latents, x0, sigma)
+                uncond_out, text_out = predicted.chunk(2)
+                predicted = uncond_out + guidance_scale * (text_out - uncond_out)
+            # Guidance is linear, so guiding the velocity or the clean clip is the same.
+            velocity = predicted if velocity_model else to_velocity(latents, predicted, sigma)
             latents = self.scheduler.step(velocity, t, latents, return_dict=False)[0]
             if callback_on_step_end is not None:
                 # Raising here stops the clip at once: that is how a cancel works.

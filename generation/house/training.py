@@ -17,13 +17,17 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
+from .loader import Batches, render_batch, step_seed
 from .model import HouseDenoiser, build_denoiser
 from .pipeline import MAX_TEXT_TOKENS, HouseVideoPipeline, TextEmbedding, encode_text
+
+if TYPE_CHECKING:
+    from .specs import Sample
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -44,12 +48,15 @@ class TrainConfig:
     # Extra loss weight on object pixels (0 turns it off): objects cover ~5-15% of a frame, so
     # a plain MSE is mostly background, which the model learns first and best.
     object_weight: float = 0.0
-    model: dict[str, Any] = field(default_factory=dict)  # overrides of the size's preset
-
-
-def step_seed(seed: int, step: int, stream: int) -> int:
-    """A seed for one random stream of one step, independent of every other."""
-    return int(np.random.SeedSequence([seed, step, stream]).generate_state(1)[0])
+    # How noise levels are drawn: "uniform" in [0, 1], or "logit_normal" (sigmoid of a
+    # standard normal, as SD3), which spends the steps on middling noise, where the layout
+    # of a clip is decided, rather than on the ends.
+    sigma_sampling: str = "uniform"
+    # Extra loss on the differences between consecutive frames of the predicted clean clip
+    # (0 turns it off): frame-to-frame consistency, which a per-pixel loss doesn't ask for.
+    frame_diff_weight: float = 0.0
+    # Overrides of the size's preset, e.g. prediction_type, frame_embedding, temporal_head.
+    model: dict[str, Any] = field(default_factory=dict)
 
 
 class CaptionCache:
@@ -107,10 +114,7 @@ def object_mask(clips: torch.Tensor, threshold: float = 0.12) -> torch.Tensor:
 
 def batch_for(config: TrainConfig, step: int) -> tuple[np.ndarray, list[str]]:
     """The training batch of step `step` (its own stream of scenes, so any step can be drawn)."""
-    from .scenes import train_batches
-
-    seed = step_seed(config.seed, step, 0)
-    return next(train_batches(seed, config.batch_size, config.size, config.frames))
+    return render_batch(config.seed, step, config.batch_size, config.size, config.frames)
 
 
 def pick_device(name: str) -> str:
@@ -118,6 +122,18 @@ def pick_device(name: str) -> str:
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     return name
+
+
+SIGMA_SAMPLINGS = ("uniform", "logit_normal")
+
+
+def sample_sigmas(kind: str, n: int, generator: torch.Generator) -> torch.Tensor:
+    """`n` noise levels in [0, 1] drawn as `kind` says (see TrainConfig.sigma_sampling)."""
+    if kind == "uniform":
+        return torch.rand(n, generator=generator)
+    if kind == "logit_normal":
+        return torch.sigmoid(torch.randn(n, generator=generator))
+    raise ValueError(f"sigma_sampling {kind!r} not in {SIGMA_SAMPLINGS}")
 
 
 class Trainer:
@@ -128,6 +144,8 @@ class Trainer:
         from diffusers.optimization import get_constant_schedule_with_warmup
         from diffusers.training_utils import EMAModel
 
+        if config.sigma_sampling not in SIGMA_SAMPLINGS:
+            raise ValueError(f"sigma_sampling {config.sigma_sampling!r} not in {SIGMA_SAMPLINGS}")
         self.config = config
         self.device = device
         torch.manual_seed(config.seed)
@@ -162,11 +180,15 @@ class Trainer:
         return sum(p.numel() for p in self.model.parameters())
 
     def loss(self, frames: np.ndarray, captions: list[str], step: int) -> torch.Tensor:
-        """The x0 loss on one batch, with step `step`'s noise and caption dropout."""
+        """The loss on one batch, with step `step`'s noise and caption dropout.
+
+        The model's target is the clean clip or the velocity (its `prediction_type`); the
+        frame-difference term, when on, compares the clean clip that either implies.
+        """
         generator = torch.Generator().manual_seed(step_seed(self.config.seed, step, 1))
         clips = to_clips(frames, self.device)
         b = clips.shape[0]
-        sigma = torch.rand(b, generator=generator)
+        sigma = sample_sigmas(self.config.sigma_sampling, b, generator)
         noise = torch.randn(clips.shape, generator=generator)
         dropped = torch.rand(b, generator=generator) < self.config.text_dropout
         text = self.captions.embed(captions)
@@ -187,10 +209,19 @@ class Trainer:
                 pooled_text=text.pooled,
                 encoder_attention_mask=text.mask,
             )
-        error = (predicted.float() - clips) ** 2
+        predicted = predicted.float()
+        model_config: Any = self.model.config
+        velocity = model_config.prediction_type == "velocity"
+        target = noise - clips if velocity else clips
+        error = (predicted - target) ** 2
         if self.config.object_weight:
             error = error * (1 + self.config.object_weight * object_mask(clips))
-        return error.mean()
+        loss = error.mean()
+        if self.config.frame_diff_weight:
+            x0 = noisy - s * predicted if velocity else predicted
+            change = x0.diff(dim=2) - clips.diff(dim=2)
+            loss = loss + self.config.frame_diff_weight * (change**2).mean()
+        return loss
 
     def train_step(self, frames: np.ndarray, captions: list[str]) -> float:
         """One optimiser step on a batch; returns its loss."""
@@ -210,15 +241,36 @@ class Trainer:
         self.elapsed_s += time.monotonic() - started
         return value
 
-    def run(self, steps: int, on_step: Callable[[int, float], None] | None = None) -> None:
-        """`steps` more steps on the procedural batches, calling on_step(step, loss) after each."""
-        for _ in range(steps):
-            started = time.monotonic()
-            frames, captions = batch_for(self.config, self.step)
-            self.elapsed_s += time.monotonic() - started
-            loss = self.train_step(frames, captions)
-            if on_step is not None:
-                on_step(self.step, loss)
+    def run(
+        self,
+        steps: int,
+        on_step: Callable[[int, float], None] | None = None,
+        *,
+        workers: int = 0,
+        deadline: float | None = None,
+    ) -> None:
+        """`steps` more steps on the procedural batches (fewer if time.monotonic() passes
+        `deadline` first), calling on_step(step, loss) after each. `workers` processes draw
+        the batches ahead (loader.py; 0: this process draws each when it is needed); the
+        batches, and so the weights, are the same either way."""
+        cfg = self.config
+        with Batches(
+            seed=cfg.seed,
+            batch_size=cfg.batch_size,
+            size=cfg.size,
+            frames=cfg.frames,
+            first=self.step,
+            workers=workers,
+        ) as batches:
+            for _ in range(steps):
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                started = time.monotonic()
+                frames, captions = next(batches)
+                self.elapsed_s += time.monotonic() - started
+                loss = self.train_step(frames, captions)
+                if on_step is not None:
+                    on_step(self.step, loss)
 
     def recent_loss(self, n: int = 50) -> float:
         """Mean loss of the last `n` steps (nan before any)."""
@@ -318,11 +370,13 @@ def evaluate_pipeline(
     steps: int = 25,
     guidance: float = 4.0,
     batch: int = 16,
+    observe: Callable[[np.ndarray, Sample], None] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Evaluator accuracy on `n` held-out captions per (combinations, templates) set.
 
     "seen"/"unseen": colour-shape and shape-motion combinations that do or don't occur in
     training; "train"/"held_out": caption templates used in training or never seen.
+    `observe(clip, sample)` sees each generated clip beside its sample (e.g. to track it).
     """
     from .evaluator import accuracy, evaluate
     from .scenes import held_out_samples
@@ -349,5 +403,8 @@ def evaluate_pipeline(
                 generator=generator,
             )
             checks += [evaluate(clip, s.spec) for clip, s in zip(clips, chunk, strict=True)]
+            if observe is not None:
+                for clip, sample in zip(clips, chunk, strict=True):
+                    observe(clip, sample)
         results[f"{kind} combinations, {templates.replace('_', '-')} templates"] = accuracy(checks)
     return results

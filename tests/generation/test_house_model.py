@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import re
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from diffusers import FlowMatchEulerDiscreteScheduler
 from django.core.management import CommandError, call_command
 
 from generation.backends import (
@@ -23,8 +26,16 @@ from generation.backends import (
 )
 from generation.house.display import display_frames
 from generation.house.model import HouseDenoiser, build_denoiser
-from generation.house.pipeline import HouseVideoPipeline, encode_text
-from generation.house.training import CHECKPOINT, TrainConfig, Trainer, batch_for
+from generation.house.pipeline import HouseVideoPipeline, encode_text, to_frames
+from generation.house.training import (
+    CHECKPOINT,
+    TrainConfig,
+    Trainer,
+    batch_for,
+    object_mask,
+    step_seed,
+    to_clips,
+)
 
 # A model small enough for tests; the presets' sizes are checked by the command's test.
 TINY = {"patch_size": 8, "width": 32, "num_layers": 2, "num_heads": 2, "head_channels": 4}
@@ -132,6 +143,19 @@ def test_resuming_a_checkpoint_gives_the_weights_of_an_uninterrupted_run(tmp_pat
         Trainer.resume(tmp_path, replace(config, seed=4))
 
 
+def test_workers_drawing_the_batches_give_the_same_weights(tmp_path: Path) -> None:
+    """Batches drawn ahead by a worker process are the batches of the same steps, so the
+    run is the same run; a deadline already past runs no step."""
+    alone, helped = Trainer(CONFIG), Trainer(CONFIG)
+    alone.run(3)
+    helped.run(3, workers=1)
+    assert helped.step == 3 and helped.losses == alone.losses
+    for name, value in alone.model.state_dict().items():
+        assert torch.equal(value, helped.model.state_dict()[name]), name
+    alone.run(5, deadline=time.monotonic())
+    assert alone.step == 3
+
+
 def test_an_exported_pipeline_loads_and_generates_repeatably(exported: Path) -> None:
     assert (exported / "denoiser" / "diffusion_pytorch_model.safetensors").is_file()
     pipe = HouseVideoPipeline.from_pretrained(str(exported), dtype=torch.float32)
@@ -187,6 +211,21 @@ def test_the_command_trains_resumes_and_exports_with_a_record(tmp_path: Path) ->
     assert 1e6 < safetensors.stat().st_size < 25e6
     record = (weights / "TRAINING.md").read_text()
     assert "Steps: 3 in all (1 in the last run)" in record
+
+    # A run by the clock: --minutes stops it (here at once: no step), checkpointed.
+    call_command(
+        "train_house_model",
+        *common,
+        "--resume",
+        "--minutes",
+        "0.0001",
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+    assert torch.load(out / CHECKPOINT, weights_only=False)["step"] in (3, 4)
+    assert re.search(
+        r"Steps: [34] in all \([01] in the last run\)", (weights / "TRAINING.md").read_text()
+    )
     assert "Seed: 1" in record
     assert "unseen combinations, held-out templates" in record
     with pytest.raises(CommandError, match="over --max-mb"):
@@ -257,3 +296,141 @@ def test_missing_weights_say_how_to_train_them(settings: Any, tmp_path: Path) ->
     for part in ("RIFF_HOUSE_PATH", str(missing), "model_index.json", "denoiser/", "scheduler/"):
         assert part in message
     assert "train_house_model" in message
+
+
+# The side-by-side runs' suspects, each as they switch it on.
+OPTIONS = {
+    "velocity": {"model": {**TINY, "prediction_type": "velocity", "input_skip": True}},
+    "time": {"model": {**TINY, "frame_embedding": "sinusoidal", "temporal_head": True}},
+    "logit-normal": {"sigma_sampling": "logit_normal"},
+    "frame-diff": {"frame_diff_weight": 1.0},
+}
+
+
+def test_today_s_model_and_training_are_the_defaults() -> None:
+    model = build_denoiser(32)
+    config = TrainConfig()
+
+    assert model.config.prediction_type == "x0"
+    assert model.config.frame_embedding == "learned"
+    assert not model.config.temporal_head
+    assert not model.config.input_skip
+    assert isinstance(model.frame_pos, torch.nn.Parameter)
+    assert (config.sigma_sampling, config.frame_diff_weight) == ("uniform", 0.0)
+    # The shipped weights' tensors are exactly the default model's.
+    shipped = Path(__file__).resolve().parents[2] / "generation/house/weights/denoiser"
+    denoiser = HouseDenoiser.from_pretrained(str(shipped))
+    assert denoiser.config.prediction_type == "x0"
+    assert set(denoiser.state_dict()) == set(model.state_dict())
+
+
+def test_the_default_loss_is_the_object_weighted_x0_error_at_uniform_noise() -> None:
+    trainer = Trainer(replace(CONFIG, object_weight=4.0))
+    frames, captions = batch_for(trainer.config, 0)
+    with torch.no_grad():
+        loss = float(trainer.loss(frames, captions, step=0))
+
+        # The same draws, in the same order, as before the options existed.
+        generator = torch.Generator().manual_seed(step_seed(CONFIG.seed, 0, 1))
+        clips = to_clips(frames, "cpu")
+        sigma = torch.rand(2, generator=generator)
+        noise = torch.randn(clips.shape, generator=generator)
+        dropped = torch.rand(2, generator=generator) < CONFIG.text_dropout
+        assert not dropped.any()
+        text = trainer.captions.embed(captions)
+        s = sigma[:, None, None, None, None]
+        x0 = trainer.model(
+            (1 - s) * clips + s * noise, sigma * 1000, text.tokens, text.pooled, text.mask
+        )
+        expected = ((x0 - clips) ** 2 * (1 + 4.0 * object_mask(clips))).mean()
+    assert loss == pytest.approx(float(expected), rel=1e-5)
+
+
+@pytest.mark.parametrize("name", list(OPTIONS))
+def test_each_option_trains_exports_reloads_and_samples(name: str, tmp_path: Path) -> None:
+    config = replace(CONFIG, **OPTIONS[name])
+    trainer = Trainer(config)
+    trainer.run(2)
+    assert all(np.isfinite(trainer.losses))
+    trainer.save_checkpoint(tmp_path)
+    assert Trainer.resume(tmp_path, config).step == 2
+
+    trainer.export(tmp_path / "weights")
+    pipe = HouseVideoPipeline.from_pretrained(str(tmp_path / "weights"), dtype=torch.float32)
+    pipe.set_progress_bar_config(disable=True)
+    saved = {k: v for k, v in pipe.denoiser.config.items() if k in config.model}
+    assert saved == config.model
+    for key, value in pipe.denoiser.state_dict().items():
+        torch.testing.assert_close(value, trainer.model.state_dict()[key].half().float(), msg=key)
+    clip = pipe("a red square moving right", num_inference_steps=2, generator=torch.manual_seed(0))
+    assert clip.shape == (4, 32, 32, 3)
+
+
+@pytest.mark.parametrize("prediction_type", ["x0", "velocity"])
+def test_the_pipeline_samples_with_the_model_s_prediction_type(
+    prediction_type: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    torch.manual_seed(0)
+    denoiser = HouseDenoiser(num_frames=4, **TINY, prediction_type=prediction_type)
+    pipe = HouseVideoPipeline(denoiser, FlowMatchEulerDiscreteScheduler())
+    pipe.set_progress_bar_config(disable=True)
+    # One Euler step goes from noise (sigma 1) to sigma 0: x = noise - velocity. A model
+    # answering zeros means "the clip is grey" (x0) or "stay where you are" (velocity).
+    monkeypatch.setattr(denoiser, "forward", lambda sample, *args, **kwargs: sample * 0)
+
+    clip = pipe(
+        "a",
+        num_inference_steps=1,
+        guidance_scale=1.0,
+        generator=torch.manual_seed(1),
+        output_type="np",
+    )
+
+    noise = torch.randn((1, 3, 4, 32, 32), generator=torch.manual_seed(1))
+    expected = np.full(clip.shape, 0.5) if prediction_type == "x0" else to_frames(noise)[0]
+    np.testing.assert_allclose(clip, expected, atol=1e-6)
+
+
+def test_the_command_records_the_options(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    call_command(
+        "train_house_model",
+        *("--out", str(out), "--batch-size", "2", "--steps", "1", "--threads", "1"),
+        *("--prediction-type", "velocity", "--frame-embedding", "sinusoidal"),
+        *("--temporal-head", "--input-skip", "--sigma-sampling", "logit_normal"),
+        *("--frame-diff-weight", "0.5"),
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+
+    saved = torch.load(out / CHECKPOINT, weights_only=False)["config"]
+    assert saved["model"] == {
+        "prediction_type": "velocity",
+        "frame_embedding": "sinusoidal",
+        "temporal_head": True,
+        "input_skip": True,
+    }
+    assert (saved["sigma_sampling"], saved["frame_diff_weight"]) == ("logit_normal", 0.5)
+    record = (out / "weights" / "TRAINING.md").read_text()
+    assert "noise levels logit-normal; frame-difference loss weight 0.5" in record
+    assert "sinusoidal frame positions; 3-D output head with the input; predicts velocity" in record
+
+
+def test_an_export_keeps_the_side_by_side_section_of_its_training_record(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    (out / "weights").mkdir(parents=True)
+    (out / "weights" / "TRAINING.md").write_text(
+        "# old record\n\n## Evaluator accuracy\n\nold\n\n## Side-by-side runs\n\n| kept |\n"
+    )
+
+    call_command(
+        "train_house_model",
+        *("--out", str(out), "--batch-size", "2", "--steps", "1", "--threads", "1"),
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+
+    record = (out / "weights" / "TRAINING.md").read_text()
+    assert record.startswith("# Riff house model: training record")
+    assert "old" not in record
+    assert record.endswith("## Side-by-side runs\n\n| kept |\n")

@@ -27,7 +27,12 @@ class Command(BaseCommand):
         """Run, model, checkpoint, export and evaluation options."""
         parser.add_argument("--out", required=True, type=Path, help="run folder (checkpoint)")
         parser.add_argument("--seed", type=int, default=0)
-        parser.add_argument("--steps", type=int, default=1000, help="steps to run this time")
+        parser.add_argument(
+            "--steps", type=int, help="steps to run this time (default 1000; no cap with --minutes)"
+        )
+        parser.add_argument(
+            "--minutes", type=float, help="stop after this many minutes of training"
+        )
         parser.add_argument("--batch-size", type=int, default=32)
         parser.add_argument("--size", type=int, choices=(32, 64), default=32)
         parser.add_argument("--frames", type=int, help="default: 8 at 32, 16 at 64")
@@ -37,8 +42,44 @@ class Command(BaseCommand):
             "--object-weight", type=float, default=4.0, help="extra loss weight on objects"
         )
         parser.add_argument("--ema", type=float, default=0.0, help="EMA decay; 0 turns it off")
+        parser.add_argument(
+            "--prediction-type", choices=("x0", "velocity"), default="x0", help="the target"
+        )
+        parser.add_argument(
+            "--frame-embedding",
+            choices=("learned", "sinusoidal"),
+            default="learned",
+            help="frame-time positions",
+        )
+        parser.add_argument(
+            "--temporal-head", action="store_true", help="the output head convolves over time"
+        )
+        parser.add_argument(
+            "--input-skip", action="store_true", help="the output head also sees the input"
+        )
+        parser.add_argument(
+            "--sigma-sampling",
+            choices=("uniform", "logit_normal"),
+            default="uniform",
+            help="how training draws noise levels",
+        )
+        parser.add_argument(
+            "--frame-diff-weight",
+            type=float,
+            default=0.0,
+            help="loss weight on consecutive-frame differences (0: off)",
+        )
         parser.add_argument("--resume", action="store_true", help="continue <out>/checkpoint.pt")
-        parser.add_argument("--checkpoint-every", type=int, default=500)
+        parser.add_argument("--checkpoint-every", type=int, default=500, help="steps")
+        parser.add_argument(
+            "--checkpoint-minutes", type=float, default=1.0, help="and at least this often"
+        )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            help="processes drawing training batches ahead (default: 0 on a CPU, up to 8 "
+            "spare cores with CUDA)",
+        )
         parser.add_argument("--device", default="auto", help="auto (CUDA if any), cpu or cuda")
         parser.add_argument("--threads", type=int, help="torch CPU threads")
         parser.add_argument(
@@ -78,6 +119,9 @@ class Command(BaseCommand):
             warmup=options["warmup"],
             ema_decay=options["ema"],
             object_weight=options["object_weight"],
+            sigma_sampling=options["sigma_sampling"],
+            frame_diff_weight=options["frame_diff_weight"],
+            model=_model_options(options),
         )
         if options["resume"]:
             try:
@@ -93,29 +137,47 @@ class Command(BaseCommand):
                 )
             trainer = Trainer(config, device)
         first = trainer.step
+        minutes = options["minutes"]
+        steps = options["steps"] or (10**9 if minutes else 1000)
         every = max(1, options["checkpoint_every"])
+        workers = options["workers"]
+        if workers is None:
+            workers = min(8, (os.cpu_count() or 1) - 1) if device.startswith("cuda") else 0
         self.stdout.write(
-            f"house model: {trainer.parameters():,} parameters on {device}, "
-            f"steps {first} -> {first + options['steps']}"
+            f"house model: {trainer.parameters():,} parameters on {device}, from step {first}"
+            + (f" for {steps} steps" if steps < 10**9 else "")
+            + (f" for at most {minutes:g} minutes" if minutes else "")
+            + (f"; {workers} processes draw the batches" if workers else "")
         )
 
-        bar = tqdm(total=first + options["steps"], initial=first, file=self.stderr, unit="step")
+        bar = tqdm(
+            total=first + steps if steps < 10**9 else None,
+            initial=first,
+            file=self.stderr,
+            unit="step",
+        )
         started = time.monotonic()
+        deadline = started + 60 * minutes if minutes else None
+        saved = [started]
 
         def on_step(step: int, loss: float) -> None:
             bar.update(1)
             if step % 10 == 0:
                 bar.set_postfix(loss=f"{trainer.recent_loss(10):.4f}")
-            if step % every == 0:
+            now = time.monotonic()
+            if step % every == 0 or now - saved[0] >= 60 * options["checkpoint_minutes"]:
                 trainer.save_checkpoint(out)
+                saved[0] = now
 
         try:
-            trainer.run(options["steps"], on_step)
+            trainer.run(steps, on_step, workers=workers, deadline=deadline)
         finally:
             bar.close()
         run_s = time.monotonic() - started
+        options["steps"] = trainer.step - first  # what TRAINING.md says this run did
         trainer.save_checkpoint(out)
 
+        kept = _kept_sections(weights / "TRAINING.md")  # the export replaces the folder
         trainer.export(weights)
         mb = size_mb(weights)
         if mb > options["max_mb"]:
@@ -135,7 +197,7 @@ class Command(BaseCommand):
                 guidance=options["guidance"],
             )
         record = _training_record(trainer, device, run_s, mb, evaluation, options)
-        (weights / "TRAINING.md").write_text(record)
+        (weights / "TRAINING.md").write_text(record + kept)
         self.stdout.write(
             self.style.SUCCESS(
                 f"step {trainer.step}: loss {trainer.recent_loss():.4f}, "
@@ -174,10 +236,15 @@ def _training_record(
         f"clips {config.size}x{config.size}x{config.frames}",
         f"- Learning rate {config.lr} (warm-up {config.warmup} steps, then constant); "
         f"EMA {config.ema_decay or 'off'}; text dropout {config.text_dropout}; "
-        f"object loss weight {config.object_weight or 'off'}",
+        f"object loss weight {config.object_weight or 'off'}; "
+        f"noise levels {config.sigma_sampling.replace('_', '-')}; "
+        f"frame-difference loss weight {config.frame_diff_weight or 'off'}",
         f"- Model: {trainer.parameters():,} parameters; patch {model.patch_size}, "
         f"width {model.width}, {model.num_layers} layers, {model.num_heads} heads; "
-        f"predicts x0 under rectified flow",
+        f"{model.frame_embedding} frame positions; "
+        f"{'3-D' if model.temporal_head else 'per-frame'} output head"
+        f"{' with the input' if model.input_skip else ''}; "
+        f"predicts {model.prediction_type} under rectified flow",
         f"- Exported: {mb:.1f} MB (fp16 safetensors)",
         f"- Device: {device} ({hardware or 'unknown'}), torch {torch.__version__}, "
         f"{torch.get_num_threads()} CPU threads",
@@ -202,6 +269,53 @@ def _training_record(
     return "\n".join(lines) + "\n"
 
 
+# Sections of an existing TRAINING.md that a new export keeps (at the end, in this order).
+KEPT_SECTIONS = ("## Side-by-side runs",)
+
+
+def _kept_sections(path: Path) -> str:
+    """The kept sections of the TRAINING.md at `path` (each to the next level-2 heading)."""
+    if not path.is_file():
+        return ""
+    kept: list[str] = []
+    keeping = False
+    for line in path.read_text().splitlines():
+        if line.startswith("## "):
+            keeping = line.startswith(KEPT_SECTIONS)
+        if keeping:
+            kept.append(line)
+    return "\n" + "\n".join(kept) + "\n" if kept else ""
+
+
+def _model_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The model's config overrides for the options that differ from today's model."""
+    chosen = {
+        "prediction_type": options["prediction_type"],
+        "frame_embedding": options["frame_embedding"],
+        "temporal_head": options["temporal_head"],
+        "input_skip": options["input_skip"],
+    }
+    defaults = {
+        "prediction_type": "x0",
+        "frame_embedding": "learned",
+        "temporal_head": False,
+        "input_skip": False,
+    }
+    # Only the changes, so that a checkpoint made before these options still resumes.
+    return {k: v for k, v in chosen.items() if v != defaults[k]}
+
+
 def _options_line(options: dict[str, Any]) -> str:
-    keys = ("seed", "steps", "batch_size", "size", "frames", "lr", "warmup", "ema", "device")
+    keys = [
+        "seed",
+        "steps",
+        "minutes",
+        "batch_size",
+        "size",
+        "frames",
+        "lr",
+        "warmup",
+        "ema",
+        "device",
+    ]
     return " ".join(f"--{k.replace('_', '-')} {options[k]}" for k in keys if options.get(k))
