@@ -287,22 +287,20 @@ def _kept_sections(path: Path) -> str:
     return "\n" + "\n".join(kept) + "\n" if kept else ""
 
 
+# The model's switches that are command options (with the same names, dashed).
+MODEL_SWITCHES = ("prediction_type", "frame_embedding", "temporal_head", "input_skip")
+
+
 def _model_options(options: dict[str, Any]) -> dict[str, Any]:
-    """The model's config overrides for the options that differ from today's model."""
-    chosen = {
-        "prediction_type": options["prediction_type"],
-        "frame_embedding": options["frame_embedding"],
-        "temporal_head": options["temporal_head"],
-        "input_skip": options["input_skip"],
-    }
-    defaults = {
-        "prediction_type": "x0",
-        "frame_embedding": "learned",
-        "temporal_head": False,
-        "input_skip": False,
-    }
+    """The model's config overrides for the options that differ from today's model (the
+    denoiser's own defaults)."""
+    import inspect
+
+    from generation.house.model import HouseDenoiser
+
+    defaults = inspect.signature(HouseDenoiser.__init__).parameters
     # Only the changes, so that a checkpoint made before these options still resumes.
-    return {k: v for k, v in chosen.items() if v != defaults[k]}
+    return {k: options[k] for k in MODEL_SWITCHES if options[k] != defaults[k].default}
 
 
 def _options_line(options: dict[str, Any]) -> str:
