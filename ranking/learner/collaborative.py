@@ -247,15 +247,17 @@ class LearnerCollaborative:
     def _fold(self, v: int, i: int, opened: bool, signal: float) -> None:
         """A showing opened the viewer's cell with the clip, or `signal` was added to it:
         the viewer's normal equations take it in, and are solved again."""
-        q = self.cf_Q[i].astype(np.float64)
+        q = self.cf_Q[i]
         if not v or not q.any():
             return  # signed out, or a clip with no factors: nothing to fold
-        g = np.r_[q[:-1], 1.0]
+        bias = float(q[-1])
+        g = q.astype(np.float64)  # a copy: the clip's factors, then 1 in place of its bias
+        g[-1] = 1.0
         inverse = self.cf_M[v]
         if opened:
             mg = inverse @ g
             inverse -= np.outer(mg, mg) / (1.0 + g @ mg)
-            self.cf_b[v] += (signal - float(self.cf_mu[0]) - q[-1]) * g
+            self.cf_b[v] += (signal - float(self.cf_mu[0]) - bias) * g
         else:
             self.cf_b[v] += signal * g
         self.cf_P[v] = inverse @ self.cf_b[v]

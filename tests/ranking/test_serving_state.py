@@ -4,6 +4,7 @@ threads share one learner safely."""
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import threading
@@ -156,6 +157,17 @@ def test_a_version_saved_before_the_window_loads_without_its_showings():
     assert loaded.taste.dtype == np.float32
     assert loaded.config.exposure_window_s == learner.config.exposure_window_s
     assert loaded.item_counts(["c0"])[1][0] == 1.0  # what it learnt stays
+
+
+@pytest.mark.django_db
+def test_a_loaded_learner_is_kept_out_of_the_collectors_full_collections():
+    """A version's tables live as long as it does: a full collection (which a page may
+    trigger) must not walk them; the objects of pages come and go as usual."""
+    learner = live.sync_now()
+    tracked = gc.get_objects()
+    assert not any(obj is learner or obj is learner.__dict__ for obj in tracked)
+    page_object: list[object] = [{}]
+    assert any(obj is page_object for obj in gc.get_objects())
 
 
 def test_concurrent_pages_and_updates_leave_the_learner_consistent():
