@@ -27,6 +27,7 @@ HEAD_LABELS = {
 FEATURE_LABELS = {
     "affinity": "Your affinity to @{author} (from your likes, follows, watches and skips)",
     "taste": "How well it matches your taste (clips you engaged with)",
+    "session": "How well it matches what you engaged with just now",
     "popularity": "How popular it is right now",
     "item_like_lift": "How much more than usual people like it",
     "author_like_lift": "How much people like @{author}'s clips",
@@ -47,6 +48,7 @@ SOURCE_REASONS = {
     "fresh": "It is new on Riff.",
     "trending": "It is popular right now.",
     "similar": "It is like clips you liked or watched.",
+    "session": "It is like what you liked or watched just now.",
     "collaborative": "People with tastes like yours enjoyed it.",
     "preference": "It matches the feed preference you wrote.",
     "again": "You have seen everything newer, so it came round again.",
@@ -55,6 +57,7 @@ SOURCE_REASONS = {
 FEATURE_REASONS = {
     "affinity": "You often like, watch or follow @{author}'s clips.",
     "taste": "It is close to the clips you engage with.",
+    "session": "It is close to what you liked or watched just now.",
     "popularity": "Many people are watching it.",
     "item_like_lift": "People like it more than most clips.",
     "author_like_lift": "People like @{author}'s clips more than most.",

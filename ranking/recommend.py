@@ -4,8 +4,9 @@ A page is made in five steps:
 
 1. Candidates from several sources: recent clips of people the viewer follows, the newest
    clips, what is trending (decayed engagement), clips whose prompts are close to what the
-   viewer engaged with, clips that people with tastes like theirs engaged with (the
-   learner's collaborative factors), and clips close to the viewer's own feed preference.
+   viewer engaged with (over time, and in the last half hour or so), clips that people with
+   tastes like theirs engaged with (the learner's collaborative factors), and clips close to
+   the viewer's own feed preference.
 2. Filters: what the viewer already saw (their impressions of the last 30 days, since
    their last reset), said "not interested" in or reported, and what this run of pages
    already showed. The feed's base queryset has already dropped moderated clips,
@@ -59,6 +60,7 @@ SOURCE_SIZES = {
     "fresh": 200,
     "trending": 100,
     "similar": 100,
+    "session": 60,
     "collaborative": 100,
     "preference": 60,
 }
@@ -67,6 +69,7 @@ SOURCE_LABELS = {
     "fresh": "new on Riff",
     "trending": "popular right now",
     "similar": "like clips you engaged with",
+    "session": "like what you engaged with just now",
     "collaborative": "enjoyed by people with tastes like yours",
     "preference": "matches your feed preference",
     "again": "shown before (nothing new left)",
@@ -153,6 +156,13 @@ def candidates_gather(
     taste = learner.viewer_taste(str(viewer.pk)) if signed_in and viewer is not None else None
     if taste is not None:
         picked["similar"] = learner.nearest_items(taste, SOURCE_SIZES["similar"])
+    session = (
+        learner.viewer_session(str(viewer.pk), now.timestamp())
+        if signed_in and viewer is not None
+        else None
+    )
+    if session is not None:
+        picked["session"] = learner.nearest_items(session, SOURCE_SIZES["session"])
     if signed_in and viewer is not None:
         picked["collaborative"] = learner.collaborative_items(
             str(viewer.pk), SOURCE_SIZES["collaborative"]

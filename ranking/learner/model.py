@@ -11,12 +11,14 @@ last layer::
 
 `x` are hand-made features read from running counters (viewer-author affinity, viewer taste
 against the clip's prompt embedding, freshness, decayed popularity, the clip's completion,
-like, share, skip rates, its creator's standing, whether the viewer saw it already, and
-the viewer's predicted cell from the collaborative factors, which each retrain fits by ALS
-and every event folds in: collaborative.py). The collaborative factors let the model learn
-from opaque ids with no side information at all. (Online factors learnt by one SGD step an
-event, as the learner had before them, added nothing beside them: the same like AUC and
-NDCG on every simulated population, and 40% of the time of each learning step.)
+like, share, skip rates, its creator's standing, whether the viewer saw it already, the
+session's taste against the clip's prompt: what the viewer engaged with in the last half
+hour or so, which one like moves at once, where it moves the long-run taste by a fiftieth
+at most; and the viewer's predicted cell from the collaborative factors, which each retrain
+fits by ALS and every event folds in: collaborative.py). The collaborative factors let the
+model learn from opaque ids with no side information at all. (Online factors learnt by one
+SGD step an event, as the learner had before them, added nothing beside them: the same like
+AUC and NDCG on every simulated population, and 40% of the time of each learning step.)
 
 Labels follow the "fake negative" scheme of Twitter's continuous training (Ktena et al.,
 RecSys 2019): an impression is a negative for every head at once, and a later like (or
@@ -47,14 +49,12 @@ from .saving import LearnerSaving
 from .vocabulary import (
     _ALL_HEADS,
     _H,
-    COLLABORATIVE_PRIOR,
     EMBEDDING,
     EVENT_KINDS,
     FEATURES,
     HEAD_OF_EVENT,
     HEADS,
     SIGNAL,
-    TASTE_PRIOR,
     Event,
     Infos,
     ItemInfo,
@@ -63,12 +63,14 @@ from .vocabulary import (
     _sigmoid,
     _signed_log,
     locked,
+    prior_weights,
     weighted_value,
 )
 from .window import Affinity, Exposures
 
 _SEEN = FEATURES.index("seen")
 _COLLABORATIVE = FEATURES.index("collaborative")
+_SESSION = FEATURES.index("session")
 
 
 class Learner(LearnerRows, LearnerReads, LearnerSaving, LearnerCollaborative):
@@ -97,9 +99,7 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving, LearnerCollaborative):
         # A prior, not a blank: people want more of what resembles what they engaged with.
         # Learning moves it; starting at zero, a small site's few thousand events would
         # hardly personalise anything.
-        self.W = np.zeros((h, f))
-        self.W[:, FEATURES.index("taste")] = [TASTE_PRIOR[head] for head in HEADS]
-        self.W[:, _COLLABORATIVE] = [COLLABORATIVE_PRIOR[head] for head in HEADS]
+        self.W = prior_weights(FEATURES)
         self.b = np.full(h, -2.0)
         self._gW = np.full((h, f), 1e-6)
         self._gb = np.full(h, 1e-6)
@@ -123,6 +123,8 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving, LearnerCollaborative):
         )
         self.taste = np.zeros((n_v, self._dim), dtype=np.float32)
         self.taste_w = np.zeros(n_v)
+        self.session = np.zeros((n_v, self._dim), dtype=np.float32)
+        self.session_ts = np.zeros(n_v)
         self.item_imps = np.zeros(n_i)
         self.item_cnt = np.zeros((n_i, h))
         self.item_pop = np.zeros(n_i)
@@ -158,10 +160,15 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving, LearnerCollaborative):
         authors = side.take(self.item_author, "item_author")
         if v in self._affinity:
             x[:, 0] = _signed_log(self._affinity.values(v, authors, now))
-        if self._dim and self.taste_w[v] > 0:
-            taste = self.taste[v]
+        taste_on = bool(self._dim and self.taste_w[v] > 0)
+        session = self._session_now(v, now)
+        if taste_on or session is not None:
             embeddings = side.take(self.item_emb, "item_emb")
-            x[:, 1] = (embeddings @ taste) / (np.linalg.norm(taste) + 1e-9)
+            if taste_on:
+                taste = self.taste[v]
+                x[:, 1] = (embeddings @ taste) / (np.linalg.norm(taste) + 1e-9)
+            if session is not None:
+                x[:, _SESSION] = embeddings @ session
         created = side.take(self.item_created, "item_created")
         age = np.maximum(now - created, 0.0)  # unknown creation: brand new
         x[:, 2] = np.exp(-age / cfg.freshness_s)
@@ -183,6 +190,19 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving, LearnerCollaborative):
         x[:, _COLLABORATIVE] = self._collaborative(v, side.take(self.cf_Q, "cf_Q"))
         return x
 
+    def _session_now(self, v: int, now: float) -> np.ndarray | None:
+        """The viewer's session taste as it reads at `now`: the direction of what they
+        engaged with lately, shrunk by how long ago that was (None: nothing lately)."""
+        if not v or not self._dim or not self.session_ts[v]:
+            return None
+        age = max(now - float(self.session_ts[v]), 0.0)
+        fade = 2.0 ** (-age / self.config.session_half_life_s)
+        if fade < 1e-3:
+            return None
+        vector = self.session[v]
+        norm = float(np.linalg.norm(vector))
+        return None if norm <= 0 else vector * np.float32(fade / norm)
+
     def _since(self) -> float:
         """The oldest showing still open to engagement (window.py), in the events' clock."""
         return self.clock - self.config.exposure_window_s
@@ -193,10 +213,14 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving, LearnerCollaborative):
         a = int(self.item_author[i])
         decayed = self._affinity.value(v, a, now) if v in self._affinity else 0.0
         affinity = math.copysign(math.log1p(abs(decayed)), decayed)
-        taste = 0.0
-        if self._dim and self.taste_w[v] > 0 and self.item_has_emb[i]:
-            vector = self.taste[v]
-            taste = float(self.item_emb[i] @ vector) / (float(np.linalg.norm(vector)) + 1e-9)
+        taste = session_match = 0.0
+        if self._dim and self.item_has_emb[i]:
+            if self.taste_w[v] > 0:
+                vector = self.taste[v]
+                taste = float(self.item_emb[i] @ vector) / (float(np.linalg.norm(vector)) + 1e-9)
+            session = self._session_now(v, now)
+            if session is not None:
+                session_match = float(self.item_emb[i] @ session)
         age = max(now - float(self.item_created[i]), 0.0)
         pop_age = max(now - float(self.item_pop_ts[i]), 0.0)
         pop = float(self.item_pop[i]) * 2.0 ** (-pop_age / cfg.popularity_half_life_s)
@@ -226,6 +250,7 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving, LearnerCollaborative):
                 ),
                 math.log1p(shown),
                 collaborative,
+                session_match,
             ]
         )
 
@@ -367,6 +392,8 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving, LearnerCollaborative):
         self.bu[v] = 0.0
         self.taste[v] = 0.0
         self.taste_w[v] = 0.0
+        self.session[v] = 0.0
+        self.session_ts[v] = 0.0
         self._affinity.forget(v)
         self._exposures.forget_viewer(v)
         self._forget_folds(v)
@@ -395,10 +422,19 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving, LearnerCollaborative):
         if not v:
             return
         self._affinity.add(v, a, signal, ts)
-        if signal > 0 and self._dim and self.item_has_emb[i]:
+        if not self._dim or not self.item_has_emb[i]:
+            return
+        if signal > 0:
             weight = min(self.taste_w[v] + signal, cfg.taste_memory)
             self.taste[v] += (signal / weight) * (self.item_emb[i] - self.taste[v])
             self.taste_w[v] = weight
+        # The session: every signal, either way, summed and fading with time; a like moves
+        # it at once, where it moves the long-run taste by a fiftieth at most.
+        if self.session_ts[v]:
+            age = max(ts - float(self.session_ts[v]), 0.0)
+            self.session[v] *= np.float32(2.0 ** (-age / cfg.session_half_life_s))
+        self.session[v] += np.float32(signal) * self.item_emb[i]
+        self.session_ts[v] = ts
 
     @locked
     def fit(self, events: Iterable[Event], passes: int | None = None) -> Learner:

@@ -58,6 +58,9 @@ class LearnerReads:
     def _now(self, now: float | None) -> float:
         raise NotImplementedError
 
+    def _session_now(self, v: int, now: float) -> np.ndarray | None:
+        raise NotImplementedError
+
     @locked
     def has_item(self, item: str) -> bool:
         """Whether the learner has a row for this clip (seen in an event or told about it)."""
@@ -70,6 +73,13 @@ class LearnerReads:
         if v is None or not self._dim or self.taste_w[v] <= 0:
             return None
         return self.taste[v].astype(np.float32)
+
+    @locked
+    def viewer_session(self, viewer: str, now: float | None = None) -> np.ndarray | None:
+        """The direction of what this viewer engaged with lately, shrunk as it fades (see
+        `Learner._signal`); None if nothing lately."""
+        v = self._viewers.index.get(viewer) if viewer else None
+        return None if v is None else self._session_now(v, self._now(now))
 
     @locked
     def nearest_items(self, vector: np.ndarray, n: int) -> list[str]:

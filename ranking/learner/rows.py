@@ -27,6 +27,7 @@ class LearnerRows:
     config: Any
     lock: threading.RLock
     taste: np.ndarray
+    session: np.ndarray
     item_author: np.ndarray
     item_created: np.ndarray
     item_given_created: np.ndarray
@@ -36,7 +37,16 @@ class LearnerRows:
     _content_factors: Callable[[int], None]
     _neighbours: NearestClips | None
 
-    _VIEWER_ARRAYS: tuple[str, ...] = ("bu", "taste", "taste_w", "cf_P", "cf_M", "cf_b")
+    _VIEWER_ARRAYS: tuple[str, ...] = (
+        "bu",
+        "taste",
+        "taste_w",
+        "session",
+        "session_ts",
+        "cf_P",
+        "cf_M",
+        "cf_b",
+    )
     _ITEM_ARRAYS: tuple[str, ...] = (
         "bi",
         "item_author",
@@ -114,6 +124,7 @@ class LearnerRows:
                 # 100,000 clips keeps 77 MB of embeddings, not 154 (float32) or 307.
                 self.item_emb = np.zeros((self.item_emb.shape[0], self._dim), dtype=EMBEDDING)
                 self.taste = np.zeros((self.taste.shape[0], self._dim), dtype=np.float32)
+                self.session = np.zeros((self.session.shape[0], self._dim), dtype=np.float32)
             if vector.size != self._dim:
                 raise ValueError(f"embedding of {item!r} has {vector.size} values, not {self._dim}")
             norm = float(np.linalg.norm(vector))

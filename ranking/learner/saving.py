@@ -16,7 +16,7 @@ from typing import Any, Self
 import numpy as np
 
 from .neighbours import NearestClips
-from .vocabulary import EMBEDDING, FEATURES, LearnerConfig, _Ids, locked
+from .vocabulary import EMBEDDING, FEATURES, LearnerConfig, _Ids, locked, prior_weights
 from .window import Affinity, Exposures
 
 
@@ -37,6 +37,8 @@ class LearnerSaving:
     lock: threading.RLock
     _dim: int
     taste: np.ndarray
+    session: np.ndarray
+    session_ts: np.ndarray
     item_emb: np.ndarray
     W: np.ndarray
     _gW: np.ndarray
@@ -94,7 +96,17 @@ class LearnerSaving:
             self.clock,
         )
         if "cf_Q" not in state:
-            self._upgrade(len(self._viewers.ids), len(self._items.ids))
+            # Saved before the collaborative factors: none yet (the next retrain fits them).
+            self._reset_collaborative(len(self._viewers.ids), len(self._items.ids))
+        if "session" not in state:
+            # Saved before the session's taste: nobody has one yet.
+            viewers = len(self._viewers.ids)
+            self.session = np.zeros((viewers, self._dim), dtype=np.float32)
+            self.session_ts = np.zeros(viewers)
+        # Weights saved before the later features: theirs start at the prior.
+        known = self.W.shape[1]
+        self.W = np.hstack([self.W, prior_weights(FEATURES[known:])])
+        self._gW = np.hstack([self._gW, np.full((self._gW.shape[0], len(FEATURES) - known), 1e-6)])
         if "exposure_ts" in state:
             ts = state["exposure_ts"]
             self._exposures = Exposures.from_arrays(
@@ -110,13 +122,6 @@ class LearnerSaving:
         # The taste and embeddings of a state saved before they were kept so small.
         self.taste = self.taste.astype(np.float32)
         self.item_emb = self.item_emb.astype(EMBEDDING)
-
-    def _upgrade(self, viewers: int, items: int) -> None:
-        """A state saved before the collaborative factors: none yet (the next retrain fits
-        them), and the feature's column in the weights, at zero."""
-        self._reset_collaborative(viewers, items)
-        self.W = _widen(self.W)
-        self._gW = _widen(self._gW, 1e-6)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled or deep-copied without its lock (a copy gets its own) or its index."""
@@ -161,13 +166,13 @@ def _showings_x(x: np.ndarray, n: int) -> np.ndarray:
     return _widen(np.asarray(x).reshape(n, -1))
 
 
-def _widen(table: np.ndarray, fill: float = 0.0) -> np.ndarray:
+def _widen(table: np.ndarray) -> np.ndarray:
     """Columns per feature, for a table saved when there were fewer features (they are
     only ever added at the end of FEATURES)."""
     missing = len(FEATURES) - table.shape[1]
     if missing <= 0:
         return table
-    return np.hstack([table, np.full((table.shape[0], missing), fill, dtype=table.dtype)])
+    return np.hstack([table, np.zeros((table.shape[0], missing), dtype=table.dtype)])
 
 
 def state_equal(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:

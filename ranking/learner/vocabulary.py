@@ -84,6 +84,7 @@ FEATURES: tuple[str, ...] = (
     "author_negative_lift",
     "seen",
     "collaborative",
+    "session",
 )
 
 # How the clips' prompt embeddings are kept (rows.py `set_item_info`).
@@ -99,6 +100,17 @@ TASTE_PRIOR: dict[str, float] = {
     "negative": -2.0,
 }
 
+# The starting weight of the session feature in each head: the taste of the last half hour
+# or so (see Learner._signal), which a like moves at once.
+SESSION_PRIOR: dict[str, float] = {
+    "like": 2.0,
+    "complete": 1.0,
+    "share": 1.5,
+    "comment": 1.5,
+    "skip": -1.0,
+    "negative": -1.5,
+}
+
 # The starting weight of the collaborative feature (collaborative.py) in each head: it
 # reads about 1 for a clip the viewer's neighbours engaged with, about 0 otherwise.
 COLLABORATIVE_PRIOR: dict[str, float] = {
@@ -108,6 +120,14 @@ COLLABORATIVE_PRIOR: dict[str, float] = {
     "comment": 3.0,
     "skip": -3.0,
     "negative": -3.0,
+}
+
+# The features whose weights start at a prior rather than at zero, in a fresh learner and
+# in a state saved before the feature existed.
+PRIORS: dict[str, dict[str, float]] = {
+    "taste": TASTE_PRIOR,
+    "collaborative": COLLABORATIVE_PRIOR,
+    "session": SESSION_PRIOR,
 }
 
 _ALL_HEADS = np.ones(len(HEADS))
@@ -152,6 +172,8 @@ class LearnerConfig:
     popularity_half_life_s: float = 12 * _HOUR
     affinity_half_life_s: float = 14 * _DAY
     taste_memory: float = 50.0  # the running mean of taste forgets beyond this much signal
+    # The session's taste (signals summed, decaying) halves in this time.
+    session_half_life_s: float = 30 * 60.0
     prior_strength: float = 5.0  # pseudo-impressions behind every smoothed rate
     # How long a showing stays open to engagement (see window.py).
     exposure_window_s: float = 6 * _HOUR
@@ -160,6 +182,16 @@ class LearnerConfig:
     cf_factors: int = 8
     cf_regularization: float = 5.0
     cf_iterations: int = 15
+
+
+def prior_weights(features: Sequence[str]) -> np.ndarray:
+    """Starting weights of these features in each head (a row a head): PRIORS, else 0."""
+    weights = np.zeros((len(HEADS), len(features)))
+    for column, name in enumerate(features):
+        prior = PRIORS.get(name)
+        if prior is not None:
+            weights[:, column] = [prior[head] for head in HEADS]
+    return weights
 
 
 def weighted_value(

@@ -143,13 +143,17 @@ def test_the_cell_log_sums_each_cell_and_holds_only_distinct_cells():
 
 
 def test_a_state_saved_before_the_collaborative_factors_loads(trained: Learner):
+    # Older than the session's taste too: it had neither feature, nor their arrays.
     state = {
-        name: array for name, array in trained.state_dict().items() if not name.startswith("cf_")
+        name: array
+        for name, array in trained.state_dict().items()
+        if not name.startswith(("cf_", "session"))
     }
     column = FEATURES.index("collaborative")
-    state["W"] = np.delete(state["W"], column, axis=1)
-    state["_gW"] = np.delete(state["_gW"], column, axis=1)
-    state["exposure_x"] = np.delete(state["exposure_x"], column, axis=1)
+    assert FEATURES[column:] == ("collaborative", "session")
+    state["W"] = state["W"][:, :column]
+    state["_gW"] = state["_gW"][:, :column]
+    state["exposure_x"] = state["exposure_x"][:, :column]
     # It also had online factors (viewers' U, clips' V, the heads' gates G), and their
     # settings in its config.
     state["U"] = np.ones((len(trained.viewers) + 1, 16))
@@ -161,7 +165,10 @@ def test_a_state_saved_before_the_collaborative_factors_loads(trained: Learner):
     old = Learner()
     old.load_state_dict(state)
     assert not hasattr(old, "U") and old.config == trained.config
-    assert old.W.shape == trained.W.shape and not old.W[:, column].any()
+    # The new features' weights start at their priors, as in a fresh learner.
+    assert old.W.shape == trained.W.shape
+    np.testing.assert_array_equal(old.W[:, column:], Learner().W[:, column:])
+    assert not old.session.any() and old.session.shape == old.taste.shape
     assert not old.cf_Q.any() and old.cf_P.shape[0] == len(old.viewers) + 1
     scores = old.score("v1", old.items[:50])
     assert all(np.isfinite(values).all() for values in scores.values())
