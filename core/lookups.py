@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
-from django.db.models import Field
+from django.db.models import Field, ForeignObject
 from django.db.models.lookups import In
 
 
+@ForeignObject.register_lookup  # foreign keys keep lookups of their own: `post_id__any_of`
 @Field.register_lookup
 class AnyOf(In):
     """`IN`, written `= ANY(array)` on PostgreSQL (a list or set of plain values only)."""

@@ -38,6 +38,7 @@ class EngagementEvent(models.Model):
         on_delete=models.CASCADE,
         related_name="engagement_events",
         help_text="Empty for signed-out viewers.",
+        db_index=False,  # the indexes below lead with it
     )
     post = models.ForeignKey(
         "feed.Post",
@@ -46,6 +47,7 @@ class EngagementEvent(models.Model):
         on_delete=models.CASCADE,
         related_name="events",
         help_text="Empty only for a reset, which is about the viewer alone.",
+        db_index=False,  # event_post_kind leads with it
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     value = models.FloatField(default=1.0)
@@ -61,6 +63,8 @@ class EngagementEvent(models.Model):
         indexes = [
             models.Index(fields=["post", "kind"], name="event_post_kind"),
             models.Index(fields=["viewer", "-created"], name="event_viewer_recent"),
+            # What a viewer did about given clips (For You's seen filter, intake's caps).
+            models.Index(fields=["viewer", "post"], name="event_viewer_post"),
             models.Index(fields=["-created"], name="event_recent"),
         ]
         constraints = [

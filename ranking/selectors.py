@@ -73,7 +73,7 @@ def for_you_page(
 
     found = candidates_gather(viewer, base, learner, preference, now)
     extra = item_infos([pk for pk in found if not learner.has_item(str(pk))])
-    seen, refused = turned_down(viewer)
+    seen, refused = turned_down(viewer, found)
     served = (
         set(ServedItem.objects.filter(session=session).values_list("post_id", flat=True))
         if number

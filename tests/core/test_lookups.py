@@ -36,3 +36,10 @@ def test_any_of_takes_a_subquery_as_in_does():
     posts = PostFactory.create_batch(3)
     inner = Post.objects.filter(pk__in=[posts[1].pk]).values("pk")
     assert list(Post.objects.filter(pk__any_of=inner)) == [posts[1]]
+
+
+def test_any_of_on_a_foreign_key():
+    posts = PostFactory.create_batch(3)
+    owners = [posts[0].owner_id, posts[2].owner_id]
+    found = Post.objects.filter(owner_id__any_of=owners).values_list("pk", flat=True)
+    assert set(found) == {posts[0].pk, posts[2].pk}

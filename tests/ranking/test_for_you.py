@@ -24,6 +24,7 @@ from feed import services as feed_services
 from feed.models import Post
 from feed.selectors import Feed
 from feed.services import feed_serve
+from ranking import recommend
 from ranking.event_log import events_record
 from ranking.intake import EventIn
 from ranking.live import live
@@ -309,6 +310,41 @@ def test_a_reset_forgets_and_seen_clips_may_return(world: World):
     assert served.terms["features"]["taste"] == 0.0  # the learner forgot this viewer's taste
     walked = {p.pk for page in pages(viewer, 12) for p in page}
     assert walked & seen, "after a reset, clips seen before may be shown again"
+
+
+@pytest.mark.django_db
+def test_what_a_viewer_saw_or_turned_down_is_read_for_the_candidates_exactly():
+    """However many events a viewer has in the window (the filter once read only their
+    newest 5,000), a candidate seen since their last reset is seen."""
+    viewer = person("heavy")
+    now = timezone.now()
+    early, before_reset, after_reset, old, busy = (PostFactory() for _ in range(5))
+    others = [PostFactory() for _ in range(3)]
+
+    def event(post: Post | None, kind: str, days_ago: float) -> EngagementEvent:
+        post_id = None if post is None else post.pk
+        created = now - timedelta(days=days_ago)
+        return EngagementEvent(viewer=viewer, post_id=post_id, kind=kind, created=created)
+
+    EngagementEvent.objects.bulk_create(
+        [
+            event(old, "impression", recommend.SEEN_DAYS + 1),  # out of the window
+            event(before_reset, "impression", 20),
+            event(before_reset, "not_interested", 20),
+            event(early, "impression", 20),
+            event(None, "reset", 15),
+            event(early, "view", 10),  # seen again after the reset
+            event(busy, "impression", 10),
+            *(event(others[n % 3], "impression", 5 - n / 2000) for n in range(6000)),
+            event(after_reset, "complete", 1),
+        ]
+    )
+    candidates = [p.pk for p in (early, before_reset, after_reset, old, busy)]
+    seen, refused = recommend.turned_down(viewer, candidates)
+    assert seen == {early.pk, after_reset.pk, busy.pk}
+    assert refused == {before_reset.pk}
+    # Clips that are not candidates are not read.
+    assert recommend.turned_down(viewer, [others[0].pk]) == ({others[0].pk}, set())
 
 
 @pytest.mark.django_db
