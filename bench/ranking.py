@@ -60,6 +60,7 @@ from ranking_world import (  # noqa: E402
     seed_people,
     seed_posts,
 )
+from threadpoolctl import threadpool_limits  # noqa: E402
 
 # --- measuring ------------------------------------------------------------------------
 
@@ -405,14 +406,17 @@ def main() -> None:
         )
         viewers = list(User.objects.filter(pk__in=[int(p) for p in pick]))
         rng.shuffle(viewers)
-        p99, queries = bench_pages(viewers, args.runs)
-        intake, lost = bench_intake(viewers, world.post_ids, args.batches, rng)
-        # Let the updater take in (b)'s burst, so that (c) times a like, not that.
-        from ranking import live
+        # (a) to (c) as in a web process, whose BLAS and OpenMP run one thread each
+        # (config/asgi.py); the retrain above ran as the worker's does, with every core.
+        with threadpool_limits(limits=1):
+            p99, queries = bench_pages(viewers, args.runs)
+            intake, lost = bench_intake(viewers, world.post_ids, args.batches, rng)
+            # Let the updater take in (b)'s burst, so that (c) times a like, not that.
+            from ranking import live
 
-        print(f"\n(waiting {live.GRACE_S + 1:.0f} s for (b)'s events to settle)")
-        time.sleep(live.GRACE_S + 1)
-        like_p95 = bench_like_to_page(viewers[-args.likes :], max_polls=200, timeout_s=60.0)
+            print(f"\n(waiting {live.GRACE_S + 1:.0f} s for (b)'s events to settle)")
+            time.sleep(live.GRACE_S + 1)
+            like_p95 = bench_like_to_page(viewers[-args.likes :], max_polls=200, timeout_s=60.0)
         growth = bench_state()
         print_targets(
             {

@@ -24,12 +24,24 @@ class AnyOf(In):
 
     lookup_name = "any_of"
 
+    def get_prep_lookup(self) -> Any:
+        """Plain integers (ids) as they are; anything else prepared one by one, as IN does
+        (for 400 ids that took a millisecond a query)."""
+        values = self.rhs
+        if isinstance(values, list | set | tuple) and all(type(v) is int for v in values):
+            return list(values)
+        return super().get_prep_lookup()
+
     def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, Sequence[Any]]:
-        """`lhs = ANY(%s)`, the values as one list parameter."""
+        """`lhs = ANY(%s)`, the values as one list parameter (integers as one array literal,
+        which psycopg sends as it is instead of checking each value)."""
         if not self.rhs_is_direct_value():
             return super().as_sql(compiler, connection)
         lhs, lhs_params = self.process_lhs(compiler, connection)
         values = list(dict.fromkeys(value for value in self.rhs if value is not None))
         if not values:
             raise EmptyResultSet
+        if all(type(v) is int for v in values):
+            literal = "{" + ",".join(map(str, values)) + "}"
+            return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, literal]
         return f"{lhs} = ANY(%s)", [*lhs_params, values]

@@ -81,6 +81,9 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving, LearnerCollaborative):
     ) -> None:
         self.lock = threading.RLock()  # see `locked`
         self.config = config or LearnerConfig()
+        # Counts every change of popularity (never goes back), for trending_items' answer.
+        self._pop_changes = 0
+        self._trending: tuple[tuple[int, int, int], list[str]] | None = None
         self._reset_params()
         self._reset_stats()
         for item, info in (items or {}).items():
@@ -129,6 +132,7 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving, LearnerCollaborative):
         self.item_cnt = np.zeros((n_i, h))
         self.item_pop = np.zeros(n_i)
         self.item_pop_ts = np.zeros(n_i)
+        self._pop_changes += 1  # popularity changed: see trending_items
         self.author_imps = np.zeros(n_a)
         self.author_cnt = np.zeros((n_a, h))
         self.tot_imps = 0.0
@@ -419,6 +423,7 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving, LearnerCollaborative):
             decay = np.exp2(-max(ts - self.item_pop_ts[i], 0.0) / cfg.popularity_half_life_s)
             self.item_pop[i] = self.item_pop[i] * decay + signal
             self.item_pop_ts[i] = ts
+            self._pop_changes += 1
         if not v:
             return
         self._affinity.add(v, a, signal, ts)

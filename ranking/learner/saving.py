@@ -46,6 +46,7 @@ class LearnerSaving:
     _neighbours: NearestClips | None
     tot_imps: float
     clock: float
+    _pop_changes: int
 
     @locked
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -119,6 +120,7 @@ class LearnerSaving:
             # Saved before showings had times (and held every showing ever made): none is
             # known to be recent, so none is kept; the next retrain saves them with times.
             self._exposures = Exposures(len(FEATURES))
+        self._pop_changes += 1  # its popularity, not the one trending_items answered from
         # The taste and embeddings of a state saved before they were kept so small.
         self.taste = self.taste.astype(np.float32)
         self.item_emb = self.item_emb.astype(EMBEDDING)

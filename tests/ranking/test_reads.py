@@ -143,3 +143,31 @@ def test_the_preview_scores_as_for_you_does():
     live_scores = weigh(heads, ages, weights=policy.weights, half_life_hours=1.0).scores
     assert np.array_equal(scores, live_scores)
     assert scores[0] == pytest.approx(0.25) and scores[1] == pytest.approx(-0.8)
+
+
+def test_trending_answers_as_worked_out_afresh_whenever_popularity_changes():
+    """The answer is kept between changes of popularity (all of it decays alike, so the
+    order holds), and never outlives one."""
+    learner = Learner()
+    t = 1_700_000_000.0
+    for n in range(30):
+        learner.update(Event("ann", f"c{n}", "impression", ts=t + n))
+        for _ in range(n % 5):
+            learner.update(Event(f"v{n}", f"c{n}", "share", ts=t + n))
+
+    def afresh(now: float) -> list[str]:
+        copy_ = Learner.from_bytes(learner.to_bytes())  # no answer kept
+        return copy_.trending_items(10, now)
+
+    first = learner.trending_items(10, t + 60)
+    assert first == afresh(t + 60)
+    assert learner.trending_items(10, t + 86_400) == first == afresh(t + 86_400)
+    # A like of a clip outside the top lifts it in.
+    outside = next(f"c{n}" for n in range(30) if f"c{n}" not in first)
+    for k in range(6):
+        learner.update(Event(f"w{k}", outside, "like", ts=t + 100 + k))
+    again = learner.trending_items(10, t + 120)
+    assert outside in again and again == afresh(t + 120)
+    # So does starting the counters afresh (a retrain's next pass).
+    learner._reset_stats()
+    assert learner.trending_items(10, t + 120) == afresh(t + 120) == []
