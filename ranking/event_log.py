@@ -8,6 +8,7 @@ from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from accounts.models import User
 from feed.models import Post
@@ -142,12 +143,50 @@ def clips_shown_record(*, viewer: User | None, post_ids: Sequence[int], where: s
     ClipShown.objects.bulk_create(rows)  # one INSERT
 
 
+_SERVED_COLUMNS = (
+    "viewer_id",
+    "post_id",
+    "session",
+    "position",
+    "source",
+    "score",
+    "explored",
+    "propensity",
+    "terms",
+    "config_version",
+    "model_version",
+    "created",
+)
+
+
 def served_write(rows: Sequence[ServedItem]) -> None:
-    """Append what pages served (ServedItem rows) in one insert."""
+    """Append what pages served (ServedItem rows) in one go.
+
+    On PostgreSQL by COPY, as `_append` writes events: the updater writes a tick's pages at
+    once (150 rows: 2 ms, where bulk_create took 27 with the request threads waiting on the
+    interpreter meanwhile).
+    """
+    if not rows:
+        return
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if connection.vendor != "postgresql":
+            ServedItem.objects.bulk_create(rows)
+            return
+        table = ServedItem._meta.db_table
+        with (
+            connection.cursor() as cursor,
+            connection.wrap_database_errors,
+        ):
             # The serving log may lose its last moment in a crash; no one should wait on a
             # disk flush for it (events, which must not be lost, commit as usual).
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        ServedItem.objects.bulk_create(rows)
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            with cursor.cursor.copy(
+                f"COPY {table} ({', '.join(_SERVED_COLUMNS)}) FROM STDIN"
+            ) as copy:
+                for row in rows:
+                    copy.write_row(
+                        [
+                            Jsonb(row.terms) if name == "terms" else getattr(row, name)
+                            for name in _SERVED_COLUMNS
+                        ]
+                    )
