@@ -31,7 +31,7 @@ class Candidate:
     pk: int
     owner_id: int
     remix_of_id: int | None
-    created: datetime
+    created: float  # unix seconds
     sources: list[str] = field(default_factory=list)
     score: float = 0.0
     sheet: Any = None  # (the scoring pass's Sheet, this candidate's row in it)
@@ -108,7 +108,7 @@ def score(
         return
     items = [str(c.pk) for c in candidates]
     heads = learner.score(viewer_key, items, now.timestamp(), extra=extra)
-    created = np.array([c.created.timestamp() for c in candidates])
+    created = np.array([c.created for c in candidates])
     matches = None
     if preference is not None:
         embeddings, has_embedding = learner.item_embeddings(items, extra=extra)

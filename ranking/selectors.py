@@ -72,8 +72,8 @@ def for_you_page(
     preference = preference_of(viewer)
 
     found = candidates_gather(viewer, base, learner, preference, now)
-    extra = item_infos([pk for pk in found if not learner.has_item(str(pk))])
-    seen, refused = turned_down(viewer, found)
+    extra = item_infos([int(item) for item in learner.unknown_items([str(pk) for pk in found])])
+    seen, refused = turned_down(viewer, set(found))
     served = (
         set(ServedItem.objects.filter(session=session).values_list("post_id", flat=True))
         if number
@@ -83,7 +83,7 @@ def for_you_page(
         c for pk, c in found.items() if pk not in seen and pk not in refused and pk not in served
     ]
     score(learner, viewer_key, fresh, config, preference, now, extra)
-    ranked = sorted(fresh, key=lambda c: (-c.score, -c.created.timestamp(), -c.pk))
+    ranked = sorted(fresh, key=lambda c: (-c.score, -c.created, -c.pk))
     imps, _ = learner.item_counts([str(c.pk) for c in ranked])
     pool = [c for c, shown in zip(ranked, imps, strict=True) if shown < EXPLORE_MAX_IMPRESSIONS]
     pool = sorted(pool, key=lambda c: c.created, reverse=True)[:EXPLORE_POOL]
@@ -137,7 +137,7 @@ def explain_now(
     if found is None:
         return {}, None, None
     pk, owner_id, remix_of_id, created = found
-    candidate = Candidate(pk, owner_id, remix_of_id, created, sources=["opened"])
+    candidate = Candidate(pk, owner_id, remix_of_id, created.timestamp(), sources=["opened"])
     extra = {} if learner.has_item(str(pk)) else item_infos([pk])
     score(learner, viewer_key, [candidate], config, preference_of(viewer), now, extra)
     terms = terms_of(learner, viewer_key, [candidate], now, extra)[0]

@@ -69,6 +69,13 @@ class LearnerReads:
         return item in self._items.index
 
     @locked
+    def unknown_items(self, items: Sequence[str]) -> list[str]:
+        """Those of `items` the learner has no row for (`has_item`, under one hold of its
+        lock: a page asks about some 600 candidates)."""
+        index = self._items.index
+        return [item for item in items if item not in index]
+
+    @locked
     def viewer_taste(self, viewer: str) -> np.ndarray | None:
         """The running mean of the prompt embeddings this viewer engaged with, if any."""
         v = self._viewers.index.get(viewer) if viewer else None
