@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from django.db.models import Min, TextChoices
 
 from accounts.models import User
+from core.seconds import as_seconds, values_with_seconds
 from feed.selectors import visible_posts
 
 from .models import ClipShown, EngagementEvent, ServedItem
@@ -114,21 +115,22 @@ class Verdict:
 
 def _recent(
     viewer_id: int, post_ids: set[int], now: datetime
-) -> list[tuple[int, str, float, datetime]]:
-    """The viewer's events of the last day about these clips: (post, kind, value, created)."""
+) -> list[tuple[int, str, float, float]]:
+    """The viewer's events of the last day about these clips: (post, kind, value, created
+    in unix seconds); a busy viewer has a thousand (core/seconds.py)."""
     if not post_ids:
         return []
-    return list(
-        EngagementEvent.objects.filter(
-            viewer_id=viewer_id, post_id__in=post_ids, created__gte=now - WINDOW
-        ).values_list("post_id", "kind", "value", "created")
+    events = EngagementEvent.objects.filter(
+        viewer_id=viewer_id, post_id__in=post_ids, created__gte=now - WINDOW
     )
+    rows = values_with_seconds(events, "post_id", "kind", "value")
+    return [(post, kind, value, as_seconds(created)) for post, kind, value, created in rows]
 
 
-def _first_shown(viewer_id: int, post_ids: set[int], since: datetime) -> dict[int, datetime]:
-    """When each clip was first shown to the viewer since `since`: For You's log of its
-    pages (ServedItem) and the notes of the others (ClipShown)."""
-    first: dict[int, datetime] = {}
+def _first_shown(viewer_id: int, post_ids: set[int], since: datetime) -> dict[int, float]:
+    """When each clip was first shown to the viewer since `since` (unix seconds): For You's
+    log of its pages (ServedItem) and the notes of the others (ClipShown)."""
+    first: dict[int, float] = {}
     for model in (ServedItem, ClipShown):
         rows = (
             model.objects.filter(viewer_id=viewer_id, post_id__in=post_ids, created__gte=since)
@@ -138,7 +140,7 @@ def _first_shown(viewer_id: int, post_ids: set[int], since: datetime) -> dict[in
             .values_list("post_id", "first")
         )
         for post, when in rows:
-            first[post] = min(first.get(post, when), when)
+            first[post] = min(first.get(post, when.timestamp()), when.timestamp())
     return first
 
 
@@ -166,14 +168,14 @@ def within_caps(*, viewer_id: int, events: Sequence[EventIn], now: datetime) -> 
 class _Clip:
     """What is known of one clip for one viewer while a batch is judged."""
 
-    def __init__(self, duration: float, first_shown: datetime | None) -> None:
+    def __init__(self, duration: float, first_shown: float | None) -> None:
         self.duration = duration
         self.first_shown = first_shown
         self.counts: Counter[str] = Counter()
         self.watched = 0.0  # seconds of views since first shown
         self.loops = 0  # completes and replays since first shown
 
-    def add(self, kind: str, value: float, created: datetime) -> None:
+    def add(self, kind: str, value: float, created: float) -> None:
         """Count an event already recorded, or just accepted."""
         self.counts[kind] += 1
         if self.first_shown is not None and created >= self.first_shown:
@@ -182,11 +184,11 @@ class _Clip:
             elif kind in LOOP_KINDS:
                 self.loops += 1
 
-    def refusal(self, event: EventIn, now: datetime) -> Refused | None:
-        """Why this event can't count, or None."""
+    def refusal(self, event: EventIn, now: float) -> Refused | None:
+        """Why this event can't count, or None (`now` in unix seconds)."""
         if self.first_shown is None:
             return Refused.NOT_SHOWN
-        since = (now - self.first_shown).total_seconds() + SLACK_S
+        since = now - self.first_shown + SLACK_S
         if event.kind in WATCH_KINDS:
             longest = self.duration * MAX_LOOPS if self.duration > 0 else math.inf
             if event.value > min(since, longest):
@@ -229,6 +231,7 @@ def judge(*, viewer: User, events: Sequence[EventIn], now: datetime) -> Verdict:
 
     verdict = Verdict()
     sent: set[str] = set()
+    now_s = now.timestamp()
     for index, event in enumerate(events):
         if event.client_id:
             if event.client_id in stored or event.client_id in sent:
@@ -239,10 +242,10 @@ def judge(*, viewer: User, events: Sequence[EventIn], now: datetime) -> Verdict:
         if clip is None:
             verdict.refused.append(Refusal(index, Refused.NOT_VISIBLE))
             continue
-        reason = clip.refusal(event, now)
+        reason = clip.refusal(event, now_s)
         if reason is not None:
             verdict.refused.append(Refusal(index, reason))
             continue
-        clip.add(event.kind, event.value, now)
+        clip.add(event.kind, event.value, now_s)
         verdict.accepted.append(event)
     return verdict

@@ -39,6 +39,8 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection
 
+from core.seconds import as_seconds, values_with_seconds
+
 from .event_log import served_write
 from .learner import EVENT_KINDS, Event, ItemInfo, Learner, LearnerConfig
 from .models import EngagementEvent, RankingConfig, RankingModel
@@ -86,13 +88,14 @@ def item_infos(post_ids: list[int]) -> dict[str, ItemInfo]:
 def event_of(
     viewer_id: int | None, post_id: int | None, kind: str, value: float, created: Any
 ) -> Event:
-    """The learner's event for one EngagementEvent row."""
+    """The learner's event for one EngagementEvent row (its time a datetime, or seconds as
+    core/seconds.py reads it)."""
     return Event(
         viewer="" if viewer_id is None else str(viewer_id),
         item="" if post_id is None else str(post_id),
         kind=kind,
         value=float(value),
-        ts=created.timestamp(),
+        ts=as_seconds(created),
     )
 
 
@@ -332,19 +335,20 @@ class LiveLearner:
 
     def _catch_up(self, learner: Learner, position: _Position) -> bool:
         """Apply the events logged since `position`; whether more may be waiting."""
-        fields = ("pk", "viewer_id", "post_id", "kind", "value", "created")
+        fields = ("pk", "viewer_id", "post_id", "kind", "value")  # and the time (seconds)
         rows: list[_Row] = list(
-            EngagementEvent.objects.filter(pk__gt=position.high)
-            .order_by("pk")
-            .values_list(*fields)[:CATCH_UP_LIMIT]
+            values_with_seconds(
+                EngagementEvent.objects.filter(pk__gt=position.high).order_by("pk"), *fields
+            )[:CATCH_UP_LIMIT]
         )
         now = time.monotonic()
         late: list[_Row] = []
         if position.gaps:
             late = list(
-                EngagementEvent.objects.filter(pk__in=list(position.gaps))
-                .order_by("pk")
-                .values_list(*fields)
+                values_with_seconds(
+                    EngagementEvent.objects.filter(pk__in=list(position.gaps)).order_by("pk"),
+                    *fields,
+                )
             )
             for row in late:
                 del position.gaps[row[0]]

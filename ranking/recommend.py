@@ -42,13 +42,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import FloatField, Q, QuerySet
-from django.db.models.functions import Cast, Extract
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Follow, User
 from core import lookups  # noqa: F401  (registers the any_of lookup used below)
 from core.pagination import InvalidCursor
+from core.seconds import as_seconds, values_with_seconds
 from feed.models import Post
 
 from .learner import ItemInfo, Learner
@@ -126,17 +126,9 @@ def preference_of(viewer: User | None) -> Preference | None:
 
 def _candidate_rows(posts: QuerySet[Any], limit: int | None = None) -> list[tuple[Any, ...]]:
     """(pk, owner, the post it remixes, created in unix seconds) of each post (the first
-    `limit` of them).
-
-    On PostgreSQL the time comes as a double: psycopg reads a timestamp from text, and a
-    page reads about 650 of them (3 ms).
-    """
-    if connection.vendor != "postgresql":
-        rows = posts.values_list("pk", "owner_id", "remix_of_id", "created")[:limit]
-        return [(pk, owner, remix, created.timestamp()) for pk, owner, remix, created in rows]
-    seconds = Cast(Extract("created", "epoch"), FloatField())
-    fields = ("pk", "owner_id", "remix_of_id", "created_s")
-    return list(posts.annotate(created_s=seconds).values_list(*fields)[:limit])
+    `limit` of them); a page reads about 650 (core/seconds.py)."""
+    rows = values_with_seconds(posts, "pk", "owner_id", "remix_of_id")[:limit]
+    return [(pk, owner, remix, as_seconds(created)) for pk, owner, remix, created in rows]
 
 
 def candidates_gather(

@@ -18,13 +18,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import FloatField, Max, QuerySet
-from django.db.models.functions import Cast, Extract
+from django.db.models import Max, QuerySet
 from django.utils import timezone
+
+from core.seconds import as_seconds, values_with_seconds
 
 from .evaluation.holdout import Holdout, holdout_compare
 from .learner import Event, Learner, LearnerConfig
@@ -55,14 +54,9 @@ def events_stream(query: QuerySet[EngagementEvent], count: list[int]) -> Iterato
     `count[0]` is set to how many were read."""
     count[0] = 0
     ordered = query.order_by("created", "pk")
-    rows: QuerySet[EngagementEvent, tuple[Any, ...]]
-    if connection.vendor == "postgresql":
-        # PostgreSQL gives the time as seconds since the epoch: reading 2 million events
-        # takes 5 s so, where turning each row's datetime into seconds took 17.
-        epoch = Cast(Extract("created", "epoch"), FloatField())
-        rows = ordered.annotate(ts=epoch).values_list("viewer_id", "post_id", "kind", "value", "ts")
-    else:
-        rows = ordered.values_list("viewer_id", "post_id", "kind", "value", "created")
+    # The times as seconds (core/seconds.py): reading 2 million events takes 5 s so, where
+    # turning each row's datetime into seconds took 17.
+    rows = values_with_seconds(ordered, "viewer_id", "post_id", "kind", "value")
     for viewer_id, post_id, kind, value, when in rows.iterator(chunk_size=READ_CHUNK):
         count[0] += 1
         yield Event(
@@ -70,7 +64,7 @@ def events_stream(query: QuerySet[EngagementEvent], count: list[int]) -> Iterato
             item="" if post_id is None else str(post_id),
             kind=kind,
             value=float(value),
-            ts=when if isinstance(when, float) else when.timestamp(),
+            ts=as_seconds(when),
         )
 
 
