@@ -13,8 +13,8 @@ last layer::
 against the clip's prompt embedding, freshness, decayed popularity, the clip's completion,
 like, share, skip rates, its creator's standing, whether the viewer saw it already, the
 session's taste against the clip's prompt: what the viewer engaged with in the last half
-hour or so, which one like moves at once, where it moves the long-run taste by a fiftieth
-at most; and the viewer's predicted cell from the collaborative factors, which each retrain
+hour or so, which one like moves at once, where it moves a long-standing viewer's taste by a
+fiftieth; and the viewer's predicted cell from the collaborative factors, which each retrain
 fits by ALS and every event folds in: collaborative.py). The collaborative factors let the
 model learn from opaque ids with no side information at all. (Online factors learnt by one
 SGD step an event, as the learner had before them, added nothing beside them: the same like
@@ -434,7 +434,8 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving, LearnerCollaborative):
             self.taste[v] += (signal / weight) * (self.item_emb[i] - self.taste[v])
             self.taste_w[v] = weight
         # The session: every signal, either way, summed and fading with time; a like moves
-        # it at once, where it moves the long-run taste by a fiftieth at most.
+        # it at once, where it moves the taste of a viewer with a long history by a fiftieth
+        # (taste_memory).
         if self.session_ts[v]:
             age = max(ts - float(self.session_ts[v]), 0.0)
             self.session[v] *= np.float32(2.0 ** (-age / cfg.session_half_life_s))
