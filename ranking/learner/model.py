@@ -194,19 +194,6 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving, LearnerCollaborative):
         x[:, _COLLABORATIVE] = self._collaborative(v, side.take(self.cf_Q, "cf_Q"))
         return x
 
-    def _session_now(self, v: int, now: float) -> np.ndarray | None:
-        """The viewer's session taste as it reads at `now`: the direction of what they
-        engaged with lately, shrunk by how long ago that was (None: nothing lately)."""
-        if not v or not self._dim or not self.session_ts[v]:
-            return None
-        age = max(now - float(self.session_ts[v]), 0.0)
-        fade = 2.0 ** (-age / self.config.session_half_life_s)
-        if fade < 1e-3:
-            return None
-        vector = self.session[v]
-        norm = float(np.linalg.norm(vector))
-        return None if norm <= 0 else vector * np.float32(fade / norm)
-
     def _since(self) -> float:
         """The oldest showing still open to engagement (window.py), in the events' clock."""
         return self.clock - self.config.exposure_window_s

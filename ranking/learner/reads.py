@@ -38,6 +38,8 @@ class LearnerReads:
     _AUTHOR_ARRAYS: tuple[str, ...]
     taste: np.ndarray
     taste_w: np.ndarray
+    session: np.ndarray
+    session_ts: np.ndarray
     item_emb: np.ndarray
     item_has_emb: np.ndarray
     item_imps: np.ndarray
@@ -61,7 +63,17 @@ class LearnerReads:
         raise NotImplementedError
 
     def _session_now(self, v: int, now: float) -> np.ndarray | None:
-        raise NotImplementedError
+        """The viewer's session taste as it reads at `now`: the direction of what they
+        engaged with lately, shrunk by how long ago that was (None: nothing lately)."""
+        if not v or not self._dim or not self.session_ts[v]:
+            return None
+        age = max(now - float(self.session_ts[v]), 0.0)
+        fade = 2.0 ** (-age / self.config.session_half_life_s)
+        if fade < 1e-3:
+            return None
+        vector = self.session[v]
+        norm = float(np.linalg.norm(vector))
+        return None if norm <= 0 else vector * np.float32(fade / norm)
 
     @locked
     def has_item(self, item: str) -> bool:
