@@ -1,9 +1,8 @@
 """Drill: ten 100 MB uploads to "Verify a clip" at once, while other people read pages.
 
 An upload goes to disk as it arrives and is read by a verify worker, never decoded in the web
-process, and large uploads take turns: the pages other people load meanwhile must still be
-answered within 500 ms (95 in 100 of them; see below), and the web process gives back the
-memory the uploads passed through.
+process, and large uploads take turns: every page other people load meanwhile must still be
+answered within 500 ms, and the web process gives back the memory the uploads passed through.
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ UPLOADS = 10
 # Just under VERIFY_MAX_UPLOAD_MB (100): the largest upload Riff takes.
 UPLOAD_BYTES = 100 * 2**20 - 4096
 PAGE_DEADLINE_S = 0.5
-PAGE_WORST_S = 2.0
 BOUNDARY = "riffloaddrill"
 
 
@@ -156,19 +154,16 @@ def test_big_uploads_do_not_hold_up_other_pages(tmp_path: Path) -> None:
     assert set(upload_statuses) <= {200, 202, 400}, upload_statuses
     assert len(page_times) >= 20, "pages were read all through the uploads"
     assert {status for _, status, _ in page_times} == {200}
-    # The uploading clients share this machine's two cores with the server (in production
-    # they are other people's machines), so a page may now and then wait for a core: 95 in
-    # 100 must answer within 500 ms, and none may take 2 s. (Here the median page took
-    # 0.05-0.07 s and the 90th percentile 0.07-0.13 s; the worst page of a run 0.21-1.18 s.
-    # Before uploads took turns the worst was 0.5-0.8 s, and before Twisted stopped parsing
-    # bodies on the event loop pages stalled for 8-29 s.)
+    # Every page within 500 ms, though the uploading clients share this machine's two cores
+    # with the server. Here the median page took 0.045-0.049 s and the worst of a run
+    # 0.11-0.16 s. (Before Daphne handed bodies over as views of their file the worst was
+    # 0.6-2.6 s, as it read ten 100 MB bodies into new buffers on the event loop; before
+    # uploads took turns 0.5-0.8 s; before Twisted stopped parsing bodies on the loop 8-29 s.)
     seconds = sorted(seconds for _, _, seconds in page_times)
-    within = sum(s <= PAGE_DEADLINE_S for s in seconds) / len(seconds)
     print(
         f"\ndrill: {len(seconds)} pages during {UPLOADS} uploads: median "
         f"{seconds[len(seconds) // 2]:.3f} s, 90th {seconds[int(len(seconds) * 0.9)]:.3f} s, "
         f"slowest {seconds[-1]:.3f} s; web {resting_mb:.0f} MB at rest, {peak_mb:.0f} MB at "
         f"peak, {after_mb:.0f} MB after"
     )
-    assert within >= 0.95, f"only {within:.0%} of pages within {PAGE_DEADLINE_S} s: {seconds}"
-    assert seconds[-1] <= PAGE_WORST_S, f"a page took {seconds[-1]:.2f} s: {seconds}"
+    assert seconds[-1] <= PAGE_DEADLINE_S, f"a page took {seconds[-1]:.2f} s: {seconds}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import tempfile
 import threading
@@ -10,7 +11,13 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from asgiref.testing import ApplicationCommunicator
 
-from core.bodies import PIECE_BYTES, ASGIHandler, BoundedBodyMiddleware, too_large_message
+from core.bodies import (
+    PIECE_BYTES,
+    ASGIHandler,
+    BoundedBodyMiddleware,
+    MappedBody,
+    too_large_message,
+)
 
 
 def _scope(path: str, length: int | None) -> dict[str, Any]:
@@ -105,3 +112,50 @@ def test_a_request_without_a_length_is_passed_on(settings) -> None:
     inner = Recorder()
     start, _ = async_to_sync(_run)(BoundedBodyMiddleware(inner), _scope("/", None), [b"abc"])
     assert start["status"] == 200 and inner.body == b"abc"
+
+
+def test_a_received_body_is_handed_over_as_views_of_its_file_and_read_whole() -> None:
+    data = bytes(range(256)) * (14 * 1024)  # 3.5 MB, as Twisted receives it: buffered, unflushed
+    received = tempfile.TemporaryFile()  # noqa: SIM115
+    received.write(data)
+    body = MappedBody.over(received)
+    assert isinstance(body, MappedBody)
+
+    # As Daphne hands it over: rewound, then PIECE_BYTES a message.
+    body.seek(0, 0)
+    pieces = []
+    while True:
+        piece = body.read(PIECE_BYTES)
+        pieces.append(piece)
+        if len(piece) < PIECE_BYTES:
+            break
+    # Views of the mapped file, not copies: nothing new is allocated on the event loop.
+    assert all(isinstance(piece, memoryview) for piece in pieces)
+    assert [len(piece) for piece in pieces] == [PIECE_BYTES] * 3 + [len(data) - 3 * PIECE_BYTES]
+    assert body.tell() == len(data) and body.read(10).tobytes() == b""
+
+    # Twisted closes the body once answered, maybe while a message still holds a view.
+    body.close()
+    assert body.closed and received.closed
+
+    messages = [
+        {"type": "http.request", "body": piece, "more_body": n < len(pieces) - 1}
+        for n, piece in enumerate(pieces)
+    ]
+
+    async def read() -> bytes:
+        async def receive() -> dict[str, Any]:
+            return messages.pop(0)
+
+        return (await ASGIHandler().read_body(receive)).read()
+
+    assert async_to_sync(read)() == data
+
+
+def test_a_small_or_empty_body_is_left_as_it_is() -> None:
+    small = io.BytesIO(b"name=value")  # Twisted keeps bodies under 100 KB in memory
+    assert MappedBody.over(small) is small
+    empty = tempfile.TemporaryFile()  # noqa: SIM115
+    assert MappedBody.over(empty) is empty  # nothing to map
+    empty.close()
+    assert MappedBody.over(empty) is empty
