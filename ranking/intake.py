@@ -24,10 +24,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
+from django.db import connection
 from django.db.models import Min, TextChoices
 
 from accounts.models import User
+from core import lookups  # noqa: F401  (registers the any_of lookup used below)
 from core.seconds import as_seconds, values_with_seconds
 from feed.selectors import visible_posts
 
@@ -184,6 +187,15 @@ class _Clip:
             elif kind in LOOP_KINDS:
                 self.loops += 1
 
+    def add_tally(self, kind: str, count: int, since_shown: int, value_since_shown: float) -> None:
+        """Count `count` events of a kind already recorded, `since_shown` of them (worth
+        `value_since_shown` seconds in all) since the clip was first shown."""
+        self.counts[kind] += count
+        if kind == Kind.VIEW:
+            self.watched += value_since_shown
+        elif kind in LOOP_KINDS:
+            self.loops += since_shown
+
     def refusal(self, event: EventIn, now: float) -> Refused | None:
         """Why this event can't count, or None (`now` in unix seconds)."""
         if self.first_shown is None:
@@ -215,19 +227,16 @@ def judge(*, viewer: User, events: Sequence[EventIn], now: datetime) -> Verdict:
     # can't tell from a list of over 100 ids that none is blank, and without it read every
     # event the viewer ever sent (160 ms for one with 75,000).
     stored = set(
-        EngagementEvent.objects.filter(viewer=viewer, client_id__in=client_ids)
+        EngagementEvent.objects.filter(viewer=viewer, client_id__any_of=client_ids)
         .exclude(client_id="")
         .values_list("client_id", flat=True)
         if client_ids
         else ()
     )
     durations = dict(
-        visible_posts(viewer=viewer).filter(pk__in=post_ids).values_list("pk", "duration_s")
+        visible_posts(viewer=viewer).filter(pk__any_of=post_ids).values_list("pk", "duration_s")
     )
-    first_shown = _first_shown(viewer.pk, set(durations), now - WINDOW)
-    clips = {pk: _Clip(float(duration), first_shown.get(pk)) for pk, duration in durations.items()}
-    for post, kind, value, created in _recent(viewer.pk, set(clips), now):
-        clips[post].add(kind, value, created)
+    clips = _clips(viewer.pk, durations, now)
 
     verdict = Verdict()
     sent: set[str] = set()
@@ -249,3 +258,62 @@ def judge(*, viewer: User, events: Sequence[EventIn], now: datetime) -> Verdict:
         clip.add(event.kind, event.value, now_s)
         verdict.accepted.append(event)
     return verdict
+
+
+def _clips(viewer_id: int, durations: dict[int, float], now: datetime) -> dict[int, _Clip]:
+    """Each clip of a batch the viewer may see (`durations`: its length by id), with when
+    it was first shown to them in the window and what they did about it since."""
+    if connection.vendor == "postgresql":
+        return _clips_tallied(viewer_id, durations, now)
+    return _clips_counted(viewer_id, durations, now)
+
+
+def _clips_counted(viewer_id: int, durations: dict[int, float], now: datetime) -> dict[int, _Clip]:
+    """`_clips`, counting the viewer's events of the window one by one (any database)."""
+    first_shown = _first_shown(viewer_id, set(durations), now - WINDOW)
+    clips = {pk: _Clip(float(duration), first_shown.get(pk)) for pk, duration in durations.items()}
+    for post, kind, value, created in _recent(viewer_id, set(clips), now):
+        clips[post].add(kind, value, created)
+    return clips
+
+
+def _clips_tallied(viewer_id: int, durations: dict[int, float], now: datetime) -> dict[int, _Clip]:
+    """`_clips` in one PostgreSQL query that tallies the events by clip and kind.
+
+    `_clips_counted` takes three queries and reads every event of the window: for a busy
+    viewer's batch about 20 clips, 1,200 rows in 6.6-9.1 ms. This reads at most a row per
+    clip and kind, in 1.6-2.1 ms (a test holds the two to the same clips).
+    """
+    clips = {pk: _Clip(float(duration), None) for pk, duration in durations.items()}
+    if not clips:
+        return clips
+    since = now - WINDOW
+    # Table names from the models; every value is a parameter.
+    sql = f"""
+        WITH shown AS (
+            SELECT post_id, min(created) AS first FROM (
+                SELECT post_id, created FROM {ServedItem._meta.db_table}
+                 WHERE viewer_id = %s AND post_id = ANY(%s) AND created >= %s
+                UNION ALL
+                SELECT post_id, created FROM {ClipShown._meta.db_table}
+                 WHERE viewer_id = %s AND post_id = ANY(%s) AND created >= %s
+            ) AS showings GROUP BY post_id
+        )
+        SELECT shown.post_id, extract(epoch FROM shown.first)::float8, event.kind,
+               count(event.id),
+               count(event.id) FILTER (WHERE event.created >= shown.first),
+               coalesce(sum(event.value) FILTER (WHERE event.created >= shown.first), 0)
+          FROM shown LEFT JOIN {EngagementEvent._meta.db_table} AS event
+            ON event.viewer_id = %s AND event.post_id = shown.post_id AND event.created >= %s
+         GROUP BY shown.post_id, shown.first, event.kind
+    """  # noqa: S608
+    post_ids = list(clips)
+    params: list[Any] = [viewer_id, post_ids, since, viewer_id, post_ids, since, viewer_id, since]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for post, first, kind, count, since_shown, value_since_shown in cursor.fetchall():
+            clip = clips[post]
+            clip.first_shown = first
+            if kind is not None:  # shown, and no event about it yet
+                clip.add_tally(kind, count, since_shown, value_since_shown)
+    return clips

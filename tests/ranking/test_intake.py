@@ -5,6 +5,7 @@ no score: the learner's whole state is compared bit for bit."""
 from __future__ import annotations
 
 import copy
+import random
 import threading
 from datetime import timedelta
 from typing import Any
@@ -22,7 +23,7 @@ from feed.models import Post
 from feed.selectors import Feed
 from feed.services import feed_serve
 from ranking.event_log import clips_shown_record
-from ranking.intake import CAPS, MAX_LOOPS, SLACK_S
+from ranking.intake import CAPS, MAX_LOOPS, SLACK_S, WINDOW, _clips_counted, _clips_tallied
 from ranking.learner import state_equal
 from ranking.live import live
 from ranking.models import ClipShown, EngagementEvent, ServedItem
@@ -339,6 +340,67 @@ def test_a_batch_costs_the_same_queries_whatever_its_length(user, other_user):
         return len(ctx.captured_queries)
 
     assert queries(3) == queries(60)
+
+
+def test_the_one_query_tally_knows_each_clip_as_counting_its_events_one_by_one(user, other_user):
+    """The PostgreSQL query that tallies a batch's clips (`_clips_tallied`) against the
+    portable count of every event (`_clips_counted`), on a log with showings on For You
+    and elsewhere, events before and after each first showing and before the window,
+    clips shown long ago, never shown, or shown without any event."""
+    rng = random.Random(5)
+    now = timezone.now()
+    posts = [PostFactory(owner=other_user) for _ in range(8)]
+    kinds = ["impression", "view", "skip", "complete", "replay", "share", "like", "comment"]
+    for n, post in enumerate(posts[:6]):
+        for _ in range(rng.randint(1, 3)):
+            when = now - timedelta(seconds=rng.uniform(60, 80_000))
+            if n % 2:
+                ServedItem.objects.create(
+                    viewer=user,
+                    post=post,
+                    session="s",
+                    position=0,
+                    source="fresh",
+                    score=0.0,
+                    propensity=1.0,
+                    created=when,
+                )
+            else:
+                ClipShown.objects.create(
+                    viewer=user, post=post, where=ClipShown.Where.POST, created=when
+                )
+    shown(user, posts[6], seconds_ago=2 * 86400)  # out of the window: not shown now
+    events = [
+        EngagementEvent(
+            viewer=user,
+            post=post,
+            kind=rng.choice(kinds),
+            value=round(rng.uniform(0.5, 30), 1),
+            created=now - timedelta(seconds=rng.uniform(1, 100_000)),
+        )
+        for post in posts[:5] + posts[6:]  # the sixth clip shown, but nothing done about it
+        for _ in range(rng.randint(5, 40))
+    ]
+    EngagementEvent.objects.bulk_create(events)
+
+    durations = {post.pk: float(post.duration_s) for post in posts}
+    counted = _clips_counted(user.pk, durations, now)
+    tallied = _clips_tallied(user.pk, durations, now)
+    assert set(counted) == set(tallied) == set(durations)
+    assert sum(clip.first_shown is not None for clip in counted.values()) == 6
+    assert any(clip.watched and clip.loops for clip in counted.values())
+    assert any(event.created < now - WINDOW for event in events), (
+        "the log reaches back before the window"
+    )
+    for pk, clip in counted.items():
+        other = tallied[pk]
+        if clip.first_shown is None:
+            assert other.first_shown is None
+            continue  # never shown: refused whatever it counted
+        assert other.first_shown == pytest.approx(clip.first_shown, abs=1e-5)
+        assert dict(other.counts) == dict(clip.counts), pk
+        assert other.watched == pytest.approx(clip.watched)
+        assert other.loops == clip.loops
 
 
 def test_old_shown_notes_are_pruned(user, post):
