@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -122,16 +123,26 @@ def _append(viewer_id: int, events: Sequence[EventIn], now: datetime) -> None:
             for event in events
         )
         return
-    table = EngagementEvent._meta.db_table
-    columns = "viewer_id, post_id, kind, value, client_id, created"
-    # psycopg's COPY on Django's connection; its errors come out as Django's (IntegrityError).
+    _copy(
+        EngagementEvent._meta.db_table,
+        ("viewer_id", "post_id", "kind", "value", "client_id", "created"),
+        ((viewer_id, e.post_id, e.kind, e.value, e.client_id, now) for e in events),
+    )
+
+
+def _copy(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """COPY rows into a table, in the caller's transaction (PostgreSQL).
+
+    psycopg's COPY on Django's connection; its errors come out as Django's (a foreign key
+    that fails is an IntegrityError, as for an INSERT).
+    """
     with (
         connection.cursor() as cursor,
         connection.wrap_database_errors,
-        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+        cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
     ):
-        for e in events:
-            copy.write_row((viewer_id, e.post_id, e.kind, e.value, e.client_id, now))
+        for row in rows:
+            copy.write_row(row)
 
 
 def clips_shown_record(*, viewer: User | None, post_ids: Sequence[int], where: str) -> None:
@@ -172,21 +183,18 @@ def served_write(rows: Sequence[ServedItem]) -> None:
         if connection.vendor != "postgresql":
             ServedItem.objects.bulk_create(rows)
             return
-        table = ServedItem._meta.db_table
-        with (
-            connection.cursor() as cursor,
-            connection.wrap_database_errors,
-        ):
-            # The serving log may lose its last moment in a crash; no one should wait on a
-            # disk flush for it (events, which must not be lost, commit as usual).
+        # The serving log may lose its last moment in a crash; no one should wait on a disk
+        # flush for it (events, which must not be lost, commit as usual).
+        with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            with cursor.cursor.copy(
-                f"COPY {table} ({', '.join(_SERVED_COLUMNS)}) FROM STDIN"
-            ) as copy:
-                for row in rows:
-                    copy.write_row(
-                        [
-                            Jsonb(row.terms) if name == "terms" else getattr(row, name)
-                            for name in _SERVED_COLUMNS
-                        ]
-                    )
+        _copy(
+            ServedItem._meta.db_table,
+            _SERVED_COLUMNS,
+            (
+                [
+                    Jsonb(row.terms) if name == "terms" else getattr(row, name)
+                    for name in _SERVED_COLUMNS
+                ]
+                for row in rows
+            ),
+        )

@@ -124,7 +124,7 @@ def preference_of(viewer: User | None) -> Preference | None:
 # --- candidates -----------------------------------------------------------------------
 
 
-def _candidate_rows(posts: QuerySet[Any], limit: int | None = None) -> list[tuple[Any, ...]]:
+def candidate_rows(posts: QuerySet[Any], limit: int | None = None) -> list[tuple[Any, ...]]:
     """(pk, owner, the post it remixes, created in unix seconds) of each post (the first
     `limit` of them); a page reads about 650 (core/seconds.py)."""
     rows = values_with_seconds(posts, "pk", "owner_id", "remix_of_id")[:limit]
@@ -149,7 +149,7 @@ def candidates_gather(
             candidate.sources.append(source)
 
     signed_in = viewer is not None and viewer.is_authenticated
-    add(_candidate_rows(base.order_by("-created", "-pk"), SOURCE_SIZES["fresh"]), "fresh")
+    add(candidate_rows(base.order_by("-created", "-pk"), SOURCE_SIZES["fresh"]), "fresh")
 
     # Sources of ids (the people followed, and what the learner knows): one query then
     # fetches them all through `base`, which applies every visibility rule. (Not with the
@@ -177,7 +177,7 @@ def candidates_gather(
         picked["preference"] = learner.nearest_items(preference.more, SOURCE_SIZES["preference"])
     wanted = {int(item) for items in picked.values() for item in items if item.isdigit()}
     if wanted:
-        rows = {row[0]: row for row in _candidate_rows(base.filter(pk__any_of=wanted))}
+        rows = {row[0]: row for row in candidate_rows(base.filter(pk__any_of=wanted))}
         for source, items in picked.items():
             add((rows[int(i)] for i in items if i.isdigit() and int(i) in rows), source)
     return found

@@ -19,6 +19,7 @@ from .live import item_infos, live
 from .models import FeedPreference, RankingConfig, RankingModel, ServedItem
 from .recommend import (
     RankedPage,
+    candidate_rows,
     candidates_gather,
     cursor_decode,
     cursor_encode,
@@ -132,12 +133,11 @@ def explain_now(
     learner, model_version = live.learner, live.model_version
     now = timezone.now()
     viewer_key = str(viewer.pk) if viewer is not None and viewer.is_authenticated else ""
-    row = Post.objects.filter(pk=post_id).values_list("pk", "owner_id", "remix_of_id", "created")
-    found = row.first()
-    if found is None:
+    found = candidate_rows(Post.objects.filter(pk=post_id))
+    if not found:
         return {}, None, None
-    pk, owner_id, remix_of_id, created = found
-    candidate = Candidate(pk, owner_id, remix_of_id, created.timestamp(), sources=["opened"])
+    pk, owner_id, remix_of_id, created = found[0]
+    candidate = Candidate(pk, owner_id, remix_of_id, created, sources=["opened"])
     extra = {} if learner.has_item(str(pk)) else item_infos([pk])
     score(learner, viewer_key, [candidate], config, preference_of(viewer), now, extra)
     terms = terms_of(learner, viewer_key, [candidate], now, extra)[0]
