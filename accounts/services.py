@@ -94,6 +94,7 @@ def follow_create(*, follower: User, followee: User) -> bool:
             Follow.objects.create(follower=follower, followee=followee)
             Profile.objects.filter(user=follower).update(following_count=F("following_count") + 1)
             Profile.objects.filter(user=followee).update(follower_count=F("follower_count") + 1)
+            events.followed.emit(follower=follower, followee=followee)
     except IntegrityError:
         return False
     return True

@@ -70,13 +70,13 @@ def templates() -> tuple[list[str], np.ndarray]:
 
 
 @contextlib.contextmanager
-def bench_database(keep: bool) -> Iterator[None]:
-    """A freshly created and migrated `riff_bench_ranking`, dropped afterwards."""
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = BENCH_DB
+def bench_database(keep: bool, name: str = BENCH_DB) -> Iterator[None]:
+    """A freshly created and migrated database `name`, dropped afterwards unless `keep`."""
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = name
     old_name = connection.settings_dict["NAME"]
     start = time.perf_counter()
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    print(f"created and migrated {BENCH_DB} in {time.perf_counter() - start:.1f}s")
+    print(f"created and migrated {name} in {time.perf_counter() - start:.1f}s")
     try:
         yield
     finally:
@@ -84,7 +84,7 @@ def bench_database(keep: bool) -> Iterator[None]:
 
         live.reset()  # its updater thread holds a connection to the database
         if keep:
-            print(f"kept {BENCH_DB}")
+            print(f"kept {name}")
         else:
             connection.creation.destroy_test_db(old_name, verbosity=0)
 

@@ -41,7 +41,8 @@ def rate_limited_writes() -> dict[str, str]:
 
 
 # A suspended account reads everything it could read before, and of writes only these: its
-# appeals, checking a clip on /verify/, and signing in and out and its password and email.
+# appeals, its notifications (marking them read, choosing kinds), checking a clip on
+# /verify/, and signing in and out and its password and email.
 # Downloading its data is a read (/settings/data/, /api/v1/me/export/).
 def suspended_accounts_may() -> frozenset[str]:
     """URL names of the writes a suspended account may still make."""
@@ -50,6 +51,9 @@ def suspended_accounts_may() -> frozenset[str]:
             "moderation:decision_appeal",
             "moderation:refusal_appeal",
             "api:appeal-create",
+            "social:notification_settings",
+            "api:notification-read",
+            "api:notification-settings",
             "feed:verify",
             "api:verify",
             "api:token",

@@ -3,7 +3,9 @@
 from django.urls import URLPattern, path
 
 from generation.consumers import JobStatusConsumer
+from social.consumers import UnreadConsumer
 
 websocket_urlpatterns: list[URLPattern] = [
     path("ws/generations/<uuid:job_id>/", JobStatusConsumer.as_asgi()),
+    path("ws/notifications/", UnreadConsumer.as_asgi()),
 ]

@@ -22,4 +22,5 @@ def beat_schedule(*, retrain_hours: float) -> dict[str, dict[str, Any]]:
             "schedule": SIX_HOURS_S,
         },
         "sweep-verify-checks": {"task": "moderation.tasks.verify_checks_sweep", "schedule": 60.0},
+        "prune-notifications": {"task": "social.notifications_prune", "schedule": SIX_HOURS_S},
     }

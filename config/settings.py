@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "generation",
     "moderation",
     "ranking",
+    "social",
 ]
 
 MIDDLEWARE = [
@@ -121,6 +122,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "moderation.context_processors.moderation",
+                "social.context_processors.notifications",
             ],
             # {% media_url file %}: a file's URL for the viewer of the page (core/media.py).
             "builtins": ["core.templating"],
@@ -382,6 +384,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name for a choice set several fields share.
+    "ENUM_NAME_OVERRIDES": {"NotificationKindEnum": "social.models.Notification.Kind"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.schema.document_common_responses",
@@ -420,6 +424,15 @@ GENERATION_RESEND_QUEUED_S = int(os.environ.get("GENERATION_RESEND_QUEUED_S", "3
 GENERATION_STATUS_RECHECK_S = float(
     os.environ.get("GENERATION_STATUS_RECHECK_S", "10" if REDIS_URL else "1")
 )
+
+# --- Notifications: an open page re-reads its unread count this often (a push from the
+# channel layer tells it sooner; the embedded mode has only the re-read). Read notifications
+# are deleted after NOTIFICATIONS_KEEP_DAYS; unread ones wait to be read.
+NOTIFICATIONS_RECHECK_S = float(
+    os.environ.get("NOTIFICATIONS_RECHECK_S", "30" if REDIS_URL else "5")
+)
+NOTIFICATIONS_KEEP_DAYS = int(os.environ.get("NOTIFICATIONS_KEEP_DAYS", "90"))
+
 # Content credentials (C2PA): every clip is signed with this instance's certificate chain
 # (leaf then CA) and key, and read back with these CAs as trust anchors. The embedded mode
 # makes a development CA here (`manage.py c2pa_dev_ca`); production mounts its own.

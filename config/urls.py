@@ -13,6 +13,7 @@ from feed import urls as feed_urls
 from generation import urls as generation_urls
 from moderation import urls as moderation_urls
 from ranking import urls as ranking_urls
+from social import urls as social_urls
 
 api_v1 = [
     *accounts_urls.api_urlpatterns,
@@ -21,6 +22,7 @@ api_v1 = [
     *feed_urls.api_urlpatterns,
     *generation_urls.api_urlpatterns,
     *moderation_urls.api_urlpatterns,
+    *social_urls.api_urlpatterns,
 ]
 
 urlpatterns = [
@@ -35,6 +37,7 @@ urlpatterns = [
     path("", include((feed_urls.urlpatterns, "feed"), namespace="feed")),
     path("", include((moderation_urls.urlpatterns, "moderation"), namespace="moderation")),
     path("", include((ranking_urls.urlpatterns, "ranking"), namespace="ranking")),
+    path("", include((social_urls.urlpatterns, "social"), namespace="social")),
     path("create/", include((generation_urls.urlpatterns, "generation"), namespace="generation")),
 ]
 

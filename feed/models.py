@@ -118,3 +118,17 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author_id} on {self.post_id}: {self.body[:40]}"
+
+
+class PostTag(models.Model):
+    """A #tag a post's caption carries (feed/tags.py keeps these in step with the caption)."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="tags")
+    tag = models.CharField(max_length=50)
+
+    class Meta:
+        # (tag, post): a tag's page reads its posts from the front of this index.
+        constraints = [models.UniqueConstraint(fields=["tag", "post"], name="post_tag_unique")]
+
+    def __str__(self) -> str:
+        return f"#{self.tag} on {self.post_id}"

@@ -159,6 +159,11 @@ def profile_posts(*, viewer: User | None, owner: User) -> QuerySet[Post]:
     return visible_posts(viewer=viewer).filter(owner=owner).order_by("-created", "-id")
 
 
+def tag_posts(*, viewer: User | None, tag: str) -> QuerySet[Post]:
+    """The posts carrying a #tag that this viewer may see, newest first."""
+    return visible_posts(viewer=viewer).filter(tags__tag=tag).order_by("-created", "-id")
+
+
 def remix_count(*, viewer: User | None, post: Post) -> int:
     """How many remixes of this post the viewer may see (direct ones only)."""
     return visible_posts(viewer=viewer).filter(remix_of=post).count()

@@ -18,6 +18,7 @@ from moderation.services import case_hold
 
 from . import events, feeds, selectors
 from .models import Comment, Like, Post
+from .tags import post_tags_sync
 
 
 def feed_serve(
@@ -78,6 +79,7 @@ def post_create(
         post.poster.save("poster.jpg", poster, save=False)
     post.full_clean()
     post.save()
+    post_tags_sync(post=post)
     Profile.objects.filter(user=owner).update(post_count=F("post_count") + 1)
     events.post_published.emit(post=post)
     return post
@@ -118,6 +120,7 @@ def post_publish(
     post.video.name, post.poster.name = job.video.name, job.poster.name
     post.full_clean()
     post.save()
+    post_tags_sync(post=post)
     generation.draft_mark_published(job=job, post_id=post.pk)
     Profile.objects.filter(user=actor).update(post_count=F("post_count") + 1)
     events.post_published.emit(post=post)
@@ -182,6 +185,8 @@ def post_update(
     post.full_clean()
     if fields:
         post.save(update_fields=fields)
+    if "caption" in fields:
+        post_tags_sync(post=post)
     return post
 
 

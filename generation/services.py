@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.models import User
 from moderation.policy import prompt_verdict
 
+from . import events
 from .lease import lease_expiry
 from .models import GenerationJob, new_watermark_id
 from .selectors import job_refusals, quota_limits, quota_usage
@@ -125,6 +126,8 @@ def job_transition(
         job.quota_refunded = failure in REFUNDED_FAILURES
         fields |= {"failure", "failure_message", "quota_refunded"}
     job.save(update_fields=sorted(fields))
+    if to not in GenerationJob.ACTIVE:
+        events.job_finished.emit(job=job)
     return job
 
 

@@ -14,3 +14,5 @@ post_held = DomainEvent("moderation.post_held", ("case", "post"))
 decision_made = DomainEvent("moderation.decision_made", ("decision",))
 # An appeal overturned a decision: what it did to the content is undone.
 decision_reversed = DomainEvent("moderation.decision_reversed", ("decision",))
+# A person was sent a notice: a statement of reasons, or the outcome of their appeal.
+notice_sent = DomainEvent("moderation.notice_sent", ("notice",))

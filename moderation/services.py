@@ -303,6 +303,7 @@ def _notify(decision: Decision) -> Notice | None:
     notice = Notice.objects.create(
         recipient=decision.affected, decision=decision, subject=subject, body=body
     )
+    events.notice_sent.emit(notice=notice)
     if decision.affected.email:
         send_mail(subject, body, None, [decision.affected.email], fail_silently=True)
     return notice
@@ -399,12 +400,13 @@ def _appeal_decide(*, appeal: Appeal, moderator: User, overturn: bool, reply: st
         decision=appeal.decision_id,
         refusal=appeal.refusal_id,
     )
-    Notice.objects.create(
+    notice = Notice.objects.create(
         recipient=appeal.appellant,
         appeal=appeal,
         subject=f"Your appeal of {subject_of}: {appeal.get_status_display().lower()}",
         body=render_to_string("moderation/appeal_outcome.txt", {"appeal": appeal}).strip(),
     )
+    events.notice_sent.emit(notice=notice)
     return appeal
 
 

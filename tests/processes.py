@@ -12,12 +12,26 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+
+
+# The web process and the worker talk over their own Redis database: the broker's `gpu`
+# queue must not be shared with (or emptied by) tests running beside this one.
+SUBPROCESS_REDIS_DB = int(os.environ.get("RIFF_BROWSER_REDIS_DB", "13"))
+
+
+def private_redis_url() -> str:
+    """settings.REDIS_URL on its own database number (RIFF_BROWSER_REDIS_URL overrides it)."""
+    if os.environ.get("RIFF_BROWSER_REDIS_URL"):
+        return os.environ["RIFF_BROWSER_REDIS_URL"]
+    parts = urlsplit(settings.REDIS_URL)
+    return urlunsplit(parts._replace(path=f"/{SUBPROCESS_REDIS_DB}"))
 
 
 def free_port() -> int:

@@ -14,7 +14,16 @@ from core.events import DomainEvent
 
 ROOT = Path(__file__).resolve().parent.parent
 LINT = Path(sys.executable).with_name("lint-imports")
-PACKAGES = ("config", "core", "accounts", "moderation", "generation", "feed", "ranking")
+PACKAGES = (
+    "config",
+    "core",
+    "accounts",
+    "moderation",
+    "generation",
+    "feed",
+    "ranking",
+    "social",
+)
 
 
 def _lint(cwd: Path) -> subprocess.CompletedProcess[str]:

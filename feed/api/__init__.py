@@ -2,7 +2,7 @@
 
 from .comments import CommentDetailApi, CommentListCreateApi
 from .common import PostOutputSerializer, PostPageSerializer
-from .posts import FeedApi, PostDetailApi, PostLikeApi, PostListApi, UserPostsApi
+from .posts import FeedApi, PostDetailApi, PostLikeApi, PostListApi, TagPostsApi, UserPostsApi
 from .remix import DraftPostApi, PostRemixApi
 from .verify import VerifyApi, VerifyCheckApi
 
@@ -17,6 +17,7 @@ __all__ = [
     "PostOutputSerializer",
     "PostPageSerializer",
     "PostRemixApi",
+    "TagPostsApi",
     "UserPostsApi",
     "VerifyApi",
     "VerifyCheckApi",

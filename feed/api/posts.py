@@ -19,7 +19,8 @@ from core.pagination import keyset_page
 
 from .. import services
 from ..models import Post
-from ..selectors import Feed, cards_for, profile_posts, visible_posts
+from ..selectors import Feed, cards_for, profile_posts, tag_posts, visible_posts
+from ..tags import TAG
 from .common import FEEDS, PostOutputSerializer, PostPageSerializer, post_or_404, post_response
 
 
@@ -90,6 +91,27 @@ class UserPostsApi(APIView):
         posts, next_cursor = keyset_page(posts_qs, cursor=cursor, size=size)
         cards = cards_for(viewer=viewer, posts=posts)
         return page_response(request, PostOutputSerializer, cards, next_cursor)
+
+
+class TagPostsApi(APIView):
+    """The posts carrying a #tag that the viewer may see, newest first."""
+
+    @extend_schema(
+        operation_id="tag_posts",
+        parameters=PAGE_PARAMETERS,
+        responses={200: PostPageSerializer, 404: OpenApiResponse(description="Not a tag.")},
+    )
+    def get(self, request: Request, tag: str) -> Response:
+        """One page of them (`tag` without its #, any case)."""
+        if not TAG.fullmatch(f"#{tag}"):
+            raise NotFound("A tag is 1 to 50 letters, digits or underscores.")
+        viewer = viewer_of(request)
+        cursor, size = page_params(request)
+        posts_qs = tag_posts(viewer=viewer, tag=tag.lower())
+        posts, next_cursor = keyset_page(posts_qs, cursor=cursor, size=size)
+        return page_response(
+            request, PostOutputSerializer, cards_for(viewer=viewer, posts=posts), next_cursor
+        )
 
 
 class PostDetailApi(APIView):

@@ -11,6 +11,7 @@ from .posts import (
     post_like,
     post_lineage,
 )
+from .tags import tag
 from .verify import post_credentials, verify, verify_check
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "post_credentials",
     "post_like",
     "post_lineage",
+    "tag",
     "verify",
     "verify_check",
 ]

@@ -10,7 +10,6 @@ import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -24,7 +23,14 @@ from generation.models import GenerationJob
 from tests.factories import UserFactory
 from tests.generation.conftest import tiny_models  # noqa: F401 - a fixture used below
 from tests.generation.factories import job_in_state
-from tests.processes import daphne, process_env, started, stop, worker_args
+from tests.processes import (
+    daphne,
+    private_redis_url,
+    process_env,
+    started,
+    stop,
+    worker_args,
+)
 
 from .conftest import DESKTOP, MOBILE
 from .pages import log_in, new_tab, wait_playing
@@ -32,10 +38,6 @@ from .pages import log_in, new_tab, wait_playing
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 State = GenerationJob.State
-# The web process and the worker talk over their own Redis database: the broker's `gpu`
-# queue must not be shared with (or emptied by) tests running beside this one.
-SUBPROCESS_REDIS_DB = int(os.environ.get("RIFF_BROWSER_REDIS_DB", "13"))
-
 # Records every aria-valuenow the page shows, from the first paint of each document on.
 RECORD_PROGRESS = """
 window.__progress = [];
@@ -47,14 +49,6 @@ new MutationObserver((records) => {
   }
 }).observe(document, {subtree: true, attributes: true, attributeFilter: ['aria-valuenow']});
 """
-
-
-def private_redis_url() -> str:
-    """settings.REDIS_URL on its own database number (RIFF_BROWSER_REDIS_URL overrides it)."""
-    if os.environ.get("RIFF_BROWSER_REDIS_URL"):
-        return os.environ["RIFF_BROWSER_REDIS_URL"]
-    parts = urlsplit(settings.REDIS_URL)
-    return urlunsplit(parts._replace(path=f"/{SUBPROCESS_REDIS_DB}"))
 
 
 @pytest.fixture

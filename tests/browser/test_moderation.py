@@ -82,8 +82,8 @@ def test_report_remove_and_the_owner_sees_why(
     # The owner sees a notice with the statement of reasons, and appeals.
     switch_user(context, page, "koi_maker")
     page.set_viewport_size({"width": 390, "height": 844})
-    expect(page.get_by_test_id("unread-notices")).to_have_text("1")
-    page.get_by_role("link", name=re.compile("Notices")).first.click()
+    page.get_by_label(re.compile("Account menu")).click()
+    page.get_by_role("link", name="Moderation notices (1 unread)").click()
     notice = page.get_by_test_id("notice")
     expect(notice).to_contain_text("Your post was removed")
     expect(notice).to_contain_text("The last second shows a graphic injury.")

@@ -85,6 +85,7 @@ ANSWERS: dict[str, tuple[int, ...]] = {
     "feed:create": (302, 200, 200, 200, 200, 200, 200),
     "feed:create remix": (302, 200, 404, 200, 200, 200, 200),
     "feed:draft_post": (302, 404, 404, 302, 403, 404, 302),
+    "feed:tag": (200, 200, 200, 200, 200, 200, 200),
     "feed:verify": (200, 200, 200, 200, 200, 200, 200),
     "feed:verify_check": (404, 404, 404, 404, 404, 404, 404),
     "accounts:profile": (200, 200, 200, 200, 200, 200, 200),
@@ -134,6 +135,7 @@ ANSWERS: dict[str, tuple[int, ...]] = {
     "api:post-why": (200, 200, 404, 200, 200, 200, 200),
     "api:post-list": (200, 200, 200, 200, 200, 200, 200),
     "api:user-posts": (200, 200, 200, 200, 200, 200, 200),
+    "api:tag-posts": (200, 200, 200, 200, 200, 200, 200),
     "api:post-detail": (200, 200, 404, 200, 200, 200, 200),
     "api:post-detail followers-only": (404, 404, 404, 200, 200, 404, 200),
     "api:post-detail private": (404, 404, 404, 200, 200, 404, 200),
@@ -168,7 +170,16 @@ ANSWERS: dict[str, tuple[int, ...]] = {
     "media draft video": (404, 404, 404, 200, 200, 404, 200),
     "media avatar": (200, 200, 200, 200, 200, 200, 200),
     # 101: the socket is accepted; 403: refused before it opens.
+    "social:notifications": (302, 200, 200, 200, 200, 200, 200),
+    "social:notification_settings": (302, 200, 200, 200, 200, 200, 200),
+    "social:notification_settings save": (302, 302, 302, 302, 302, 302, 302),
+    "api:notification-list": (401, 200, 200, 200, 200, 200, 200),
+    "api:notification-unread": (401, 200, 200, 200, 200, 200, 200),
+    "api:notification-read": (401, 200, 200, 200, 200, 200, 200),
+    "api:notification-settings": (401, 200, 200, 200, 200, 200, 200),
+    "api:notification-settings set": (401, 200, 200, 200, 200, 200, 200),
     "ws:job-status": (403, 403, 403, 101, 101, 403, 101),
+    "ws:notifications": (403, 101, 101, 101, 101, 101, 101),
 }
 
 NOT_FOUND_UUID = "00000000-0000-4000-8000-000000000000"
@@ -206,6 +217,7 @@ ROWS: list[Row] = [
         _p("/create/drafts/{job}/post/"),
         {"caption": "mine", "visibility": "public"},
     ),
+    Row("feed:tag", "GET", _p("/tags/koi/")),
     Row("feed:verify", "GET", _p("/verify/")),
     Row("feed:verify_check", "GET", _p(f"/verify/{NOT_FOUND_UUID}/")),
     # --- people
@@ -287,6 +299,7 @@ ROWS: list[Row] = [
     Row("api:post-why", "GET", _p("/api/v1/posts/{post}/why/")),
     Row("api:post-list", "GET", _p("/api/v1/posts/")),
     Row("api:user-posts", "GET", _p("/api/v1/users/{handle}/posts/")),
+    Row("api:tag-posts", "GET", _p("/api/v1/tags/koi/posts/")),
     Row("api:post-detail", "GET", _p("/api/v1/posts/{post}/")),
     Row("api:post-detail followers-only", "GET", _p("/api/v1/posts/{fpost}/")),
     Row("api:post-detail private", "GET", _p("/api/v1/posts/{ppost}/")),
@@ -370,6 +383,26 @@ ROWS: list[Row] = [
         {"overturn": True, "reply": "You are right."},
         json=True,
     ),
+    # --- notifications
+    Row("social:notifications", "GET", _p("/notifications/")),
+    Row("social:notification_settings", "GET", _p("/notifications/settings/")),
+    Row(
+        "social:notification_settings save",
+        "POST",
+        _p("/notifications/settings/"),
+        {"kinds": ["like", "comment"]},
+    ),
+    Row("api:notification-list", "GET", _p("/api/v1/notifications/")),
+    Row("api:notification-unread", "GET", _p("/api/v1/notifications/unread/")),
+    Row("api:notification-read", "POST", _p("/api/v1/notifications/read/"), {}, json=True),
+    Row("api:notification-settings", "GET", _p("/api/v1/notifications/settings/")),
+    Row(
+        "api:notification-settings set",
+        "PUT",
+        _p("/api/v1/notifications/settings/"),
+        {"off": ["new_post"]},
+        json=True,
+    ),
     # --- media: the URL each person is given for the file
     Row("media post video", "GET", _media(lambda o: o.post.video)),
     Row("media post poster", "GET", _media(lambda o: o.post.poster)),
@@ -379,4 +412,5 @@ ROWS: list[Row] = [
     Row("media avatar", "GET", _media(lambda o: o.owner.profile.avatar)),
     # --- WebSockets
     Row("ws:job-status", "WS", _p("/ws/generations/{job}/")),
+    Row("ws:notifications", "WS", _p("/ws/notifications/")),
 ]

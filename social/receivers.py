@@ -1,0 +1,69 @@
+"""What the social app does when the apps below tell it something (core/events.py).
+
+Each receiver only asks for the `social.notify` task once the sender's transaction commits
+(ids only; the task re-reads). `robust`: a broker that can't be reached loses that
+notification, logged, and never fails the like or comment that was already saved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+
+from accounts import events as accounts_events
+from feed import events as feed_events
+from generation import events as generation_events
+from moderation import events as moderation_events
+
+from .tasks import notify
+
+
+def _later(event: str, **ids: Any) -> None:
+    transaction.on_commit(partial(notify.delay, event, ids), robust=True)
+
+
+def on_post_liked(*, user: Any, post: Any, **kwargs: Any) -> None:
+    """A like: the clip's owner hears of it."""
+    _later("liked", user_id=user.pk, post_id=post.pk)
+
+
+def on_comment_created(*, comment: Any, **kwargs: Any) -> None:
+    """A comment: the clip's owner and those it mentions hear of it."""
+    _later("commented", comment_id=comment.pk)
+
+
+def on_followed(*, follower: Any, followee: Any, **kwargs: Any) -> None:
+    """A new follower."""
+    _later("followed", follower_id=follower.pk, followee_id=followee.pk)
+
+
+def on_post_published(*, post: Any, **kwargs: Any) -> None:
+    """A new clip: followers, the remixed clip's owner, those the caption mentions."""
+    _later("published", post_id=post.pk)
+
+
+def on_job_finished(*, job: Any, **kwargs: Any) -> None:
+    """A clip finished generating (or failed)."""
+    _later("job_finished", job_id=str(job.pk))
+
+
+def on_notice_sent(*, notice: Any, **kwargs: Any) -> None:
+    """A moderation notice or an appeal's outcome."""
+    _later("notice_sent", notice_id=notice.pk)
+
+
+def connect() -> None:
+    """Listen (called once, from SocialConfig.ready)."""
+    pairs: list[tuple[Any, Callable[..., None]]] = [
+        (feed_events.post_liked, on_post_liked),
+        (feed_events.comment_created, on_comment_created),
+        (feed_events.post_published, on_post_published),
+        (accounts_events.followed, on_followed),
+        (generation_events.job_finished, on_job_finished),
+        (moderation_events.notice_sent, on_notice_sent),
+    ]
+    for event, receiver in pairs:
+        event.connect(receiver, dispatch_uid=f"social.{receiver.__name__}")

@@ -1,0 +1,128 @@
+"""Two people in two browsers: what one does reaches the other's bell live, over daphne's
+WebSocket and a real Celery worker doing the fan-out."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from accounts.models import User
+from feed.models import Post
+from tests.factories import UserFactory
+from tests.processes import daphne, private_redis_url, process_env, started, stop, worker_args
+
+from .conftest import DESKTOP, MOBILE
+from .pages import log_in, new_tab
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def sub_env(transactional_db: None) -> dict[str, str]:
+    """The web and worker processes' environment: the live test database and media."""
+    assert settings.REDIS_URL, "the live bell needs Redis (REDIS_URL)"
+    url = private_redis_url()
+    redis.Redis.from_url(url).flushdb()  # rate limits, stale tasks and channel groups
+    return process_env(
+        media_root=settings.MEDIA_ROOT, REDIS_URL=url, DJANGO_ALLOW_ASYNC_UNSAFE="", DEBUG="1"
+    )
+
+
+@pytest.fixture
+def site_url(sub_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
+    """Daphne serving Riff, and a worker on the default queue beside it."""
+    args = worker_args(queues="default", hostname=f"riff-social-{os.getpid()}@localhost")
+    worker: subprocess.Popen[bytes] = started(args, sub_env, tmp_path / "worker.log")
+    try:
+        with daphne(sub_env, tmp_path / "daphne.log") as base:
+            yield base
+    finally:
+        stop(worker)
+
+
+@pytest.fixture
+def two_people(browser: Browser, site_url: str) -> Iterator[tuple[BrowserContext, BrowserContext]]:
+    """Two phone-sized browser profiles on the same site."""
+    contexts = []
+    for _ in range(2):
+        context = browser.new_context(
+            viewport=MOBILE, device_scale_factor=2, base_url=site_url, has_touch=False
+        )
+        context.set_default_timeout(20_000)
+        contexts.append(context)
+    yield contexts[0], contexts[1]
+    for context in contexts:
+        context.close()
+
+
+def badge(page: Page) -> str:
+    return page.get_by_test_id("unread-notifications").inner_text()
+
+
+def test_what_bob_does_reaches_aikos_bell_live(
+    two_people: tuple[BrowserContext, BrowserContext],
+    make_post: Callable[..., Post],
+    screenshot_dir: Path,
+) -> None:
+    aiko_context, bob_context = two_people
+    aiko: User = UserFactory(username="aiko")
+    UserFactory(username="bob")
+    clip = make_post(aiko, caption="A koi in the rain")
+
+    a = new_tab(aiko_context)
+    log_in(a, "aiko")
+    a.goto("/notifications/")
+    expect(a.get_by_text("Nothing yet.")).to_be_visible()
+    bell = a.locator(".js-bell")
+    expect(bell).to_have_attribute("data-live", "socket")
+    expect(a.get_by_test_id("unread-notifications")).to_be_hidden()
+
+    b = new_tab(bob_context)
+    log_in(b, "bob")
+    b.goto(clip.get_absolute_url())
+    b.get_by_role("button", name=re.compile("Follow")).first.click()
+    expect(b.get_by_role("button", name=re.compile("Following"))).to_be_visible()
+    expect(bell).to_have_attribute("aria-label", "Notifications: 1 unread")
+    b.get_by_role("button", name="Like").first.click()
+    expect(b.get_by_role("button", name="Like").first).to_have_attribute("aria-pressed", "true")
+    b.get_by_label("Add a comment").fill("So calm. @aiko how?")
+    b.get_by_role("button", name="Post", exact=True).click()
+    expect(b.get_by_text("So calm. @aiko how?")).to_be_visible()
+
+    # No reload on aiko's side: the count climbs as the worker writes.
+    expect(a.get_by_test_id("unread-notifications")).to_have_text("3")
+    assert a.url.endswith("/notifications/")
+    a.locator(".js-bell").click()
+    lines = a.get_by_test_id("notification")
+    expect(lines).to_have_count(3)
+    expect(lines.nth(0)).to_contain_text("bob commented on your clip")
+    expect(lines.nth(0)).to_contain_text("So calm. @aiko how?")
+    expect(lines.nth(1)).to_contain_text("bob liked your clip")
+    expect(lines.nth(2)).to_contain_text("bob started following you")
+    expect(a.get_by_test_id("unread-notifications")).to_be_hidden()
+    a.screenshot(path=screenshot_dir / "notifications-mobile.png", full_page=True)
+    a.set_viewport_size(DESKTOP)
+    a.screenshot(path=screenshot_dir / "notifications-desktop.png", full_page=True)
+    a.set_viewport_size(MOBILE)
+
+    lines.nth(0).get_by_role("link").click()
+    expect(a).to_have_url(re.compile(rf"/p/{clip.pk}/#comments$"))
+    expect(a.get_by_text("So calm. @aiko how?")).to_be_visible()
+
+    # Likes turned off stay off.
+    a.goto("/notifications/settings/")
+    a.get_by_label("Likes of your clips").uncheck()
+    a.get_by_role("button", name="Save").click()
+    expect(a.get_by_text("Notification settings saved.")).to_be_visible()
+    expect(a.get_by_label("Likes of your clips")).not_to_be_checked()
+    expect(a.get_by_label("New followers")).to_be_checked()
+    a.screenshot(path=screenshot_dir / "notification-settings-mobile.png", full_page=True)
+    assert a.console_errors == [] and b.console_errors == []  # type: ignore[attr-defined]

@@ -1,0 +1,24 @@
+"""Notification tests run each event's fan-out as the worker would, once the sender's
+transaction commits: Celery runs the task in this process (eager), on the same database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import Any
+
+import pytest
+
+from config.celery import app
+
+
+@pytest.fixture
+def commits(
+    django_capture_on_commit_callbacks: Callable[..., AbstractContextManager[Any]],
+) -> Iterator[Callable[[], AbstractContextManager[Any]]]:
+    """`with commits(): ...`: what was sent inside runs its on-commit work, tasks included."""
+    app.conf.task_always_eager = True
+    try:
+        yield lambda: django_capture_on_commit_callbacks(execute=True)
+    finally:
+        app.conf.task_always_eager = False
