@@ -27,6 +27,8 @@ def rate_limited_writes() -> dict[str, str]:
         "api:feed-preference": "events",
         "feed:post_like": "social",
         "api:post-like": "social",
+        "feed:comment_like": "social",
+        "api:comment-like": "social",
         "accounts:follow": "social",
         "api:user-follow": "social",
         "accounts:block": "social",

@@ -137,12 +137,14 @@ def page_response(
     serializer: type[serializers.Serializer],
     items: Sequence[Any],
     next_cursor: str | None,
+    context: dict[str, Any] | None = None,
 ) -> Response:
-    """The {"results", "next", "next_cursor"} body of one page."""
+    """The {"results", "next", "next_cursor"} body of one page (`context` for the
+    serializer, beside the request)."""
     next_url = None
     if next_cursor:
         next_url = replace_query_param(request.build_absolute_uri(), "cursor", next_cursor)
-    results = serializer(items, many=True, context={"request": request}).data
+    results = serializer(items, many=True, context={"request": request, **(context or {})}).data
     return Response({"results": results, "next": next_url, "next_cursor": next_cursor})
 
 

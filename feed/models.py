@@ -103,14 +103,20 @@ class Like(models.Model):
 
 
 class Comment(models.Model):
-    """A comment under a post."""
+    """A comment under a post, or a reply to one (one level: a reply's parent is never a
+    reply itself)."""
 
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comments"
     )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
+    )
     body = models.TextField(max_length=500, validators=[MaxLengthValidator(500)])
     removed = models.BooleanField(default=False, help_text="Removed by a moderator.")
+    like_count = models.PositiveIntegerField(default=0)
+    reply_count = models.PositiveIntegerField(default=0)
     created = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -118,6 +124,24 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author_id} on {self.post_id}: {self.body[:40]}"
+
+
+class CommentLike(models.Model):
+    """A person likes a comment (once)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comment_likes"
+    )
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="likes")
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "comment"], name="comment_like_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} likes comment {self.comment_id}"
 
 
 class PostTag(models.Model):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.export import export_rows
 from accounts.models import Block, Follow, User
@@ -16,7 +17,7 @@ from core.pagination import keyset_page
 from generation import selectors as generation
 from moderation.selectors import is_moderator
 
-from .models import Comment, Like, Post
+from .models import Comment, CommentLike, Like, Post
 
 if TYPE_CHECKING:
     from moderation.provenance import ClipInspection
@@ -256,11 +257,44 @@ def post_lineage(*, viewer: User | None, post: Post) -> Lineage:
 
 
 def post_comments(*, post: Post) -> QuerySet[Comment]:
-    """A post's comments, oldest first, with their authors."""
+    """A post's shown comments and replies, oldest first, with their authors."""
     return (
         Comment.objects.filter(post=post, removed=False, author__suspended_at__isnull=True)
         .select_related("author__profile")
         .order_by("created", "id")
+    )
+
+
+@dataclass
+class CommentThreads:
+    """A post's comments as its page shows them: each with its replies
+    (`comment.shown_replies`), and which of them the viewer liked."""
+
+    comments: Sequence[Comment]
+    liked: set[int]
+
+
+def comment_threads(*, post: Post, viewer: User | None) -> CommentThreads:
+    """The post's shown top-level comments, oldest first, each with its shown replies
+    (three queries, and one for the viewer's likes)."""
+    shown = post_comments(post=post)
+    comments = list(
+        shown.filter(parent__isnull=True).prefetch_related(
+            Prefetch("replies", queryset=shown, to_attr="shown_replies")
+        )
+    )
+    every = [*comments, *(reply for comment in comments for reply in comment.shown_replies)]
+    return CommentThreads(comments=comments, liked=comments_liked(viewer=viewer, comments=every))
+
+
+def comments_liked(*, viewer: User | None, comments: Sequence[Comment]) -> set[int]:
+    """Which of these comments the viewer likes (one query; none signed out)."""
+    if viewer is None or not viewer.is_authenticated or not comments:
+        return set()
+    return set(
+        CommentLike.objects.filter(user=viewer, comment__in=comments).values_list(
+            "comment_id", flat=True
+        )
     )
 
 

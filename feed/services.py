@@ -17,7 +17,7 @@ from moderation.provenance import ClipInspection, stored_clip_read
 from moderation.services import case_hold
 
 from . import events, feeds, selectors
-from .models import Comment, Like, Post
+from .models import Comment, CommentLike, Like, Post
 from .tags import post_tags_sync
 
 
@@ -233,27 +233,62 @@ def like_delete(*, user: User, post: Post) -> bool:
 
 
 @transaction.atomic
-def comment_create(*, author: User, post: Post, body: str) -> Comment:
-    """Add a comment under a post."""
+def comment_create(
+    *, author: User, post: Post, body: str, parent: Comment | None = None
+) -> Comment:
+    """Add a comment under a post, or a reply under one of its comments.
+
+    Replies go one level deep: a reply to a reply joins its thread (under the same comment).
+    Raises ValidationError for an empty body or a parent that isn't a shown comment of
+    this post.
+    """
     body = body.strip()
     if not body:
         raise ValidationError({"body": "A comment can't be empty."})
-    comment = Comment(author=author, post=post, body=body)
+    if parent is not None:
+        if parent.parent_id is not None:
+            parent = Comment.objects.get(pk=parent.parent_id)
+        if parent.post_id != post.pk or parent.removed:
+            raise ValidationError({"parent": "That comment is gone; reply to another."})
+    comment = Comment(author=author, post=post, body=body, parent=parent)
     comment.full_clean()
     comment.save()
     Post.objects.filter(pk=post.pk).update(comment_count=F("comment_count") + 1)
+    if parent is not None:
+        Comment.objects.filter(pk=parent.pk).update(reply_count=F("reply_count") + 1)
     events.comment_created.emit(comment=comment)
     return comment
 
 
 @transaction.atomic
 def comment_delete(*, comment: Comment, actor: User) -> None:
-    """Delete a comment; its author or the post's owner may."""
+    """Delete a comment (and its replies); its author or the post's owner may."""
     if actor.pk not in (comment.author_id, comment.post.owner_id):
         raise PermissionDenied("Only the comment's author or the post's owner can delete it.")
-    post_id = comment.post_id
+    post_id, parent_id = comment.post_id, comment.parent_id
+    gone = 1 + Comment.objects.filter(parent=comment, removed=False).count()
     comment.delete()
-    Post.objects.filter(pk=post_id).update(comment_count=F("comment_count") - 1)
+    Post.objects.filter(pk=post_id).update(comment_count=F("comment_count") - gone)
+    if parent_id is not None:
+        Comment.objects.filter(pk=parent_id).update(reply_count=F("reply_count") - 1)
+
+
+@transaction.atomic
+def comment_like_create(*, user: User, comment: Comment) -> bool:
+    """Like a comment; False when already liked."""
+    _, created = CommentLike.objects.get_or_create(user=user, comment=comment)
+    if created:
+        Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") + 1)
+    return created
+
+
+@transaction.atomic
+def comment_like_delete(*, user: User, comment: Comment) -> bool:
+    """Take back a like of a comment; False when there was none."""
+    deleted, _ = CommentLike.objects.filter(user=user, comment=comment).delete()
+    if deleted:
+        Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") - 1)
+    return bool(deleted)
 
 
 # --- what moderation decided (feed/receivers.py hears it) -------------------------------------

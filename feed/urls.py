@@ -19,6 +19,7 @@ urlpatterns = [
     path("p/<int:pk>/edit/", views.post_edit, name="post_edit"),
     path("p/<int:pk>/delete/", views.post_delete, name="post_delete"),
     path("c/<int:pk>/delete/", views.comment_delete, name="comment_delete"),
+    path("c/<int:pk>/like/", views.comment_like, name="comment_like"),
     path("create/", views.create, name="create"),
     path("create/drafts/<uuid:job_id>/post/", views.draft_post, name="draft_post"),
 ]
@@ -32,6 +33,7 @@ api_urlpatterns = [
     path("posts/<int:pk>/like/", api.PostLikeApi.as_view(), name="post-like"),
     path("posts/<int:pk>/comments/", api.CommentListCreateApi.as_view(), name="post-comments"),
     path("comments/<int:pk>/", api.CommentDetailApi.as_view(), name="comment-detail"),
+    path("comments/<int:pk>/like/", api.CommentLikeApi.as_view(), name="comment-like"),
     path("posts/<int:pk>/remix/", api.PostRemixApi.as_view(), name="post-remix"),
     path("generations/<uuid:job_id>/post/", api.DraftPostApi.as_view(), name="generation-post"),
     path("verify/", api.VerifyApi.as_view(), name="verify"),

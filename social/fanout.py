@@ -69,28 +69,44 @@ def liked(*, user_id: int, post_id: int) -> None:
 
 
 def commented(*, comment_id: int) -> None:
-    """A comment: the clip's owner hears of it, and so does anyone it mentions."""
-    comment = Comment.objects.filter(pk=comment_id, removed=False).first()
+    """A comment: the clip's owner hears of it, the author of the comment it replies to (all
+    of a comment's repliers on one line), and anyone it mentions; each once."""
+    comment = Comment.objects.select_related("parent").filter(pk=comment_id, removed=False).first()
     if comment is None:
         return
     post = _shown_post(comment.post_id)
     if post is None:
         return
-    notifications_send(
-        kind=Kind.COMMENT,
-        recipient_ids=[post.owner_id],
-        group_key=f"comment:{post.pk}",
-        actor_id=comment.author_id,
-        post_id=post.pk,
-        comment_id=comment.pk,
-        text=_snippet(comment.body),
-    )
+    told: set[int] = set()
+    parent = comment.parent
+    if parent is not None and not parent.removed:
+        told |= set(
+            notifications_send(
+                kind=Kind.REPLY,
+                recipient_ids=[parent.author_id],
+                group_key=f"reply:{parent.pk}",
+                actor_id=comment.author_id,
+                post_id=post.pk,
+                comment_id=comment.pk,
+                text=_snippet(comment.body),
+            )
+        )
+    if post.owner_id not in told:
+        notifications_send(
+            kind=Kind.COMMENT,
+            recipient_ids=[post.owner_id],
+            group_key=f"comment:{post.pk}",
+            actor_id=comment.author_id,
+            post_id=post.pk,
+            comment_id=comment.pk,
+            text=_snippet(comment.body),
+        )
     _mentions(
         comment.body,
         post=post,
         actor_id=comment.author_id,
         key=f"mention:c{comment.pk}",
-        skip={post.owner_id},
+        skip=told | {post.owner_id},
         comment_id=comment.pk,
     )
 

@@ -18,6 +18,7 @@ class Notification(models.Model):
     class Kind(models.TextChoices):
         LIKE = "like", "Likes of your clips"
         COMMENT = "comment", "Comments on your clips"
+        REPLY = "reply", "Replies to your comments"
         MENTION = "mention", "Mentions of you"
         FOLLOW = "follow", "New followers"
         REMIX = "remix", "Remixes of your clips"

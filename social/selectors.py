@@ -70,6 +70,8 @@ class NotificationGroup:
             return f"{self.who} liked your clip"
         if self.kind == Kind.COMMENT:
             return f"{self.who} commented on your clip"
+        if self.kind == Kind.REPLY:
+            return f"{self.who} replied to your comment"
         if self.kind == Kind.MENTION:
             return f"{self.who} mentioned you in a {'comment' if first.comment_id else 'caption'}"
         if self.kind == Kind.FOLLOW:
@@ -86,7 +88,7 @@ class NotificationGroup:
     @property
     def quote(self) -> str:
         """The words to show under the sentence (a comment's, a mention's, a failure's)."""
-        if self.kind in (Kind.COMMENT, Kind.MENTION, Kind.CLIP_READY):
+        if self.kind in (Kind.COMMENT, Kind.REPLY, Kind.MENTION, Kind.CLIP_READY):
             return self.first.text
         return ""
 
@@ -103,7 +105,9 @@ class NotificationGroup:
         if self.kind == Kind.MODERATION:
             return reverse("moderation:notices")
         if first.post_id:
-            anchor = "#comments" if self.kind == Kind.COMMENT or first.comment_id else ""
+            anchor = f"#comment-{first.comment_id}" if first.comment_id else ""
+            if self.kind == Kind.COMMENT and len(self.ids) > 1:
+                anchor = "#comments"  # several: the whole list
             return reverse("feed:post_detail", kwargs={"pk": first.post_id}) + anchor
         return reverse("social:notifications")
 

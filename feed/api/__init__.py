@@ -1,6 +1,6 @@
 """The feed API, one concept a module; feed/urls.py reaches it through here."""
 
-from .comments import CommentDetailApi, CommentListCreateApi
+from .comments import CommentDetailApi, CommentLikeApi, CommentListCreateApi
 from .common import PostOutputSerializer, PostPageSerializer
 from .posts import FeedApi, PostDetailApi, PostLikeApi, PostListApi, TagPostsApi, UserPostsApi
 from .remix import DraftPostApi, PostRemixApi
@@ -8,6 +8,7 @@ from .verify import VerifyApi, VerifyCheckApi
 
 __all__ = [
     "CommentDetailApi",
+    "CommentLikeApi",
     "CommentListCreateApi",
     "DraftPostApi",
     "FeedApi",

@@ -17,7 +17,8 @@ from core.api import PAGE_PARAMETERS, StrictCharField, page_of, page_params, pag
 from core.pagination import keyset_page
 
 from .. import services
-from ..selectors import post_comments, visible_posts
+from ..models import Comment
+from ..selectors import comment_visible, comments_liked, post_comments, visible_posts
 from .common import COMMENT_NOT_FOUND, UserSummarySerializer, post_or_404
 
 
@@ -26,9 +27,19 @@ class CommentOutputSerializer(serializers.Serializer):
 
     id = serializers.IntegerField()
     post = serializers.IntegerField(source="post_id")
+    # A field named like DRF's own `Field.parent` (the metaclass takes it out of the class).
+    parent = serializers.IntegerField(  # type: ignore[assignment]
+        source="parent_id", allow_null=True, help_text="The comment this replies to, or null."
+    )
     author = UserSummarySerializer()
     body = serializers.CharField()
+    like_count = serializers.IntegerField()
+    reply_count = serializers.IntegerField()
+    liked = serializers.SerializerMethodField(help_text="Whether you like it.")
     created = serializers.DateTimeField()
+
+    def get_liked(self, comment: Comment) -> bool:
+        return comment.pk in self.context.get("liked", ())
 
     class Meta:
         ref_name = "Comment"
@@ -53,6 +64,13 @@ class CommentListCreateApi(APIView):
             },
         )
 
+        parent = serializers.IntegerField(  # type: ignore[assignment]
+            required=False,
+            allow_null=True,
+            min_value=1,
+            help_text="Reply to this comment of the post (a reply to a reply joins its thread).",
+        )
+
         class Meta:
             ref_name = "CommentCreate"
 
@@ -72,7 +90,10 @@ class CommentListCreateApi(APIView):
         comments, next_cursor = keyset_page(
             post_comments(post=post), cursor=cursor, size=size, newest_first=False
         )
-        return page_response(request, CommentOutputSerializer, comments, next_cursor)
+        liked = comments_liked(viewer=viewer_of(request), comments=comments)
+        return page_response(
+            request, CommentOutputSerializer, comments, next_cursor, context={"liked": liked}
+        )
 
     @extend_schema(
         operation_id="post_comments_create",
@@ -88,8 +109,18 @@ class CommentListCreateApi(APIView):
         post = post_or_404(request, pk)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        parent = None
+        if serializer.validated_data.get("parent"):
+            parent = post_comments(post=post).filter(pk=serializer.validated_data["parent"]).first()
+            if parent is None:
+                raise serializers.ValidationError(
+                    {"parent": ["That comment is gone, or isn't under this post."]}
+                )
         comment = services.comment_create(
-            author=cast(User, request.user), post=post, body=serializer.validated_data["body"]
+            author=cast(User, request.user),
+            post=post,
+            body=serializer.validated_data["body"],
+            parent=parent,
         )
         data = CommentOutputSerializer(comment, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED)
@@ -117,3 +148,52 @@ class CommentDetailApi(APIView):
             raise PermissionDenied("Only the comment's author or the post's owner can delete it.")
         services.comment_delete(comment=comment, actor=cast(User, request.user))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CommentLikeApi(APIView):
+    """Like a comment, or take the like back."""
+
+    class OutputSerializer(serializers.Serializer):
+        """Whether you like it now, and how many do."""
+
+        liked = serializers.BooleanField()
+        like_count = serializers.IntegerField()
+
+        class Meta:
+            ref_name = "CommentLikeState"
+
+    def _state(self, comment: Comment, *, liked: bool, code: int = 200) -> Response:
+        comment.refresh_from_db(fields=["like_count"])
+        data = {"liked": liked, "like_count": comment.like_count}
+        return Response(self.OutputSerializer(data).data, status=code)
+
+    def _comment(self, request: Request, pk: int) -> Comment:
+        comment = comment_visible(viewer=viewer_of(request), pk=pk)
+        if comment is None:
+            raise NotFound(COMMENT_NOT_FOUND)
+        return comment
+
+    @extend_schema(
+        operation_id="comment_like",
+        request=None,
+        responses={
+            200: OpenApiResponse(OutputSerializer, description="Already liked."),
+            201: OpenApiResponse(OutputSerializer, description="Liked."),
+            404: OpenApiResponse(description="Not found."),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        """Like it (liking twice changes nothing)."""
+        comment = self._comment(request, pk)
+        created = services.comment_like_create(user=cast(User, request.user), comment=comment)
+        return self._state(comment, liked=True, code=201 if created else 200)
+
+    @extend_schema(
+        operation_id="comment_unlike",
+        responses={200: OutputSerializer, 404: OpenApiResponse(description="Not found.")},
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        """Take the like back (when there was none, nothing changes)."""
+        comment = self._comment(request, pk)
+        services.comment_like_delete(user=cast(User, request.user), comment=comment)
+        return self._state(comment, liked=False)

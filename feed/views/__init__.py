@@ -5,6 +5,7 @@ from .feeds import feed_more, following, for_you
 from .posts import (
     comment_create,
     comment_delete,
+    comment_like,
     post_delete,
     post_detail,
     post_edit,
@@ -17,6 +18,7 @@ from .verify import post_credentials, verify, verify_check
 __all__ = [
     "comment_create",
     "comment_delete",
+    "comment_like",
     "create",
     "draft_post",
     "feed_more",

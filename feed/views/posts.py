@@ -5,11 +5,12 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
+from accounts.models import User
 from core.web import HtmxHttpRequest, bad_request, login_required_htmx, redirect_back
 
 from .. import selectors, services
@@ -27,6 +28,7 @@ class CommentForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 1, "placeholder": "Add a comment…", "maxlength": 500}),
         error_messages={"required": "A comment can't be empty."},
     )
+    parent = forms.IntegerField(required=False, widget=forms.HiddenInput, min_value=1)
 
 
 class PostEditForm(forms.Form):
@@ -49,7 +51,7 @@ def post_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         "card": card,
         "post": post,
         "remix_count": selectors.remix_count(viewer=request.user, post=post),  # type: ignore[arg-type]
-        "comments": selectors.post_comments(post=post),
+        "threads": selectors.comment_threads(post=post, viewer=request.user),  # type: ignore[arg-type]
         "form": CommentForm(),
     }
     return render(request, "feed/post_detail.html", context)
@@ -93,12 +95,19 @@ def comment_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     post = visible_post_or_404(request, pk)
     form = CommentForm(request.POST)
     comment: Comment | None = None
+    parent_id = form.data.get("parent") or None
     if form.is_valid():
+        parent = None
+        if form.cleaned_data["parent"]:
+            parent = Comment.objects.filter(pk=form.cleaned_data["parent"], post=post).first()
         try:
+            if form.cleaned_data["parent"] and parent is None:
+                raise ValidationError("That comment is gone; reply to another.")
             comment = services.comment_create(
                 author=request.user,  # type: ignore[arg-type]
                 post=post,
                 body=form.cleaned_data["body"],
+                parent=parent,
             )
         except ValidationError as exc:
             form.add_error("body", error_text(exc))
@@ -110,19 +119,44 @@ def comment_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             response = render(
                 request, "feed/_comment_errors.html", {"message": message}, status=400
             )
-            return reswap(retarget(response, "#comment-errors"), "innerHTML")
+            errors = f"#reply-errors-{parent_id}" if parent_id else "#comment-errors"
+            return reswap(retarget(response, errors), "innerHTML")
         context = {
             "card": selectors.cards_for(viewer=request.user, posts=[post])[0],  # type: ignore[arg-type]
             "post": post,
-            "comments": selectors.post_comments(post=post),
+            "threads": selectors.comment_threads(post=post, viewer=request.user),  # type: ignore[arg-type]
             "form": form,
         }
         return render(request, "feed/post_detail.html", context, status=400)
     if not request.htmx:
         return redirect(f"{post.get_absolute_url()}#comment-{comment.pk}")
     post.refresh_from_db(fields=["comment_count"])
-    context = {"comment": comment, "post": post, "oob": True}
+    context = {"comment": comment, "post": post, "oob": True, "reply": comment.parent_id}
     return render(request, "feed/_comment_created.html", context)
+
+
+@require_POST
+@login_required_htmx
+def comment_like(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Like or unlike a comment (`action` = like|unlike; toggles when absent)."""
+    comment = selectors.comment_visible(viewer=request.user, pk=pk)  # type: ignore[arg-type]
+    if comment is None:
+        raise Http404("That comment doesn't exist or isn't visible to you.")
+    user: User = request.user  # type: ignore[assignment]
+    action = request.POST.get("action", "toggle")
+    if action not in {"like", "unlike", "toggle"}:
+        return bad_request(request, "Unknown action: use like or unlike.")
+    if action == "toggle":
+        action = "unlike" if comment.likes.filter(user=user).exists() else "like"
+    if action == "like":
+        services.comment_like_create(user=user, comment=comment)
+    else:
+        services.comment_like_delete(user=user, comment=comment)
+    if not request.htmx:
+        return redirect(f"{comment.post.get_absolute_url()}#comment-{comment.pk}")
+    comment.refresh_from_db(fields=["like_count"])
+    context = {"comment": comment, "liked": action == "like"}
+    return render(request, "feed/_comment_like.html", context)
 
 
 @require_POST

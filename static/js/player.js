@@ -468,6 +468,12 @@
         var last = list && list.lastElementChild;
         if (last) last.scrollIntoView({ block: "nearest" });
       }
+      // A reply sent: its form empties and folds away under the reply that appeared.
+      if (form.matches && form.matches(".reply-form") && e.detail.successful) {
+        form.reset();
+        var details = form.closest("details");
+        if (details) details.open = false;
+      }
     });
     // Other follow buttons for the same person follow the one that was pressed.
     document.body.addEventListener("riff:follow", function (e) {
@@ -483,10 +489,11 @@
         }
       );
     });
-    // Enter posts a comment; Shift+Enter makes a new line.
+    // Enter posts a comment or reply; Shift+Enter makes a new line.
     document.body.addEventListener("keydown", function (e) {
       var t = e.target;
-      if (e.key === "Enter" && !e.shiftKey && t.matches && t.matches(".comment-form textarea")) {
+      var field = ".comment-form textarea, .reply-form textarea";
+      if (e.key === "Enter" && !e.shiftKey && t.matches && t.matches(field)) {
         e.preventDefault();
         if (t.value.trim()) t.form.requestSubmit();
       }

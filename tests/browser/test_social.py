@@ -114,8 +114,27 @@ def test_what_bob_does_reaches_aikos_bell_live(
     a.set_viewport_size(MOBILE)
 
     lines.nth(0).get_by_role("link").click()
-    expect(a).to_have_url(re.compile(rf"/p/{clip.pk}/#comments$"))
-    expect(a.get_by_text("So calm. @aiko how?")).to_be_visible()
+    expect(a).to_have_url(re.compile(rf"/p/{clip.pk}/#comment-\d+$"))
+    bobs = a.locator(".comment").filter(has_text="So calm. @aiko how?").first
+    expect(bobs).to_be_visible()
+    expect(bobs.get_by_role("link", name="@aiko")).to_have_attribute("href", "/@aiko/")
+
+    # aiko likes bob's comment and replies under it; bob's open page hears of the reply.
+    bobs.get_by_role("button", name="Like comment by @bob").click()
+    expect(bobs.get_by_role("button", name="Like comment by @bob")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    bobs.locator("summary", has_text="Reply").click()
+    bobs.get_by_label("Reply to @bob").fill("Patience, and a slow shutter.")
+    bobs.get_by_role("button", name="Reply", exact=True).click()
+    reply = a.locator(".comment-reply").filter(has_text="Patience, and a slow shutter.")
+    expect(reply).to_be_visible()
+    a.screenshot(path=screenshot_dir / "comment-reply-mobile.png", full_page=True)
+    expect(b.get_by_test_id("unread-notifications")).to_have_text("1")
+    b.locator(".js-bell").click()
+    expect(b.get_by_test_id("notification").first).to_contain_text("aiko replied to your comment")
+    b.get_by_test_id("notification").first.get_by_role("link").click()
+    expect(b.locator(".comment-reply").filter(has_text="Patience")).to_be_visible()
 
     # Likes turned off stay off.
     a.goto("/notifications/settings/")

@@ -355,7 +355,17 @@ def test_comments_list_oldest_first_and_paginate(api_client, user, other_user):
     first = api_client.get(url + "?limit=2").json()
     assert [c["body"] for c in first["results"]] == ["c0", "c1"]
     assert first["results"][0]["author"]["handle"] == "alice"
-    assert set(first["results"][0]) == {"id", "post", "author", "body", "created"}
+    assert set(first["results"][0]) == {
+        "id",
+        "post",
+        "parent",
+        "author",
+        "body",
+        "like_count",
+        "reply_count",
+        "liked",
+        "created",
+    }
     second = api_client.get(first["next"]).json()
     assert [c["id"] for c in second["results"]] == [made[2].pk]
     assert second["next"] is None

@@ -82,6 +82,7 @@ ANSWERS: dict[str, tuple[int, ...]] = {
     "feed:post_edit save": (302, 403, 404, 302, 403, 403, 302),
     "feed:post_delete": (302, 403, 404, 302, 403, 403, 302),
     "feed:comment_delete": (302, 403, 404, 302, 403, 403, 302),
+    "feed:comment_like": (302, 302, 404, 302, 403, 302, 302),
     "feed:create": (302, 200, 200, 200, 200, 200, 200),
     "feed:create remix": (302, 200, 404, 200, 200, 200, 200),
     "feed:draft_post": (302, 404, 404, 302, 403, 404, 302),
@@ -145,6 +146,7 @@ ANSWERS: dict[str, tuple[int, ...]] = {
     "api:post-comments": (200, 200, 404, 200, 200, 200, 200),
     "api:post-comments add": (401, 201, 404, 201, 403, 201, 201),
     "api:comment-detail delete": (401, 403, 404, 204, 403, 403, 204),
+    "api:comment-like": (401, 201, 404, 201, 403, 201, 201),
     "api:post-remix": (401, 201, 404, 201, 403, 201, 201),
     "api:events": (401, 202, 202, 202, 403, 202, 202),
     "api:generation-list": (401, 200, 200, 200, 200, 200, 200),
@@ -209,6 +211,7 @@ ROWS: list[Row] = [
     ),
     Row("feed:post_delete", "POST", _p("/p/{post}/delete/")),
     Row("feed:comment_delete", "POST", _p("/c/{comment}/delete/")),
+    Row("feed:comment_like", "POST", _p("/c/{comment}/like/")),
     Row("feed:create", "GET", _p("/create/")),
     Row("feed:create remix", "GET", _p("/create/?remix={post}")),
     Row(
@@ -321,6 +324,7 @@ ROWS: list[Row] = [
         json=True,
     ),
     Row("api:comment-detail delete", "DELETE", _p("/api/v1/comments/{comment}/")),
+    Row("api:comment-like", "POST", _p("/api/v1/comments/{comment}/like/")),
     Row(
         "api:post-remix",
         "POST",

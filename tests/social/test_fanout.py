@@ -68,7 +68,7 @@ def test_a_comment_tells_the_owner_and_the_people_it_mentions(commits: Any, aiko
     (group,) = selectors.notification_groups(user=cy)
     assert (group.kind, group.sentence) == ("mention", "bob mentioned you in a comment")
     assert group.quote == "@cyd look at this, @aiko too"
-    assert group.url == f"/p/{clip.pk}/#comments"
+    assert group.url == f"/p/{clip.pk}/#comment-{group.first.comment_id}"
 
 
 def test_a_mention_reaches_only_those_who_may_see_the_clip(commits: Any, aiko):
@@ -172,3 +172,16 @@ def test_a_clip_taken_down_takes_its_notifications_along(commits: Any, aiko, cli
         feed_services.like_create(user=UserFactory(username="bob"), post=clip)
     feed_services.post_standing_set(post_id=clip.pk, standing=Post.Standing.REMOVED)
     assert lines(aiko) == []
+
+
+def test_a_reply_tells_the_comments_author_once(commits: Any, aiko, clip):
+    bob, cyd = UserFactory(username="bob"), UserFactory(username="cyd")
+    with commits():
+        top = feed_services.comment_create(author=bob, post=clip, body="nice")
+        feed_services.comment_create(author=cyd, post=clip, body="@bob agreed", parent=top)
+        feed_services.comment_create(author=aiko, post=clip, body="thank you!", parent=top)
+    (group,) = selectors.notification_groups(user=bob)
+    assert group.sentence == "Aiko and cyd replied to your comment"  # not a mention as well
+    assert group.url.endswith(f"#comment-{group.first.comment_id}")
+    # aiko owns the clip: she hears of bob's comment and cyd's reply, not of her own.
+    assert lines(aiko) == [("comment", "cyd and bob commented on your clip")]
