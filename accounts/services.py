@@ -100,6 +100,18 @@ def follow_create(*, follower: User, followee: User) -> bool:
     return True
 
 
+def follow_after_sign_in(user: User, *, handle: str) -> str | None:
+    """The follow someone asked for signed out (core/pending.py); what to tell them."""
+    followee = User.objects.filter(username=handle, is_active=True).first()
+    if followee is None or followee.pk == user.pk:
+        return None
+    try:
+        follow_create(follower=user, followee=followee)
+    except PermissionDenied:
+        return None
+    return f"You follow @{followee.username} now."
+
+
 @transaction.atomic
 def follow_delete(*, follower: User, followee: User) -> bool:
     """Stop following someone; returns False when not following."""

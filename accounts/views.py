@@ -13,7 +13,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
-from core.web import HtmxHttpRequest, bad_request, login_required_htmx, redirect_back
+from core.web import (
+    HtmxHttpRequest,
+    bad_request,
+    login_required_htmx,
+    redirect_back,
+    signup_remembering,
+)
 
 from . import selectors, services
 from .export import account_export
@@ -93,7 +99,7 @@ def following(request: HtmxHttpRequest, handle: str) -> HttpResponse:
 
 
 @require_POST
-@login_required_htmx
+@signup_remembering("follow", handle="handle")
 def follow(request: HtmxHttpRequest, handle: str) -> HttpResponse:
     """Follow or unfollow someone (`action` = follow|unfollow; toggles when absent)."""
     target = user_or_404(handle)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
@@ -14,6 +15,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
+
+from core.pending import pending_action_remember
 
 View = Callable[..., HttpResponse]
 
@@ -39,6 +42,44 @@ def login_required_htmx(view: View) -> View:
         return redirect_to_login(request.get_full_path())
 
     return wrapped
+
+
+def signup_remembering(name: str, **args_of: str) -> Callable[[View], View]:
+    """For a signed-out person, remember the view's action (`name`, with each of `args_of`
+    taken from the URL's keyword of that name) and send them to sign up, coming back to the
+    page they were on; it is carried out once they sign in (core/pending.py). Signed in,
+    the view runs."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.user.is_authenticated:
+                return view(request, *args, **kwargs)
+            pending_action_remember(
+                request, name, **{arg: kwargs[key] for arg, key in args_of.items()}
+            )
+            back = (request.htmx.current_url_abs_path if request.htmx else None) or _referer_path(
+                request
+            )
+            signup = f"{reverse('account_signup')}?{urlencode({'next': back or '/'})}"
+            if request.htmx:
+                return HttpResponseClientRedirect(signup)
+            return HttpResponseRedirect(signup)
+
+        return wrapped
+
+    return decorate
+
+
+def _referer_path(request: HttpRequest) -> str | None:
+    """The path of the referring page when it is ours."""
+    referer = request.headers.get("Referer")
+    if referer and url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        parts = urlsplit(referer)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return None
 
 
 def bad_request(request: HtmxHttpRequest, message: str) -> HttpResponse:

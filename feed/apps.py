@@ -14,9 +14,10 @@ class FeedConfig(AppConfig):
         from accounts.export import export_section_register
         from accounts.profile import profile_posts_register
         from core.media import media_owner_register
+        from core.pending import pending_action_register
         from moderation.targets import report_kind_register
 
-        from . import feeds, receivers, selectors
+        from . import feeds, receivers, selectors, services
         from .models import Post
 
         feeds.feed_register(selectors.Feed.FOLLOWING, selectors.following_page)
@@ -30,4 +31,6 @@ class FeedConfig(AppConfig):
             may_open=selectors.post_media_may_open,
         )
         export_section_register("feed", selectors.export_of)
+        pending_action_register("like", services.like_after_sign_in)
+        pending_action_register("comment", services.comment_after_sign_in)
         receivers.connect()

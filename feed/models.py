@@ -54,6 +54,9 @@ class Post(models.Model):
     allow_remix = models.BooleanField(default=True)
     allow_download = models.BooleanField(default=False)
     duration_s = models.FloatField(default=0)
+    # Whether the video carries a sound track: the player offers its sound control only then.
+    # Riff's own encoder writes none, so every generated clip is silent.
+    has_audio = models.BooleanField(default=False)
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
     standing = models.CharField(max_length=10, choices=Standing.choices, default=Standing.OK)

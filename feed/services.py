@@ -71,6 +71,7 @@ def post_create(
         duration_s=info.duration_s,
         width=info.width,
         height=info.height,
+        has_audio=info.audio,
         prompt_embedding=embed_bytes(prompt),
     )
     video.seek(0)
@@ -219,6 +220,20 @@ def like_create(*, user: User, post: Post) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def like_after_sign_in(user: User, *, pk: int) -> str | None:
+    """The like someone asked for signed out (core/pending.py); what to tell them."""
+    post = selectors.post_visible(viewer=user, pk=pk)
+    if post is None or user.is_suspended:
+        return None
+    like_create(user=user, post=post)
+    return f"You liked @{post.owner.username}'s clip."
+
+
+def comment_after_sign_in(user: User, *, pk: int) -> str | None:
+    """A comment asked for signed out: the person is back on the clip, to write it."""
+    return "You're signed in: write your comment below." if not user.is_suspended else None
 
 
 @transaction.atomic

@@ -23,6 +23,7 @@ class VideoInfo:
     frames: int
     codec: str
     pix_fmt: str
+    audio: bool = False  # whether it carries a sound track
 
 
 def encode_mp4(frames: np.ndarray | list[np.ndarray], fps: int) -> bytes:
@@ -75,6 +76,7 @@ def probe(file: IO[bytes]) -> VideoInfo:
                 frames=frames,
                 codec=stream.codec_context.name,
                 pix_fmt=stream.codec_context.pix_fmt or "",
+                audio=bool(container.streams.audio),
             )
     except av.error.FFmpegError as exc:
         raise ValueError(f"The file is not a readable video ({exc.strerror}).") from exc

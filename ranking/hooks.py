@@ -35,9 +35,12 @@ def for_you(
     *, viewer: User | None, live: QuerySet[Post], cursor: str | None, size: int
 ) -> RankedPage:
     """A For You page: ranked for the viewer, logged as served."""
-    # For You is discovery: followers-only posts stay in Following and on profiles, and a
-    # post moderation limited is never recommended.
+    # For You is discovery: followers-only posts stay in Following and on profiles, a post
+    # moderation limited is never recommended, and nobody is recommended their own clips
+    # (they are on their profile).
     base = live.filter(visibility=Post.Visibility.PUBLIC, standing=Post.Standing.OK)
+    if viewer is not None and viewer.is_authenticated:
+        base = base.exclude(owner=viewer)
     return for_you_serve(viewer=viewer, base=base, cursor=cursor, size=size)
 
 

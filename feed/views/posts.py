@@ -11,7 +11,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget
 
 from accounts.models import User
-from core.web import HtmxHttpRequest, bad_request, login_required_htmx, redirect_back
+from core.web import (
+    HtmxHttpRequest,
+    bad_request,
+    login_required_htmx,
+    redirect_back,
+    signup_remembering,
+)
 
 from .. import selectors, services
 from ..models import Comment, Post
@@ -66,7 +72,7 @@ def post_lineage(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@login_required_htmx
+@signup_remembering("like", pk="pk")
 def post_like(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Like or unlike a post (`action` = like|unlike; toggles when absent)."""
     post = visible_post_or_404(request, pk)
@@ -89,7 +95,7 @@ def post_like(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@login_required_htmx
+@signup_remembering("comment", pk="pk")
 def comment_create(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Add a comment; htmx gets the new comment plus the updated count."""
     post = visible_post_or_404(request, pk)

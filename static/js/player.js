@@ -1,5 +1,6 @@
-/* Riff feed player: autoplay what is on screen, keyboard and sound controls,
-   engagement events, and small htmx glue. Vanilla JS, no build step. */
+/* Riff feed player: autoplay what is on screen, tap to pause and double tap to like,
+   keyboard and sound controls, engagement events, and small htmx glue. Vanilla JS, no
+   build step. */
 (function () {
   "use strict";
 
@@ -13,6 +14,11 @@
   // The server believes a view no longer than the clip looping this many times
   // (ranking/intake.py MAX_LOOPS): a clip left playing counts up to there.
   var MAX_LOOPS = 30;
+  // Two taps on a clip within this many ms are a double tap (a like), not two pauses.
+  var DOUBLE_TAP_MS = 280;
+  var HEART_SVG =
+    '<svg viewBox="0 0 24 24" focusable="false"><path d="M12 21s-7.5-4.6-10-9.3C.4 8.4 2.2 4.5 ' +
+    '6 4.1c2.2-.2 3.9 1 6 3.2 2.1-2.2 3.8-3.4 6-3.2 3.8.4 5.6 4.3 4 7.6C19.5 16.4 12 21 12 21z"/></svg>';
 
   var reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
   var state = new WeakMap(); // article -> per-clip playback bookkeeping
@@ -271,6 +277,24 @@
     }
   }
 
+  function doubleTapLike(article, e) {
+    var stage = article.querySelector(".stage") || article;
+    var box = stage.getBoundingClientRect();
+    var heart = document.createElement("span");
+    heart.className = "tap-heart";
+    heart.setAttribute("aria-hidden", "true");
+    heart.innerHTML = HEART_SVG;
+    heart.style.left = e.clientX - box.left + "px";
+    heart.style.top = e.clientY - box.top + "px";
+    stage.appendChild(heart);
+    window.setTimeout(function () {
+      heart.remove();
+    }, 800);
+    var form = article.querySelector(".like-form");
+    var action = form && form.querySelector('input[name="action"]');
+    if (form && action && action.value === "like") form.requestSubmit();
+  }
+
   function wire(article) {
     if (article.hasAttribute("data-wired")) return;
     article.setAttribute("data-wired", "");
@@ -294,8 +318,20 @@
       if (v.currentTime < 0.2 && s.lastTime > 0) record(article, "complete", 1);
       s.lastTime = 0;
     });
-    v.addEventListener("click", function () {
-      setSound(!soundOn);
+    // A tap pauses or plays; a second tap within DOUBLE_TAP_MS makes it a double tap, which
+    // likes the clip (never unlikes) with a heart where the finger was.
+    var tapTimer = null;
+    v.addEventListener("click", function (e) {
+      if (tapTimer) {
+        window.clearTimeout(tapTimer);
+        tapTimer = null;
+        doubleTapLike(article, e);
+        return;
+      }
+      tapTimer = window.setTimeout(function () {
+        tapTimer = null;
+        togglePlay(article);
+      }, DOUBLE_TAP_MS);
     });
     if (observer) observer.observe(article);
   }

@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from accounts.models import User
 from feed import services as feed_services
 from feed.models import Post
+from tests.factories import tiny_clip_with_sound
 
 from .pages import new_tab
 
@@ -129,12 +130,15 @@ def clip_bytes() -> Callable[[int], tuple[bytes, bytes]]:
 def make_post(
     transactional_db: None, clip_bytes: Callable[[int], tuple[bytes, bytes]]
 ) -> Callable[..., Post]:
-    """Publish a real clip through feed.services.post_create."""
+    """Publish a real clip through feed.services.post_create (`sound=True`: one with a sound
+    track)."""
     counter = {"n": 0}
 
-    def make(owner: User, **kwargs: Any) -> Post:
+    def make(owner: User, *, sound: bool = False, **kwargs: Any) -> Post:
         counter["n"] += 1
         video, poster = clip_bytes(counter["n"] % 4)
+        if sound:
+            video = tiny_clip_with_sound()
         defaults: dict[str, Any] = {
             "prompt": f"a neon koi fish swimming through a rainy city street, take {counter['n']}",
             "model_name": "riff-demo",

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from feed.models import Post
+from feed.models import Like, Post
 from ranking.models import EngagementEvent
 from tests.factories import UserFactory
 
@@ -33,8 +35,8 @@ def test_arrow_down_moves_to_next_clip_which_plays(
 ) -> None:
     """ArrowDown (and j) scroll to the next clip, which plays while the previous pauses."""
     author = UserFactory(username="keyboardist")
-    for _ in range(3):
-        make_post(author)
+    for n in range(3):
+        make_post(author, sound=n == 1)  # the second clip is the one with a sound track
     page.goto("/")
     page.wait_for_function(PLAYING, arg=nth_video(1))
 
@@ -53,6 +55,8 @@ def test_arrow_down_moves_to_next_clip_which_plays(
     page.wait_for_function("(sel) => document.querySelector(sel).paused", arg=nth_video(2))
     page.keyboard.press(" ")
     page.wait_for_function(PLAYING, arg=nth_video(2))
+    # Only a clip with a sound track has a sound control: the newest (clip 1) is silent.
+    expect(page.locator("article.clip").nth(0).locator(".sound-btn")).to_have_count(0)
     sound = page.locator("article.clip").nth(1).locator(".sound-btn")
     expect(sound).to_have_attribute("aria-pressed", "false")
     page.keyboard.press("m")
@@ -62,7 +66,7 @@ def test_arrow_down_moves_to_next_clip_which_plays(
 
 
 def test_scrolling_loads_the_next_page(
-    page: Page, make_post: Callable[..., Post], settings: Any
+    page: Page, make_post: Callable[..., Post], settings: Any, screenshot_dir: Path
 ) -> None:
     """With two clips a page, reaching the last clip fetches the next page, then the next."""
     settings.FEED_PAGE_SIZE = 2
@@ -88,6 +92,54 @@ def test_scrolling_loads_the_next_page(
     assert positions == ["1", "2", "3", "4", "5"]
     expect(page.locator(".feed-sentinel")).to_have_count(0)
     expect(page.get_by_role("feed")).to_have_attribute("aria-busy", "false")
+    # The feed ends with a way on, not in silence.
+    end = page.get_by_test_id("feed-end")
+    end.scroll_into_view_if_needed()
+    expect(end).to_contain_text("You're all caught up")
+    expect(end.get_by_role("link", name="Sign up to make clips")).to_be_visible()
+    page.screenshot(path=screenshot_dir / "feed-end-mobile.png")
+
+
+def test_tap_pauses_double_tap_likes_and_the_menu_reports(
+    page: Page, make_post: Callable[..., Post], screenshot_dir: Path
+) -> None:
+    """A tap pauses and plays; a double tap likes (with a heart) and never unlikes; ••• has
+    Report; the viewer's own clips stay out of their For You."""
+    author = UserFactory(username="tapped")
+    viewer = UserFactory(username="tapper")
+    make_post(viewer, caption="my own clip")
+    clip = make_post(author, caption="tap me")
+    log_in(page, "tapper")
+    page.goto("/")
+    expect(page.locator("article.clip")).to_have_count(1)  # not their own
+    video = nth_video(1)
+    page.wait_for_function(PLAYING, arg=video)
+    box = page.locator(video).bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 3
+
+    page.mouse.click(x, y)
+    page.wait_for_function("(sel) => document.querySelector(sel).paused", arg=video)
+    expect(page.get_by_role("button", name="Play")).to_be_visible()
+    page.mouse.click(x, y)
+    page.wait_for_function(PLAYING, arg=video)
+
+    like = page.locator(f"#like-{clip.pk} .like-btn")
+    expect(like).to_have_attribute("aria-pressed", "false")
+    page.mouse.dblclick(x, y)
+    expect(page.locator(".tap-heart")).to_have_count(1)
+    page.screenshot(path=screenshot_dir / "double-tap-heart-mobile.png")
+    expect(like).to_have_attribute("aria-pressed", "true")
+    page.mouse.dblclick(x, y)  # again: still liked, once
+    page.wait_for_timeout(600)
+    expect(like).to_have_attribute("aria-pressed", "true")
+    assert Like.objects.filter(post=clip).count() == 1
+    assert page.evaluate(f"!document.querySelector('{video}').paused")  # a double tap plays on
+
+    page.get_by_label("More options for this clip").click()
+    page.get_by_role("link", name="Report").click()
+    expect(page).to_have_url(re.compile(rf"/report/post/{clip.pk}/$"))
+    assert page.console_errors == []  # type: ignore[attr-defined]
 
 
 def test_player_sends_engagement_events(page: Page, make_post: Callable[..., Post]) -> None:
