@@ -10,9 +10,12 @@ people with COPY, and prints:
 (b) the fan-out of one new clip to its author's followers (10,000 by default, one in 20
     with a page open): the whole `social.notify` task (who wants it, one INSERT per 2,000
     rows, a push to each open page), against a bare bulk_create of the same rows, with the
-    pushes timed apart.
+    pushes timed apart;
+(c) clip search over 100,000 public clips (PostgreSQL full-text, social/search.py) for a
+    signed-in viewer: p50/p99 of one- and two-word queries, against the bare query of the
+    newest 24 public clips.
 
-    .venv/bin/python bench/social.py [--followers 10000] [--deliveries 50]
+    .venv/bin/python bench/social.py [--followers 10000] [--deliveries 50] [--clips 100000]
 """
 
 from __future__ import annotations
@@ -35,8 +38,12 @@ import django  # noqa: E402
 
 django.setup()
 
+from datetime import timedelta  # noqa: E402
+
+import numpy as np  # noqa: E402
 from asgiref.sync import async_to_sync, sync_to_async  # noqa: E402
 from django.core.files.base import ContentFile  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from ranking_world import bench_database, copy_rows, model_rows, reset_sequence  # noqa: E402
 
@@ -188,11 +195,120 @@ def bench_fan_out(followers: int) -> None:
     print(f"{'task / baseline':<34}{task_s / bulk_s:>9.1f}")
 
 
+# Words prompts are made of (subject, action, place, look), so queries hit 1-20% of clips.
+SUBJECTS = [
+    "koi",
+    "fox",
+    "robot",
+    "dancer",
+    "boat",
+    "dragon",
+    "city",
+    "forest",
+    "owl",
+    "astronaut",
+    "cat",
+    "violin",
+]
+ACTIONS = ["swimming", "running", "glowing", "dancing", "drifting", "flying", "melting", "spinning"]
+PLACES = [
+    "rain",
+    "desert",
+    "ocean",
+    "neon",
+    "snow",
+    "market",
+    "temple",
+    "canyon",
+    "garden",
+    "orbit",
+]
+LOOKS = ["watercolor", "cinematic", "pixel", "claymation", "noir", "pastel"]
+
+
+def seed_clips(count: int, owners: int) -> None:
+    """`count` public clips with prompts and captions drawn from the word lists (COPY)."""
+    from feed.models import Post
+
+    rng = np.random.default_rng(3)
+    picks = [rng.integers(0, len(words), count) for words in (SUBJECTS, ACTIONS, PLACES, LOOKS)]
+    now = timezone.now()
+
+    def prompt(i: int) -> str:
+        s, a, p, look = (
+            words[int(pick[i])]
+            for words, pick in zip((SUBJECTS, ACTIONS, PLACES, LOOKS), picks, strict=True)
+        )
+        return f"a {s} {a} through the {p}, {look} style, take {i}"
+
+    columns, row = model_rows(
+        Post,
+        {
+            "owner_id": lambda i: i % owners + 1,
+            "video": lambda i: f"posts/bench/{i + 1}.mp4",
+            "caption": lambda i: f"clip {i} #{SUBJECTS[int(picks[0][i])]}",
+            "prompt": prompt,
+            "model_name": "riff-house",
+            "visibility": Post.Visibility.PUBLIC,
+            "standing": Post.Standing.OK,
+            "created": lambda i: now - timedelta(seconds=count - i),
+        },
+        count,
+    )
+    copy_rows(Post._meta.db_table, columns, (row(i) for i in range(count)))
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")  # planner statistics, as autovacuum would make
+
+
+def bench_search(runs: int) -> None:
+    """(c) clip search against the newest-24 query, both for a signed-in viewer."""
+    from accounts.models import User
+    from feed.models import Post
+    from feed.selectors import visible_posts
+    from social.search import CLIPS_MAX, search_clips
+
+    viewer = User.objects.get(pk=2)
+    rng = np.random.default_rng(5)
+    queries = [
+        str(rng.choice(SUBJECTS)) if n % 2 else f"{rng.choice(SUBJECTS)} {rng.choice(PLACES)}"
+        for n in range(runs)
+    ]
+    search_clips(viewer=viewer, query=queries[0])  # warm up
+    found, bare = [], []
+    for query in queries:
+        start = time.perf_counter()
+        search_clips(viewer=viewer, query=query)
+        found.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        list(visible_posts(viewer=viewer).order_by("-created", "-id")[:CLIPS_MAX])
+        bare.append((time.perf_counter() - start) * 1000)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "EXPLAIN SELECT id FROM feed_post WHERE to_tsvector('simple'::regconfig, "
+            "COALESCE(caption, '') || ' ' || COALESCE(prompt, '')) @@ "
+            "websearch_to_tsquery('simple'::regconfig, 'koi rain')"
+        )
+        plan = " ".join(row[0] for row in cursor.fetchall())
+    print(f"\n(c) clip search over {Post.objects.count()} clips, {runs} queries (signed in)")
+    print(f"{'':<34}{'p50 ms':>9}{'p99 ms':>9}")
+    print(
+        f"{'search_clips (full text)':<34}"
+        f"{statistics.median(found):>9.1f}{percentile(found, 99):>9.1f}"
+    )
+    print(
+        f"{'baseline: newest 24 visible':<34}"
+        f"{statistics.median(bare):>9.1f}{percentile(bare, 99):>9.1f}"
+    )
+    print(f"{'uses the full-text index':<34}{'yes' if 'post_search_simple' in plan else 'NO':>9}")
+
+
 def main() -> None:
     """Seed, measure, print."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--followers", type=int, default=10_000)
     parser.add_argument("--deliveries", type=int, default=50)
+    parser.add_argument("--clips", type=int, default=100_000)
+    parser.add_argument("--searches", type=int, default=200)
     parser.add_argument("--keep", action="store_true", help=f"keep {BENCH_DB} afterwards")
     args = parser.parse_args()
     with bench_database(args.keep, BENCH_DB):
@@ -201,6 +317,10 @@ def main() -> None:
         print(f"seeded {args.followers + 1} people in {time.perf_counter() - start:.1f}s")
         bench_delivery(args.deliveries)
         bench_fan_out(args.followers)
+        start = time.perf_counter()
+        seed_clips(args.clips, owners=args.followers + 1)
+        print(f"\nseeded {args.clips} clips in {time.perf_counter() - start:.1f}s")
+        bench_search(args.searches)
 
 
 if __name__ == "__main__":

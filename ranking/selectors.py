@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.db.models import QuerySet
@@ -14,8 +14,11 @@ from django.utils import timezone
 
 from accounts.models import User
 
+if TYPE_CHECKING:
+    from feed.models import Post
+
 from .learner import Learner
-from .live import item_infos, live
+from .live import item_infos, live, vector_from_bytes
 from .models import FeedPreference, RankingConfig, RankingModel, ServedItem
 from .recommend import (
     RankedPage,
@@ -210,3 +213,20 @@ def why_shown(*, viewer: User | None, post_id: int) -> Why:
         config_version=config_version,
         model_version=model_version,
     )
+
+
+def similar_post_ids(*, post: Post, n: int) -> list[int]:
+    """Up to `n` clips whose prompts are nearest this one's (the live learner's index of
+    prompt embeddings), nearest first; none when the clip has no embedding yet."""
+    vector = vector_from_bytes(post.prompt_embedding)
+    if vector is None:
+        return []
+    learner, _ = live.serving()
+    ids = [int(item) for item in learner.nearest_items(vector, n + 1) if item.isdigit()]
+    return [pk for pk in ids if pk != post.pk][:n]
+
+
+def trending_post_ids(*, n: int) -> list[int]:
+    """Up to `n` clips with the most engagement lately (as For You's trending source)."""
+    learner, _ = live.serving()
+    return [int(item) for item in learner.trending_items(n) if item.isdigit()]

@@ -1,4 +1,5 @@
-"""The notifications API: the grouped list, the unread count, marking read, settings."""
+"""The notifications API (the grouped list, the unread count, marking read, settings),
+search, Discover and a clip's look-alikes."""
 
 from __future__ import annotations
 
@@ -6,13 +7,21 @@ from typing import Any, cast
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from accounts.selectors import viewer_of
+from accounts.serializers import UserSummarySerializer
+from core.api import StrictCharField
+from feed.api import PostOutputSerializer
+from feed.selectors import cards_for, post_visible
 
+from . import search as finding
 from . import selectors, services
 from .models import Notification
 from .selectors import NotificationGroup
@@ -95,15 +104,16 @@ class UnreadApi(APIView):
 
 
 class MarkReadApi(APIView):
-    """Mark your notifications read: all of them, or those named."""
+    """Mark your notifications read: all of them, or those named (a JSON body)."""
 
     permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
 
     class InputSerializer(serializers.Serializer):
         """Which to mark read; leave `ids` out for all."""
 
         ids = serializers.ListField(
-            child=serializers.IntegerField(min_value=1), required=False, max_length=1000
+            child=serializers.IntegerField(min_value=1), required=False, max_length=500
         )
 
         class Meta:
@@ -133,9 +143,10 @@ class MarkReadApi(APIView):
 
 
 class SettingsApi(APIView):
-    """Which kinds of notification you get."""
+    """Which kinds of notification you get (set with a JSON body)."""
 
     permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
 
     class SettingsSerializer(serializers.Serializer):
         """The kinds turned off (every other kind is on)."""
@@ -167,3 +178,125 @@ class SettingsApi(APIView):
         off: list[Any] = data.validated_data["off"]
         saved = services.notification_settings_set(user=cast(User, request.user), off=off)
         return Response({"off": saved.off})
+
+
+# --- search and discover ----------------------------------------------------------------
+
+
+class TagCountSerializer(serializers.Serializer):
+    """A tag and how many public clips carry it."""
+
+    tag = serializers.CharField()
+    clips = serializers.IntegerField()
+
+    class Meta:
+        ref_name = "TagCount"
+
+
+def _tags(pairs: list[tuple[str, int]]) -> list[dict[str, Any]]:
+    return [{"tag": tag, "clips": clips} for tag, clips in pairs]
+
+
+def _clips(request: Request, posts: list[Any]) -> Any:
+    cards = cards_for(viewer=viewer_of(request), posts=posts)
+    return PostOutputSerializer(cards, many=True, context={"request": request}).data
+
+
+class SearchApi(APIView):
+    """Search people (handle or name), clips (caption and prompt) and tags."""
+
+    permission_classes = [AllowAny]
+
+    class QuerySerializer(serializers.Serializer):
+        """What to look for."""
+
+        q = StrictCharField(
+            max_length=finding.QUERY_MAX,
+            help_text=f"Words to find, at most {finding.QUERY_MAX} characters.",
+            error_messages={
+                "required": "Say what to look for (q).",
+                "blank": "Say what to look for (q).",
+                "max_length": f"A search is at most {finding.QUERY_MAX} characters.",
+            },
+        )
+
+        class Meta:
+            ref_name = "SearchQuery"
+
+    class OutputSerializer(serializers.Serializer):
+        """What was found, of each kind (clips best match first)."""
+
+        query = serializers.CharField()
+        people = UserSummarySerializer(many=True)
+        clips = PostOutputSerializer(many=True)
+        tags = TagCountSerializer(many=True)
+
+        class Meta:
+            ref_name = "SearchResults"
+
+    @extend_schema(
+        operation_id="search",
+        parameters=[QuerySerializer],
+        responses={200: OutputSerializer, 400: OpenApiResponse(description="No or too long q.")},
+    )
+    def get(self, request: Request) -> Response:
+        """Search."""
+        params = self.QuerySerializer(data=request.query_params.dict())
+        params.is_valid(raise_exception=True)
+        results = finding.search(viewer=viewer_of(request), query=params.validated_data["q"])
+        people = UserSummarySerializer(results.people, many=True, context={"request": request})
+        return Response(
+            {
+                "query": results.query,
+                "people": people.data,
+                "clips": _clips(request, results.clips),
+                "tags": _tags(results.tags),
+            }
+        )
+
+
+class DiscoverApi(APIView):
+    """Tags on the most clips this week, and the clips with the most engagement lately."""
+
+    permission_classes = [AllowAny]
+
+    class OutputSerializer(serializers.Serializer):
+        """Lively tags and clips."""
+
+        tags = TagCountSerializer(many=True)
+        clips = PostOutputSerializer(many=True)
+
+        class Meta:
+            ref_name = "Discover"
+
+    @extend_schema(operation_id="discover", responses={200: OutputSerializer})
+    def get(self, request: Request) -> Response:
+        """Discover."""
+        page = finding.discover(viewer=viewer_of(request))
+        return Response({"tags": _tags(page.tags), "clips": _clips(request, page.clips)})
+
+
+class ClipsLikeApi(APIView):
+    """Clips whose prompts are near this clip's (by their prompt embeddings)."""
+
+    permission_classes = [AllowAny]
+
+    class OutputSerializer(serializers.Serializer):
+        """The look-alikes, nearest first."""
+
+        clips = PostOutputSerializer(many=True)
+
+        class Meta:
+            ref_name = "ClipsLike"
+
+    @extend_schema(
+        operation_id="post_like_this",
+        responses={200: OutputSerializer, 404: OpenApiResponse(description="Not found.")},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        """The look-alikes."""
+        viewer = viewer_of(request)
+        post = post_visible(viewer=viewer, pk=pk)
+        if post is None:
+            raise NotFound("That clip doesn't exist or isn't visible to you.")
+        return Response({"clips": _clips(request, finding.clips_like(viewer=viewer, post=post))})

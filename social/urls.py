@@ -1,4 +1,4 @@
-"""Notification pages and API."""
+"""Notification, search and Discover pages and API."""
 
 from django.urls import path
 
@@ -7,6 +7,9 @@ from . import api, views
 urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/settings/", views.notification_settings, name="notification_settings"),
+    path("search/", views.search, name="search"),
+    path("discover/", views.discover, name="discover"),
+    path("p/<int:pk>/like-this/", views.clips_like, name="clips_like"),
 ]
 
 api_urlpatterns = [
@@ -14,4 +17,7 @@ api_urlpatterns = [
     path("notifications/unread/", api.UnreadApi.as_view(), name="notification-unread"),
     path("notifications/read/", api.MarkReadApi.as_view(), name="notification-read"),
     path("notifications/settings/", api.SettingsApi.as_view(), name="notification-settings"),
+    path("search/", api.SearchApi.as_view(), name="search"),
+    path("discover/", api.DiscoverApi.as_view(), name="discover"),
+    path("posts/<int:pk>/like-this/", api.ClipsLikeApi.as_view(), name="post-like-this"),
 ]

@@ -1,17 +1,20 @@
-"""Notification pages: the list (which marks them read) and which kinds a person gets."""
+"""Notification pages (the list, which marks them read, and which kinds a person gets),
+search, Discover and a clip's look-alikes."""
 
 from __future__ import annotations
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import User
 from core.web import HtmxHttpRequest, login_required_htmx
+from feed.selectors import post_visible
 
+from . import search as finding
 from . import selectors, services
 from .models import Notification
 
@@ -64,3 +67,30 @@ def notification_settings(request: HtmxHttpRequest) -> HttpResponse:
     off = set(selectors.kinds_off(user=user))
     form = SettingsForm(initial={"kinds": [k for k in every if k not in off]})
     return render(request, "social/settings.html", {"form": form})
+
+
+@require_GET
+def search(request: HtmxHttpRequest) -> HttpResponse:
+    """Search people, clips and tags (?q=)."""
+    viewer = request.user if request.user.is_authenticated else None
+    results = finding.search(viewer=viewer, query=request.GET.get("q", ""))
+    return render(request, "social/search.html", {"results": results, "max": finding.QUERY_MAX})
+
+
+@require_GET
+def discover(request: HtmxHttpRequest) -> HttpResponse:
+    """Lively tags and clips, with the search box on top."""
+    viewer = request.user if request.user.is_authenticated else None
+    page = finding.discover(viewer=viewer)
+    return render(request, "social/discover.html", {"discover": page, "max": finding.QUERY_MAX})
+
+
+@require_GET
+def clips_like(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Clips whose prompts are near this clip's."""
+    viewer = request.user if request.user.is_authenticated else None
+    post = post_visible(viewer=viewer, pk=pk)
+    if post is None:
+        raise Http404("That clip doesn't exist or isn't visible to you.")
+    clips = finding.clips_like(viewer=viewer, post=post)
+    return render(request, "social/clips_like.html", {"post": post, "clips": clips})

@@ -66,7 +66,6 @@ class CommentListCreateApi(APIView):
 
         parent = serializers.IntegerField(  # type: ignore[assignment]
             required=False,
-            allow_null=True,
             min_value=1,
             help_text="Reply to this comment of the post (a reply to a reply joins its thread).",
         )
@@ -101,7 +100,7 @@ class CommentListCreateApi(APIView):
         responses={
             201: CommentOutputSerializer,
             400: OpenApiResponse(description="Empty or too long."),
-            404: OpenApiResponse(description="Not found."),
+            404: OpenApiResponse(description="No such post, or no such comment to reply to."),
         },
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -113,9 +112,7 @@ class CommentListCreateApi(APIView):
         if serializer.validated_data.get("parent"):
             parent = post_comments(post=post).filter(pk=serializer.validated_data["parent"]).first()
             if parent is None:
-                raise serializers.ValidationError(
-                    {"parent": ["That comment is gone, or isn't under this post."]}
-                )
+                raise NotFound("The comment to reply to is gone, or isn't under this post.")
         comment = services.comment_create(
             author=cast(User, request.user),
             post=post,

@@ -23,6 +23,7 @@ from .conftest import DESKTOP, MOBILE
 from .pages import log_in, new_tab
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+HEADER = {"x": 0, "y": 0, "width": MOBILE["width"], "height": 64}
 
 
 @pytest.fixture
@@ -99,6 +100,13 @@ def test_what_bob_does_reaches_aikos_bell_live(
 
     # No reload on aiko's side: the count climbs as the worker writes.
     expect(a.get_by_test_id("unread-notifications")).to_have_text("3")
+    # The phone header holds all of it at 390 px: the badge, and the avatar whole.
+    avatar = a.get_by_label(re.compile("Account menu")).bounding_box()
+    brand, tabs = a.locator(".brand").bounding_box(), a.locator(".tabs a").first.bounding_box()
+    assert avatar and brand and tabs
+    assert avatar["x"] + avatar["width"] <= MOBILE["width"], avatar
+    assert brand["x"] + brand["width"] + 8 <= tabs["x"], (brand, tabs)
+    a.screenshot(path=screenshot_dir / "header-badge-mobile.png", clip=HEADER)
     assert a.url.endswith("/notifications/")
     a.locator(".js-bell").click()
     lines = a.get_by_test_id("notification")

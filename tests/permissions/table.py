@@ -173,6 +173,12 @@ ANSWERS: dict[str, tuple[int, ...]] = {
     "media avatar": (200, 200, 200, 200, 200, 200, 200),
     # 101: the socket is accepted; 403: refused before it opens.
     "social:notifications": (302, 200, 200, 200, 200, 200, 200),
+    "social:search": (200, 200, 200, 200, 200, 200, 200),
+    "social:discover": (200, 200, 200, 200, 200, 200, 200),
+    "social:clips_like": (200, 200, 404, 200, 200, 200, 200),
+    "api:search": (200, 200, 200, 200, 200, 200, 200),
+    "api:discover": (200, 200, 200, 200, 200, 200, 200),
+    "api:post-like-this": (200, 200, 404, 200, 200, 200, 200),
     "social:notification_settings": (302, 200, 200, 200, 200, 200, 200),
     "social:notification_settings save": (302, 302, 302, 302, 302, 302, 302),
     "api:notification-list": (401, 200, 200, 200, 200, 200, 200),
@@ -389,6 +395,12 @@ ROWS: list[Row] = [
     ),
     # --- notifications
     Row("social:notifications", "GET", _p("/notifications/")),
+    Row("social:search", "GET", _p("/search/?q=koi")),
+    Row("social:discover", "GET", _p("/discover/")),
+    Row("social:clips_like", "GET", _p("/p/{post}/like-this/")),
+    Row("api:search", "GET", _p("/api/v1/search/?q=koi")),
+    Row("api:discover", "GET", _p("/api/v1/discover/")),
+    Row("api:post-like-this", "GET", _p("/api/v1/posts/{post}/like-this/")),
     Row("social:notification_settings", "GET", _p("/notifications/settings/")),
     Row(
         "social:notification_settings save",
