@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from core.text import distinct_matches
+
 from .models import User
 
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_]{3,30})(?![\w@])")
@@ -18,14 +20,7 @@ MENTIONS_MAX = 10
 
 def mentioned_handles(text: str) -> list[str]:
     """The distinct handles a text mentions, lowercased, in order, at most MENTIONS_MAX."""
-    handles: list[str] = []
-    for match in MENTION.finditer(text):
-        handle = match.group(1).lower()
-        if handle not in handles:
-            handles.append(handle)
-            if len(handles) == MENTIONS_MAX:
-                break
-    return handles
+    return distinct_matches(MENTION, text, MENTIONS_MAX)
 
 
 def mentioned_users(text: str) -> list[User]:

@@ -55,6 +55,7 @@ from ranking_world import (  # noqa: E402
     BENCH_DB,
     World,
     bench_database,
+    percentile,
     prompt_vectors,
     seed_events,
     seed_people,
@@ -63,12 +64,6 @@ from ranking_world import (  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 # --- measuring ------------------------------------------------------------------------
-
-
-def percentile(samples: list[float], q: float) -> float:
-    """The q-th percentile (0-100) of the samples, nearest rank."""
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered))) - 1))]
 
 
 def bench_pages(viewers: list[Any], runs: int) -> tuple[float, int]:

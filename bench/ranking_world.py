@@ -66,6 +66,12 @@ def templates() -> tuple[list[str], np.ndarray]:
     return prompts, np.asarray(topics)
 
 
+def percentile(samples: list[float], q: float) -> float:
+    """The q-th percentile (0-100) of the samples, nearest rank."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered))) - 1))]
+
+
 # --- database -------------------------------------------------------------------------
 
 
@@ -178,30 +184,36 @@ class World:
         self.topic_count = counts
 
 
-def seed_people(world: World, rng: np.random.Generator) -> None:
-    """Users, their profiles and follows (COPY)."""
-    from accounts.models import Follow, Profile, User
+def seed_users(count: int, handle: str = "bench", joined: Any = None) -> None:
+    """Users 1 to `count` (COPY), `<handle><id>` each, who can't sign in with a password."""
+    from accounts.models import User
 
-    users = len(world.user_ids)
-    joined = timezone.now() - timedelta(days=60)
     columns, row = model_rows(
         User,
         {
             "id": lambda i: i + 1,
             "password": "!",  # unusable: force_login needs none
-            "username": lambda i: f"bench{i + 1}",
-            "email": lambda i: f"bench{i + 1}@example.com",
+            "username": lambda i: f"{handle}{i + 1}",
+            "email": lambda i: f"{handle}{i + 1}@example.com",
             "first_name": "",
             "last_name": "",
             "is_superuser": False,
             "is_staff": False,
             "is_active": True,
-            "date_joined": joined,
+            "date_joined": joined or timezone.now(),
         },
-        users,
+        count,
     )
-    copy_rows(User._meta.db_table, columns, (row(i) for i in range(users)))
+    copy_rows(User._meta.db_table, columns, (row(i) for i in range(count)))
     reset_sequence(User._meta.db_table)
+
+
+def seed_people(world: World, rng: np.random.Generator) -> None:
+    """Users, their profiles and follows (COPY)."""
+    from accounts.models import Follow, Profile
+
+    users = len(world.user_ids)
+    seed_users(users, joined=timezone.now() - timedelta(days=60))
 
     # Follows: about 15 each, drawn toward prolific authors.
     weight = np.bincount(world.post_owner, minlength=users + 1)[1:] + 1.0

@@ -45,40 +45,24 @@ from asgiref.sync import async_to_sync, sync_to_async  # noqa: E402
 from django.core.files.base import ContentFile  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from ranking_world import bench_database, copy_rows, model_rows, reset_sequence  # noqa: E402
+from ranking_world import (  # noqa: E402
+    bench_database,
+    copy_rows,
+    model_rows,
+    percentile,
+    reset_sequence,
+    seed_users,
+)
 
 BENCH_DB = "riff_bench_social"
 
 
-def percentile(samples: list[float], q: float) -> float:
-    """The q-th percentile (0-100) of the samples, nearest rank."""
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered))) - 1))]
-
-
 def seed_people(count: int) -> None:
     """`count` people with profiles (COPY); person 1 is followed by all the others."""
-    from accounts.models import Follow, Profile, User
+    from accounts.models import Follow, Profile
 
     joined = timezone.now()
-    columns, row = model_rows(
-        User,
-        {
-            "id": lambda i: i + 1,
-            "password": "!",
-            "username": lambda i: f"fan{i + 1}",
-            "email": lambda i: f"fan{i + 1}@example.com",
-            "first_name": "",
-            "last_name": "",
-            "is_superuser": False,
-            "is_staff": False,
-            "is_active": True,
-            "date_joined": joined,
-        },
-        count,
-    )
-    copy_rows(User._meta.db_table, columns, (row(i) for i in range(count)))
-    reset_sequence(User._meta.db_table)
+    seed_users(count, handle="fan", joined=joined)
     columns, row = model_rows(
         Profile,
         {"id": lambda i: i + 1, "user_id": lambda i: i + 1, "follower_count": 0},

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from core.text import distinct_matches
+
 from .models import Post, PostTag
 
 TAG = re.compile(r"(?<![\w#&])#(\w{1,50})(?![\w#])")
@@ -18,14 +20,7 @@ TAGS_MAX = 20
 
 def tags_in(text: str) -> list[str]:
     """The distinct tags of a text, lowercased, in order, at most TAGS_MAX."""
-    tags: list[str] = []
-    for match in TAG.finditer(text):
-        tag = match.group(1).lower()
-        if tag not in tags:
-            tags.append(tag)
-            if len(tags) == TAGS_MAX:
-                break
-    return tags
+    return distinct_matches(TAG, text, TAGS_MAX)
 
 
 def post_tags_sync(*, post: Post) -> None:

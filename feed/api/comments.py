@@ -20,6 +20,7 @@ from .. import services
 from ..models import Comment
 from ..selectors import comment_visible, comments_liked, post_comments, visible_posts
 from .common import COMMENT_NOT_FOUND, UserSummarySerializer, post_or_404
+from .posts import PostLikeApi
 
 
 class CommentOutputSerializer(serializers.Serializer):
@@ -150,14 +151,7 @@ class CommentDetailApi(APIView):
 class CommentLikeApi(APIView):
     """Like a comment, or take the like back."""
 
-    class OutputSerializer(serializers.Serializer):
-        """Whether you like it now, and how many do."""
-
-        liked = serializers.BooleanField()
-        like_count = serializers.IntegerField()
-
-        class Meta:
-            ref_name = "CommentLikeState"
+    OutputSerializer = PostLikeApi.OutputSerializer  # the same state as a post's like
 
     def _state(self, comment: Comment, *, liked: bool, code: int = 200) -> Response:
         comment.refresh_from_db(fields=["like_count"])

@@ -136,6 +136,12 @@ def test_tap_pauses_double_tap_likes_and_the_menu_reports(
     assert Like.objects.filter(post=clip).count() == 1
     assert page.evaluate(f"!document.querySelector('{video}').paused")  # a double tap plays on
 
+    # Following from the rail leaves the rail where it was.
+    before = like.bounding_box()
+    page.locator(f"#clip-{clip.pk} .follow-btn").click()
+    expect(page.locator(f"#clip-{clip.pk} .follow-btn")).to_have_attribute("aria-pressed", "true")
+    assert like.bounding_box() == before
+
     page.get_by_label("More options for this clip").click()
     page.get_by_role("link", name="Report").click()
     expect(page).to_have_url(re.compile(rf"/report/post/{clip.pk}/$"))

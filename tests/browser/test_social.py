@@ -125,6 +125,14 @@ def test_what_bob_does_reaches_aikos_bell_live(
     expect(a).to_have_url(re.compile(rf"/p/{clip.pk}/#comment-\d+$"))
     bobs = a.locator(".comment").filter(has_text="So calm. @aiko how?").first
     expect(bobs).to_be_visible()
+    # On a desktop too, the comment jumped to stands below the sticky header.
+    a.set_viewport_size(DESKTOP)
+    a.goto(a.url)
+    a.wait_for_function("() => window.scrollY > 0")
+    header = a.locator(".site-header").bounding_box()
+    target = bobs.bounding_box()
+    assert header and target and target["y"] >= header["y"] + header["height"], (header, target)
+    a.set_viewport_size(MOBILE)
     expect(bobs.get_by_role("link", name="@aiko")).to_have_attribute("href", "/@aiko/")
 
     # aiko likes bob's comment and replies under it; bob's open page hears of the reply.
@@ -148,7 +156,11 @@ def test_what_bob_does_reaches_aikos_bell_live(
     a.goto("/notifications/settings/")
     a.get_by_label("Likes of your clips").uncheck()
     a.get_by_role("button", name="Save").click()
-    expect(a.get_by_text("Notification settings saved.")).to_be_visible()
+    toast = a.get_by_text("Notification settings saved.")
+    expect(toast).to_be_visible()
+    heading = a.get_by_role("heading", name="Notification settings").bounding_box()
+    shown = toast.bounding_box()
+    assert heading and shown and shown["y"] > heading["y"] + heading["height"], (heading, shown)
     expect(a.get_by_label("Likes of your clips")).not_to_be_checked()
     expect(a.get_by_label("New followers")).to_be_checked()
     a.screenshot(path=screenshot_dir / "notification-settings-mobile.png", full_page=True)

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
+from accounts.models import User
 from config.celery import app
+from tests.factories import UserFactory
 
 
 @pytest.fixture
@@ -22,3 +24,12 @@ def commits(
         yield lambda: django_capture_on_commit_callbacks(execute=True)
     finally:
         app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def aiko(db: None) -> User:
+    """A person with a display name ("Aiko Tanaka") as well as a handle (aiko)."""
+    person = UserFactory(username="aiko")
+    person.profile.display_name = "Aiko Tanaka"
+    person.profile.save()
+    return person

@@ -31,14 +31,6 @@ def lines(user: User) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def aiko() -> User:
-    person = UserFactory(username="aiko")
-    person.profile.display_name = "Aiko"
-    person.profile.save()
-    return person
-
-
-@pytest.fixture
 def clip(aiko: User) -> Post:
     return PostFactory(owner=aiko, caption="a red ball")
 
@@ -78,7 +70,7 @@ def test_a_mention_reaches_only_those_who_may_see_the_clip(commits: Any, aiko):
     hidden = PostFactory(owner=aiko, visibility=Post.Visibility.FOLLOWERS, caption="hi")
     with commits():
         feed_services.comment_create(author=aiko, post=hidden, body="@bob @cydd @dee @nobody_here")
-    assert lines(bo) == [("mention", "Aiko mentioned you in a comment")]
+    assert lines(bo) == [("mention", "Aiko Tanaka mentioned you in a comment")]
     assert lines(cy) == []  # does not follow aiko: can't see the clip
     assert lines(dee) == []  # blocked aiko
 
@@ -181,7 +173,7 @@ def test_a_reply_tells_the_comments_author_once(commits: Any, aiko, clip):
         feed_services.comment_create(author=cyd, post=clip, body="@bob agreed", parent=top)
         feed_services.comment_create(author=aiko, post=clip, body="thank you!", parent=top)
     (group,) = selectors.notification_groups(user=bob)
-    assert group.sentence == "Aiko and cyd replied to your comment"  # not a mention as well
+    assert group.sentence == "Aiko Tanaka and cyd replied to your comment"  # not a mention as well
     assert group.url.endswith(f"#comment-{group.first.comment_id}")
     # aiko owns the clip: she hears of bob's comment and cyd's reply, not of her own.
     assert lines(aiko) == [("comment", "cyd and bob commented on your clip")]

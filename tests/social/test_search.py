@@ -20,14 +20,6 @@ from tests.factories import PostFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def aiko() -> User:
-    person = UserFactory(username="aiko")
-    person.profile.display_name = "Aiko Tanaka"
-    person.profile.save()
-    return person
-
-
 def test_a_word_of_the_prompt_or_caption_finds_the_clip(aiko: User):
     koi = PostFactory(owner=aiko, prompt="a neon koi fish in the rain", caption="rainy #koi")
     PostFactory(owner=aiko, prompt="a paper boat on a pond", caption="calm")
