@@ -123,6 +123,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "moderation.context_processors.moderation",
                 "social.context_processors.notifications",
+                "generation.context_processors.rendering",
             ],
             # {% media_url file %}: a file's URL for the viewer of the page (core/media.py).
             "builtins": ["core.templating"],

@@ -1,4 +1,5 @@
-/* Riff notifications: the header bell's unread count, live over a WebSocket, and polled
+/* Riff's header, live: the bell's unread count and the chip of a clip being made, over
+   WebSockets. The bell's count is live over a WebSocket, and polled
    where sockets fail (each failed connect waits longer before the next try, and the count
    is fetched meanwhile) or the server takes none (no data-socket). Vanilla JS, no build
    step. */
@@ -95,9 +96,79 @@
     });
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", connect);
-  } else {
+  // ---------- the clip being made: a chip in the header, on every page ----------
+
+  var FINAL = { succeeded: "Ready", failed: "Failed", cancelled: "Stopped", timed_out: "Failed" };
+
+  function showJob(chip, status) {
+    if (!status || !status.state) return;
+    var text = chip.querySelector(".job-chip-text");
+    var progress = status.progress || {};
+    var share = progress.total ? Math.round((100 * progress.step) / progress.total) : 0;
+    chip.setAttribute("data-state", status.state);
+    chip.style.setProperty("--p", String(share));
+    if (FINAL[status.state]) {
+      text.textContent = FINAL[status.state];
+      chip.setAttribute(
+        "aria-label",
+        status.state === "succeeded" ? "Your clip is ready: open it" : "Your clip stopped: see why"
+      );
+      return true;
+    }
+    text.textContent = status.state === "queued" ? "Queued" : share + "%";
+    return false;
+  }
+
+  function watchJob() {
+    var chip = document.querySelector(".js-job-chip");
+    if (!chip || FINAL[chip.getAttribute("data-state")]) return;
+    var done = false;
+    function poll() {
+      if (done || !window.fetch) return;
+      window
+        .fetch(chip.getAttribute("data-status"), {
+          credentials: "same-origin",
+          headers: { Accept: "application/json" },
+        })
+        .then(function (response) {
+          return response.ok ? response.json() : null;
+        })
+        .then(function (status) {
+          done = showJob(chip, status) || done;
+          if (!done) window.setTimeout(poll, 3000);
+        })
+        .catch(function () {
+          window.setTimeout(poll, 10000);
+        });
+    }
+    var path = chip.getAttribute("data-socket");
+    if (!path || !("WebSocket" in window)) {
+      poll();
+      return;
+    }
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    var socket = new WebSocket(scheme + window.location.host + path);
+    socket.addEventListener("message", function (event) {
+      try {
+        done = showJob(chip, JSON.parse(event.data)) || done;
+      } catch (e) {
+        return;
+      }
+      if (done) socket.close();
+    });
+    socket.addEventListener("close", function () {
+      if (!done) poll();
+    });
+  }
+
+  function start() {
     connect();
+    watchJob();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
   }
 })();

@@ -16,7 +16,9 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from accounts.models import User
 from feed.models import Post
+from generation.models import GenerationJob
 from tests.factories import UserFactory
+from tests.generation.factories import job_in_state
 from tests.processes import daphne, private_redis_url, process_env, started, stop, worker_args
 
 from .conftest import DESKTOP, MOBILE
@@ -33,7 +35,13 @@ def sub_env(transactional_db: None) -> dict[str, str]:
     url = private_redis_url()
     redis.Redis.from_url(url).flushdb()  # rate limits, stale tasks and channel groups
     return process_env(
-        media_root=settings.MEDIA_ROOT, REDIS_URL=url, DJANGO_ALLOW_ASYNC_UNSAFE="", DEBUG="1"
+        media_root=settings.MEDIA_ROOT,
+        REDIS_URL=url,
+        DJANGO_ALLOW_ASYNC_UNSAFE="",
+        DEBUG="1",
+        # Job sockets re-read often: this test moves a job in the database, with no worker
+        # to push the change.
+        GENERATION_STATUS_RECHECK_S="0.5",
     )
 
 
@@ -165,3 +173,32 @@ def test_what_bob_does_reaches_aikos_bell_live(
     expect(a.get_by_label("New followers")).to_be_checked()
     a.screenshot(path=screenshot_dir / "notification-settings-mobile.png", full_page=True)
     assert a.console_errors == [] and b.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_a_clip_being_made_rides_along_in_the_header(
+    two_people: tuple[BrowserContext, BrowserContext], screenshot_dir: Path
+) -> None:
+    context, _ = two_people
+    aiko: User = UserFactory(username="aiko")
+    job = job_in_state(aiko, GenerationJob.State.RUNNING, progress_step=2, progress_total=8)
+    page = new_tab(context)
+    log_in(page, "aiko")
+    page.goto("/discover/")
+    chip = page.get_by_test_id("job-chip")
+    expect(chip).to_have_attribute("aria-label", "Your clip is being made: open it")
+    avatar = page.get_by_label(re.compile("Account menu")).bounding_box()
+    assert avatar and avatar["x"] + avatar["width"] <= MOBILE["width"], avatar
+    page.screenshot(path=screenshot_dir / "header-job-chip-mobile.png", clip=HEADER)
+
+    GenerationJob.objects.filter(pk=job.pk).update(progress_step=6)
+    page.wait_for_function(
+        "() => document.querySelector('.js-job-chip').style.getPropertyValue('--p') === '75'"
+    )
+    GenerationJob.objects.filter(pk=job.pk).update(state=GenerationJob.State.SUCCEEDED)
+    expect(chip).to_have_attribute("data-state", "succeeded")
+    expect(chip).to_have_attribute("aria-label", "Your clip is ready: open it")
+    page.set_viewport_size(DESKTOP)
+    expect(chip).to_contain_text("Ready")
+    chip.click()
+    expect(page).to_have_url(re.compile(rf"/create/jobs/{job.pk}/$"))
+    assert page.console_errors == []  # type: ignore[attr-defined]
