@@ -16,6 +16,7 @@ urlpatterns = [
     path("verify/<uuid:check_id>/", views.verify_check, name="verify_check"),
     path("p/<int:pk>/like/", views.post_like, name="post_like"),
     path("p/<int:pk>/comments/", views.comment_create, name="comment_create"),
+    path("p/<int:pk>/comments/sheet/", views.comments_sheet, name="comments_sheet"),
     path("p/<int:pk>/edit/", views.post_edit, name="post_edit"),
     path("p/<int:pk>/delete/", views.post_delete, name="post_delete"),
     path("c/<int:pk>/delete/", views.comment_delete, name="comment_delete"),

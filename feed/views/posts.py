@@ -64,6 +64,19 @@ def post_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
+def comments_sheet(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """A clip's comments as a fragment: the sheet (phone) or side panel (desktop) the feed
+    opens over the clip, without leaving it."""
+    post = visible_post_or_404(request, pk)
+    context = {
+        "post": post,
+        "threads": selectors.comment_threads(post=post, viewer=request.user),  # type: ignore[arg-type]
+        "form": CommentForm(),
+    }
+    return render(request, "feed/_comments_sheet.html", context)
+
+
+@require_GET
 def post_lineage(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Where a clip comes from and every remix made from it."""
     post = visible_post_or_404(request, pk)

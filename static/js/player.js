@@ -448,6 +448,9 @@
         if (article) togglePlay(article);
       } else if (action === "share") {
         share(button);
+      } else if (action === "close-sheet") {
+        var sheet = button.closest("dialog");
+        if (sheet) sheet.close();
       }
     }
     // A clip menu's item closes its menu; a click on a dialog's backdrop closes the dialog.
@@ -476,6 +479,16 @@
       }
     });
     // A panel loaded into a <dialog> (why am I seeing this?) opens as a modal.
+    // A clip's comments loaded into the sheet: open it over the clip.
+    document.body.addEventListener("htmx:afterSwap", function (e) {
+      var target = e.detail.target;
+      if (target && target.id === "comments-sheet-body") {
+        var sheet = document.getElementById("comments-sheet");
+        if (sheet && !sheet.open) sheet.showModal();
+        var field = sheet && sheet.querySelector(".comment-form textarea");
+        if (field && window.matchMedia("(min-width: 720px)").matches) field.focus();
+      }
+    });
     document.body.addEventListener("htmx:afterSwap", function (e) {
       var target = e.detail.target;
       if (target && target.tagName === "DIALOG" && !target.open && target.isConnected) {
@@ -495,6 +508,11 @@
       var feed = document.querySelector(".feed[aria-busy='true']");
       if (feed) feed.setAttribute("aria-busy", "false");
       wireAll(document);
+      // A comment made (or deleted) in the sheet: the clip's rail counts it too.
+      document.querySelectorAll(".js-rail-comments").forEach(function (count) {
+        var fresh = document.getElementById("comment-count-" + count.getAttribute("data-post"));
+        if (fresh) count.textContent = fresh.textContent;
+      });
     });
     document.body.addEventListener("htmx:afterRequest", function (e) {
       var form = e.detail.elt;

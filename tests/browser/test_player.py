@@ -246,3 +246,36 @@ def test_a_viewer_signed_out_meanwhile_gets_one_refusal_then_silence(
     assert page.evaluate("window.riffPlayer.queue().length") == 0
     page.evaluate("window.riffPlayer.flush()")
     assert statuses == [401]
+
+
+def test_comments_open_over_the_clip(
+    page: Page, make_post: Callable[..., Post], screenshot_dir: Path
+) -> None:
+    """The rail's Comments opens a sheet over the feed (a panel on a desktop): read, reply
+    and comment there, close it, and the clip is where it was."""
+    from feed import services as feed_services
+
+    author = UserFactory(username="sheeted")
+    UserFactory(username="reader")
+    clip = make_post(author, caption="comment on me")
+    feed_services.comment_create(author=author, post=clip, body="First!")
+    log_in(page, "reader")
+    page.goto("/")
+    page.wait_for_function(PLAYING, arg=nth_video(1))
+    page.get_by_role("link", name="Comments").first.click()
+    sheet = page.locator("#comments-sheet")
+    expect(sheet).to_be_visible()
+    expect(sheet.get_by_text("First!")).to_be_visible()
+    assert page.url.endswith("/") and "#" not in page.url
+    sheet.get_by_label("Add a comment").fill("Lovely colours")
+    sheet.get_by_role("button", name="Post", exact=True).click()
+    expect(sheet.get_by_text("Lovely colours")).to_be_visible()
+    expect(sheet.locator(f"#comment-count-{clip.pk}")).to_have_text("2")
+    expect(page.locator(f"#clip-{clip.pk} .js-rail-comments")).to_have_text("2")
+    page.screenshot(path=screenshot_dir / "comments-sheet-mobile.png")
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.screenshot(path=screenshot_dir / "comments-panel-desktop.png")
+    sheet.get_by_role("button", name="Close comments").click()
+    expect(sheet).to_be_hidden()
+    page.wait_for_function(PLAYING, arg=nth_video(1))
+    assert page.console_errors == []  # type: ignore[attr-defined]

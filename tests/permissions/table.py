@@ -78,6 +78,7 @@ ANSWERS: dict[str, tuple[int, ...]] = {
     "feed:post_credentials": (200, 200, 404, 200, 200, 200, 200),
     "feed:post_like": (302, 302, 404, 302, 403, 302, 302),
     "feed:comment_create": (302, 302, 404, 302, 403, 302, 302),
+    "feed:comments_sheet": (200, 200, 404, 200, 200, 200, 200),
     "feed:post_edit": (302, 403, 404, 200, 200, 403, 200),
     "feed:post_edit save": (302, 403, 404, 302, 403, 403, 302),
     "feed:post_delete": (302, 403, 404, 302, 403, 403, 302),
@@ -208,6 +209,7 @@ ROWS: list[Row] = [
     Row("feed:post_credentials", "GET", _p("/p/{post}/credentials/")),
     Row("feed:post_like", "POST", _p("/p/{post}/like/")),
     Row("feed:comment_create", "POST", _p("/p/{post}/comments/"), {"body": "hello there"}),
+    Row("feed:comments_sheet", "GET", _p("/p/{post}/comments/sheet/")),
     Row("feed:post_edit", "GET", _p("/p/{post}/edit/")),
     Row(
         "feed:post_edit save",
