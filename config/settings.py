@@ -365,6 +365,7 @@ REST_FRAMEWORK = {
         "report": os.environ.get("RATE_LIMIT_REPORT", "20/hour"),
         "events": os.environ.get("RATE_LIMIT_EVENTS", "120/min"),
         "social": os.environ.get("RATE_LIMIT_SOCIAL", "120/min"),
+        "messages": os.environ.get("RATE_LIMIT_MESSAGES", "30/min"),
         "profile": os.environ.get("RATE_LIMIT_PROFILE", "20/hour"),
         "post": os.environ.get("RATE_LIMIT_POST", "30/min"),
     },

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.core.exceptions import PermissionDenied
+from django.core.validators import RegexValidator
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import JSONParser
@@ -15,14 +17,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from accounts.selectors import viewer_of
+from accounts.selectors import user_by_handle, viewer_of
 from accounts.serializers import UserSummarySerializer
+from accounts.services import block_create
 from core.api import StrictCharField
 from feed.api import PostOutputSerializer
 from feed.selectors import cards_for, post_visible
 
+from . import messaging, selectors, services
 from . import search as finding
-from . import selectors, services
 from .models import Notification
 from .selectors import NotificationGroup
 
@@ -300,3 +303,194 @@ class ClipsLikeApi(APIView):
         if post is None:
             raise NotFound("That clip doesn't exist or isn't visible to you.")
         return Response({"clips": _clips(request, finding.clips_like(viewer=viewer, post=post))})
+
+
+# --- messages --------------------------------------------------------------------------------
+
+
+class MessageSerializer(serializers.Serializer):
+    """A message: text, a shared clip (its id; null when gone or not visible to you), or both."""
+
+    id = serializers.IntegerField()
+    sender = serializers.CharField(source="sender.username", help_text="The sender's handle.")
+    body = serializers.CharField()
+    post = serializers.SerializerMethodField(help_text="The shared clip's id, if you may see it.")
+    created = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "Message"
+
+    def get_post(self, message: Any) -> int | None:
+        return message.post_id if message.post_id in self.context.get("seen", ()) else None
+
+
+class ConversationListApi(APIView):
+    """Your conversations, newest first: the inbox, or `?requests=1` for your Requests."""
+
+    permission_classes = [IsAuthenticated]
+
+    class RowSerializer(serializers.Serializer):
+        """One conversation, from your side."""
+
+        handle = serializers.CharField(source="other.username")
+        name = serializers.CharField(source="other.profile.name")
+        last_body = serializers.CharField()
+        last_message_at = serializers.DateTimeField(source="conversation.last_message_at")
+        unread = serializers.BooleanField()
+
+        class Meta:
+            ref_name = "ConversationRow"
+
+    class ParamsSerializer(serializers.Serializer):
+        """Which list."""
+
+        requests = serializers.BooleanField(
+            required=False, help_text="Your Requests instead of your inbox."
+        )
+
+        class Meta:
+            ref_name = "ConversationListParams"
+
+    @extend_schema(
+        operation_id="conversations_list",
+        parameters=[ParamsSerializer],
+        responses={
+            200: RowSerializer(many=True),
+            400: OpenApiResponse(description="`requests` is not a boolean."),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        """The conversations."""
+        params = self.ParamsSerializer(data=request.query_params.dict())
+        params.is_valid(raise_exception=True)
+        wants_requests = params.validated_data.get("requests", False)
+        rows = messaging.conversations_of(user=cast(User, request.user), requests=wants_requests)
+        return Response(self.RowSerializer(rows, many=True).data)
+
+
+def _talk_or_404(user: User, handle: str) -> tuple[User, Any]:
+    other = user_by_handle(handle=handle.lstrip("@"))
+    if (
+        other is None
+        or other.pk == user.pk
+        or not messaging.may_message(sender=user, recipient=other)
+    ):
+        raise NotFound("No conversation here.")
+    talk = messaging.conversation_between(user=user, other=other)
+    if talk is not None and talk.declined and talk.started_by_id == user.pk:
+        raise NotFound("No conversation here.")
+    return other, talk
+
+
+class ConversationMessagesApi(APIView):
+    """Your messages with someone (newest 50, or those after `?after=`), or send one."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
+
+    class InputSerializer(serializers.Serializer):
+        """Text, a clip to share (its id), or both."""
+
+        body = StrictCharField(
+            max_length=messaging.BODY_MAX,
+            validators=[RegexValidator(messaging.TEXT_PATTERN, messaging.NOT_TEXT)],
+            help_text="The words (with a shared clip too: a few words to go with it).",
+            error_messages={
+                "required": "Write something.",
+                "blank": "Write something.",
+                "max_length": f"A message can be at most {messaging.BODY_MAX} characters.",
+            },
+        )
+        post = serializers.IntegerField(
+            required=False, min_value=1, help_text="A clip to share, by its id."
+        )
+
+        class Meta:
+            ref_name = "MessageSend"
+
+    @extend_schema(
+        operation_id="conversation_messages",
+        parameters=[OpenApiParameter("after", int, description="Only messages after this id.")],
+        responses={200: MessageSerializer(many=True), 404: OpenApiResponse(description="None.")},
+    )
+    def get(self, request: Request, handle: str) -> Response:
+        """The messages, oldest first (reading them marks the conversation read)."""
+        user = cast(User, request.user)
+        _other, talk = _talk_or_404(user, handle)
+        after_text = request.query_params.get("after", "")
+        after = int(after_text) if after_text.isdigit() else None
+        shown = list(messaging.messages_of(conversation=talk, after=after)) if talk else []
+        if talk is not None:
+            messaging.conversation_read(user=user, conversation=talk)
+        seen = messaging.clips_seen(viewer=user, messages=shown)
+        return Response(MessageSerializer(shown, many=True, context={"seen": seen}).data)
+
+    @extend_schema(
+        operation_id="conversation_send",
+        request=InputSerializer,
+        responses={
+            201: MessageSerializer,
+            400: OpenApiResponse(description="Empty, too long, not text, or an unseen clip."),
+            404: OpenApiResponse(description="No one you may message by that handle."),
+        },
+    )
+    def post(self, request: Request, handle: str) -> Response:
+        """Send a message."""
+        user = cast(User, request.user)
+        other, _talk = _talk_or_404(user, handle)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        post = None
+        if data.validated_data.get("post"):
+            post = post_visible(viewer=user, pk=data.validated_data["post"])
+            if post is None:
+                raise NotFound("That clip doesn't exist or isn't visible to you.")
+        try:
+            sent = messaging.message_send(
+                sender=user, recipient=other, body=data.validated_data.get("body", ""), post=post
+            )
+        except PermissionDenied as exc:
+            raise NotFound("No conversation here.") from exc
+        seen = {post.pk} if post is not None else set()
+        return Response(MessageSerializer(sent, context={"seen": seen}).data, status=201)
+
+
+class ConversationAnswerApi(APIView):
+    """Answer a message request: accept, decline or block its sender."""
+
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
+
+    class InputSerializer(serializers.Serializer):
+        """The answer."""
+
+        answer = serializers.ChoiceField(choices=["accept", "decline", "block"])
+
+        class Meta:
+            ref_name = "RequestAnswer"
+
+    @extend_schema(
+        operation_id="conversation_answer",
+        request=InputSerializer,
+        responses={
+            200: InputSerializer,
+            400: OpenApiResponse(description="Not an answer."),
+            404: OpenApiResponse(description="No request from that person."),
+        },
+    )
+    def post(self, request: Request, handle: str) -> Response:
+        """Answer it."""
+        user = cast(User, request.user)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        other, talk = _talk_or_404(user, handle)
+        if talk is None or not talk.is_request_for(user.pk):
+            raise NotFound("No request from that person.")
+        answer = data.validated_data["answer"]
+        if answer == "accept":
+            messaging.conversation_accept(user=user, conversation=talk)
+        elif answer == "decline":
+            messaging.conversation_decline(user=user, conversation=talk)
+        else:
+            block_create(blocker=user, blocked=other)
+        return Response({"answer": answer})

@@ -17,8 +17,8 @@ from feed.selectors import SHOWN, visible_posts
 from generation.models import GenerationJob
 from moderation.models import Notice
 
-from .models import Notification
-from .services import notifications_send
+from .models import Message, Notification
+from .services import conversation_group, message_group_key, notifications_send, push
 
 Kind = Notification.Kind
 State = GenerationJob.State
@@ -184,6 +184,26 @@ def notice_sent(*, notice_id: int) -> None:
     )
 
 
+def messaged(*, message_id: int) -> None:
+    """A message: its conversation's open pages show it, and its recipient hears of it (all
+    of one conversation's unread messages on one line)."""
+    message = Message.objects.select_related("conversation").filter(pk=message_id).first()
+    if message is None:
+        return
+    conversation = message.conversation
+    push(group=conversation_group(conversation.pk), event="conversation.changed")
+    recipient = conversation.other_id(message.sender_id)
+    if conversation.declined is not None:
+        return
+    notifications_send(
+        kind=Kind.MESSAGE,
+        recipient_ids=[recipient],
+        group_key=message_group_key(conversation.pk),
+        actor_id=message.sender_id,
+        text=_snippet(message.body) if message.body else "Shared a clip",
+    )
+
+
 STEPS: dict[str, Callable[..., None]] = {
     "liked": liked,
     "commented": commented,
@@ -191,6 +211,7 @@ STEPS: dict[str, Callable[..., None]] = {
     "published": published,
     "job_finished": job_finished,
     "notice_sent": notice_sent,
+    "messaged": messaged,
 }
 
 

@@ -1,6 +1,8 @@
-"""Notifications and each person's choice of which kinds they get."""
+"""Notifications, each person's choice of which kinds they get, and messages."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from django.conf import settings
 from django.core.validators import MaxLengthValidator
@@ -25,6 +27,7 @@ class Notification(models.Model):
         NEW_POST = "new_post", "New clips from people you follow"
         CLIP_READY = "clip_ready", "Your clip is ready (or couldn't be made)"
         MODERATION = "moderation", "Moderation notices and appeal outcomes"
+        MESSAGE = "message", "Messages and message requests"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -87,3 +90,72 @@ class NotificationSettings(models.Model):
 
     def __str__(self) -> str:
         return f"notifications of {self.user_id}: off {', '.join(self.off) or 'none'}"
+
+
+class Conversation(models.Model):
+    """Two people's messages. `first` is the one with the lower id, so a pair has one row.
+
+    Someone you don't follow lands in your Requests: the conversation waits unaccepted
+    until you accept it (or answer); declined, it leaves your lists and takes no more.
+    """
+
+    first = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    accepted = models.BooleanField(default=False)
+    declined = models.DateTimeField(null=True, blank=True)
+    first_read = models.DateTimeField(null=True, blank=True)
+    second_read = models.DateTimeField(null=True, blank=True)
+    last_message_at = models.DateTimeField(default=timezone.now)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["first", "second"], name="conversation_pair"),
+            models.CheckConstraint(
+                condition=models.Q(first__lt=models.F("second")), name="conversation_ordered"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["first", "-last_message_at"], name="conversation_first"),
+            models.Index(fields=["second", "-last_message_at"], name="conversation_second"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_id} and {self.second_id}"
+
+    def other_id(self, user_id: int) -> int:
+        """The other person's id."""
+        return self.second_id if user_id == self.first_id else self.first_id
+
+    def is_request_for(self, user_id: int) -> bool:
+        """Whether it waits in this person's Requests."""
+        return not self.accepted and self.started_by_id != user_id
+
+    def read_by(self, user_id: int) -> datetime | None:
+        """When this person last read it."""
+        return self.first_read if user_id == self.first_id else self.second_read
+
+
+class Message(models.Model):
+    """A message: text, a shared clip, or both."""
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messages_sent"
+    )
+    body = models.TextField(max_length=1000, blank=True, validators=[MaxLengthValidator(1000)])
+    post = models.ForeignKey(
+        "feed.Post", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["conversation", "id"], name="message_conversation")]
+
+    def __str__(self) -> str:
+        return f"{self.sender_id} in {self.conversation_id}: {self.body[:40]}"

@@ -83,12 +83,14 @@ class NotificationGroup:
             return f"{self.who} posted {clips}"
         if self.kind == Kind.CLIP_READY:
             return "Your clip couldn't be made" if first.text else "Your clip is ready to post"
+        if self.kind == Kind.MESSAGE:
+            return f"{self.who} sent you {'a message' if count == 1 else f'{count} messages'}"
         return first.text  # moderation: the notice's subject
 
     @property
     def quote(self) -> str:
         """The words to show under the sentence (a comment's, a mention's, a failure's)."""
-        if self.kind in (Kind.COMMENT, Kind.REPLY, Kind.MENTION, Kind.CLIP_READY):
+        if self.kind in (Kind.COMMENT, Kind.REPLY, Kind.MENTION, Kind.CLIP_READY, Kind.MESSAGE):
             return self.first.text
         return ""
 
@@ -104,6 +106,8 @@ class NotificationGroup:
             return reverse("generation:job_detail", kwargs={"job_id": first.job_id})
         if self.kind == Kind.MODERATION:
             return reverse("moderation:notices")
+        if self.kind == Kind.MESSAGE and self.actors:
+            return reverse("social:conversation", kwargs={"handle": self.actors[0].username})
         if first.post_id:
             anchor = f"#comment-{first.comment_id}" if first.comment_id else ""
             if self.kind == Kind.COMMENT and len(self.ids) > 1:

@@ -30,6 +30,16 @@ def unread_group(user_id: int) -> str:
     return f"notifications.{user_id}"
 
 
+def conversation_group(conversation_id: int) -> str:
+    """The channel-layer group of a conversation's open pages (social/consumers.py)."""
+    return f"conversation.{conversation_id}"
+
+
+def message_group_key(conversation_id: int) -> str:
+    """The notification line of a conversation's unread messages."""
+    return f"message:{conversation_id}"
+
+
 def _wanting(kind: str, recipient_ids: Iterable[int], actor_id: int | None) -> list[int]:
     """Those recipients who get this kind: active, not the actor, not turned it off, and not
     blocking the actor nor blocked by them."""
@@ -97,11 +107,16 @@ def notifications_send(
     return told
 
 
-def notifications_mark_read(*, user: User, ids: Sequence[int] | None = None) -> int:
-    """Mark a person's notifications read (all, or those of `ids`); how many were unread."""
+def notifications_mark_read(
+    *, user: User, ids: Sequence[int] | None = None, group_key: str | None = None
+) -> int:
+    """Mark a person's notifications read (all, those of `ids`, or one line's, by its
+    `group_key`); how many were unread."""
     unread = Notification.objects.filter(recipient=user, read__isnull=True)
     if ids is not None:
         unread = unread.filter(pk__in=list(ids))
+    if group_key is not None:
+        unread = unread.filter(group_key=group_key)
     count = unread.update(read=timezone.now())
     if count:
         transaction.on_commit(lambda: unread_push(user_ids=[user.pk]))
@@ -138,10 +153,26 @@ def unread_push(*, user_ids: Sequence[int]) -> None:
         logger.warning("Could not tell open pages of %d people", len(user_ids), exc_info=True)
 
 
+def push(*, group: str, event: str) -> None:
+    """Tell the open pages of one group that `event` happened (they re-read what changed);
+    without a reachable channel layer, their own re-reads cover it."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(_send_all)(layer, [group], event)
+    except Exception:  # a channel layer down must not fail what was already committed
+        logger.warning("Could not tell the open pages of %s", group, exc_info=True)
+
+
 async def _push_all(layer: object, user_ids: list[int]) -> None:
+    await _send_all(layer, [unread_group(pk) for pk in user_ids], "notifications.changed")
+
+
+async def _send_all(layer: object, groups: list[str], event: str) -> None:
     # A push is a round trip to Redis, most of them to a group with nobody in it: many at
     # once, PUSH_CONCURRENCY at a time, rather than one after another.
-    message = {"type": "notifications.changed"}
-    for start in range(0, len(user_ids), PUSH_CONCURRENCY):
-        chunk = user_ids[start : start + PUSH_CONCURRENCY]
-        await asyncio.gather(*(layer.group_send(unread_group(pk), message) for pk in chunk))  # type: ignore[attr-defined]
+    message = {"type": event}
+    for start in range(0, len(groups), PUSH_CONCURRENCY):
+        chunk = groups[start : start + PUSH_CONCURRENCY]
+        await asyncio.gather(*(layer.group_send(group, message) for group in chunk))  # type: ignore[attr-defined]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api, views
+from . import api, message_views, views
 
 urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
@@ -10,6 +10,20 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("discover/", views.discover, name="discover"),
     path("p/<int:pk>/like-this/", views.clips_like, name="clips_like"),
+    path("p/<int:pk>/send/", message_views.share, name="share"),
+    path("messages/", message_views.inbox, name="messages"),
+    path("messages/requests/", message_views.requests, name="message_requests"),
+    path("messages/@<str:handle>/", message_views.conversation, name="conversation"),
+    path(
+        "messages/@<str:handle>/since/",
+        message_views.conversation_since,
+        name="conversation_since",
+    ),
+    path(
+        "messages/@<str:handle>/<str:answer>/",
+        message_views.conversation_answer,
+        name="conversation_answer",
+    ),
 ]
 
 api_urlpatterns = [
@@ -20,4 +34,15 @@ api_urlpatterns = [
     path("search/", api.SearchApi.as_view(), name="search"),
     path("discover/", api.DiscoverApi.as_view(), name="discover"),
     path("posts/<int:pk>/like-this/", api.ClipsLikeApi.as_view(), name="post-like-this"),
+    path("conversations/", api.ConversationListApi.as_view(), name="conversation-list"),
+    path(
+        "conversations/<str:handle>/messages/",
+        api.ConversationMessagesApi.as_view(),
+        name="conversation-messages",
+    ),
+    path(
+        "conversations/<str:handle>/answer/",
+        api.ConversationAnswerApi.as_view(),
+        name="conversation-answer",
+    ),
 ]

@@ -161,9 +161,62 @@
     });
   }
 
+  // ---------- a conversation: new messages appear as they are sent ----------
+
+  function watchConversation() {
+    var list = document.getElementById("message-list");
+    if (!list || !list.getAttribute("data-since")) return;
+    var fetching = false;
+    function lastShown() {
+      var items = list.querySelectorAll("[data-id]");
+      return items.length ? Number(items[items.length - 1].getAttribute("data-id")) : 0;
+    }
+    function fetchNew() {
+      if (fetching || !window.htmx) return;
+      fetching = true;
+      var url = list.getAttribute("data-since") + "?after=" + lastShown();
+      window.htmx
+        .ajax("GET", url, { target: list, swap: "beforeend" })
+        .then(function () {
+          fetching = false;
+          var last = list.lastElementChild;
+          if (last) last.scrollIntoView({ block: "nearest" });
+        });
+    }
+    function heard(last) {
+      if (typeof last === "number" && last > lastShown()) fetchNew();
+    }
+    var path = list.getAttribute("data-socket");
+    var pollTimer = null;
+    function poll() {
+      if (!pollTimer) pollTimer = window.setInterval(fetchNew, POLL_MS / 6);
+    }
+    if (!path || !("WebSocket" in window)) {
+      poll();
+      return;
+    }
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    var socket = new WebSocket(scheme + window.location.host + path);
+    socket.addEventListener("open", function () {
+      list.setAttribute("data-live", "socket");
+    });
+    socket.addEventListener("message", function (event) {
+      try {
+        heard(JSON.parse(event.data).last);
+      } catch (e) {
+        /* not ours */
+      }
+    });
+    socket.addEventListener("close", function () {
+      list.setAttribute("data-live", "poll");
+      poll();
+    });
+  }
+
   function start() {
     connect();
     watchJob();
+    watchConversation();
   }
 
   if (document.readyState === "loading") {

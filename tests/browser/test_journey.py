@@ -71,24 +71,30 @@ def test_sign_up_watch_like_comment_follow(
     post.refresh_from_db()
     assert post.like_count == 1
 
-    # Comment on it from the post page.
+    # Comment on it in the sheet over the clip, then go on to the clip's own page.
     first.get_by_role("link", name="Comments").click()
+    sheet = page.locator("#comments-sheet")
+    sheet.get_by_label("Add a comment").fill("What a glow")
+    sheet.get_by_role("button", name="Post", exact=True).click()
+    expect(sheet.locator("#comment-list")).to_contain_text("What a glow")
+    assert page.evaluate("window.__noReload") is True
+    sheet.get_by_role("link", name="Open the clip's page").click()
     page.wait_for_url(re.compile(rf"/p/{post.pk}/"))
     page.evaluate("window.__noReload = true")
     page.get_by_label("Add a comment").fill("Those reflections are lovely")
     page.get_by_role("button", name="Post", exact=True).click()
     comment_list = page.locator("#comment-list")
     expect(comment_list).to_contain_text("Those reflections are lovely")
-    expect(page.locator(f"#comment-count-{post.pk}")).to_have_text("1")
+    expect(page.locator(f"#comment-count-{post.pk}")).to_have_text("2")
     expect(page.get_by_label("Add a comment")).to_have_value("")
     assert page.evaluate("window.__noReload") is True
-    assert Comment.objects.filter(post=post, author=viewer).count() == 1
+    assert Comment.objects.filter(post=post, author=viewer).count() == 2
 
     # An empty comment is refused with a message, still without a reload.
     page.get_by_label("Add a comment").fill("   ")
     page.get_by_role("button", name="Post", exact=True).click()
     expect(page.locator("#comment-errors")).to_contain_text("empty")
-    assert Comment.objects.filter(post=post).count() == 1
+    assert Comment.objects.filter(post=post).count() == 2
 
     # Follow the author from the post page.
     follow = page.locator(".owner-row .follow-btn")
@@ -145,20 +151,28 @@ def test_sign_up_watch_like_comment_follow(
     assert not errors, errors
 
 
-def test_anonymous_like_goes_to_login(
+def test_anonymous_like_leads_to_sign_up_and_is_done_after(
     page: Page, make_post: Callable[..., Post], screenshot_dir: Path
 ) -> None:
-    """A signed-out viewer can watch, but liking sends them to log in and back."""
+    """A signed-out viewer can watch; a like leads to sign-up (or log-in) and is carried
+    out once they are in."""
     author = UserFactory(username="soloartist")
-    make_post(author)
+    clip = make_post(author)
+    UserFactory(username="newfan")
     page.goto("/")
     wait_playing(page, "article.clip video")
     page.screenshot(path=screenshot_dir / "feed-mobile-signed-out.png")
     page.locator("article.clip").first.get_by_role("button", name="Like").click()
-    page.wait_for_url(re.compile(r"/accounts/login/\?next=(/|%2F)"))
+    page.wait_for_url(re.compile(r"/accounts/signup/\?next=(/|%2F)"))
+    expect(page.get_by_role("heading", name="Join Riff")).to_be_visible()
+    page.get_by_text("Already have an account?").get_by_role("link", name="Log in").click()
     expect(page.get_by_role("heading", name="Log in to Riff")).to_be_visible()
-    page.get_by_label("Handle or email").fill("soloartist")
+    page.get_by_label("Handle or email").fill("newfan")
     page.get_by_label("Password").fill("pass-word-123")
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(re.compile(r"/$"))
     expect(page.get_by_label(re.compile("Account menu"))).to_be_visible()
+    expect(page.get_by_text("You liked @soloartist's clip.")).to_be_visible()
+    like = page.locator(f"#like-{clip.pk} .like-btn")
+    expect(like).to_have_attribute("aria-pressed", "true")
+    assert Like.objects.filter(user__username="newfan", post=clip).exists()

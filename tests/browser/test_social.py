@@ -160,6 +160,41 @@ def test_what_bob_does_reaches_aikos_bell_live(
     b.get_by_test_id("notification").first.get_by_role("link").click()
     expect(b.locator(".comment-reply").filter(has_text="Patience")).to_be_visible()
 
+    # They talk: bob writes from aiko's profile (he follows her; she doesn't follow him, so
+    # it waits in her Requests), she answers, and each sees the other's words without a reload.
+    b.goto("/@aiko/")
+    b.get_by_role("link", name="Message").click()
+    b.get_by_label("Message @aiko").fill("Which model made the koi?")
+    b.get_by_role("button", name="Send").click()
+    expect(b.get_by_test_id("message").last).to_contain_text("Which model made the koi?")
+    a.goto("/messages/requests/")
+    a.get_by_test_id("conversation").first.get_by_role("link").click()
+    expect(a.get_by_test_id("message").last).to_contain_text("Which model made the koi?")
+    a.get_by_role("button", name="Accept").click()
+    expect(a.locator("#message-list")).to_have_attribute("data-live", "socket")
+    expect(b.locator("#message-list")).to_have_attribute("data-live", "socket")
+    a.get_by_label("Message @bob").fill("riff-house, on a laptop!")
+    a.get_by_role("button", name="Send").click()
+    expect(b.get_by_test_id("message").last).to_contain_text("riff-house, on a laptop!")
+    b.get_by_label("Message @aiko").fill("Nice. Look at this one:")
+    b.get_by_role("button", name="Send").click()
+    expect(a.get_by_test_id("message").last).to_contain_text("Nice. Look at this one:")
+
+    # bob shares aiko's clip into the conversation; aiko plays it right there.
+    b.goto(clip.get_absolute_url())
+    b.get_by_role("link", name="Send to…").click()
+    b.get_by_label("To").fill("@aiko")
+    b.get_by_role("button", name="Send").click()
+    expect(b).to_have_url(re.compile(r"/messages/@aiko/$"))
+    shared = a.locator(".message-video").last
+    expect(shared).to_be_visible()
+    shared.evaluate("v => { v.muted = true; return v.play(); }")
+    a.wait_for_function(
+        "() => { const v = [...document.querySelectorAll('.message-video')].pop();"
+        " return !v.paused && v.currentTime > 0.05; }"
+    )
+    a.screenshot(path=screenshot_dir / "conversation-mobile.png", full_page=True)
+
     # Likes turned off stay off.
     a.goto("/notifications/settings/")
     a.get_by_label("Likes of your clips").uncheck()

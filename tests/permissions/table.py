@@ -31,7 +31,7 @@ class Row:
 
 def _p(template: str) -> Build:
     """A path with {post}, {fpost}, {ppost}, {comment}, {job}, {handle}, {case}, {appeal},
-    {decision}, {refusal} filled in from the content the role asks about."""
+    {decision}, {refusal}, {conversation} filled in from the content the role asks about."""
 
     def build(world: World, role: str) -> str:
         owned = world.of(role)
@@ -46,6 +46,7 @@ def _p(template: str) -> Build:
             appeal=owned.appeal.pk,
             decision=owned.decision.pk,
             refusal=owned.refusal.pk,
+            conversation=owned.conversation.pk,
         )
 
     return build
@@ -189,6 +190,19 @@ ANSWERS: dict[str, tuple[int, ...]] = {
     "api:notification-settings set": (401, 200, 200, 200, 200, 200, 200),
     "ws:job-status": (403, 403, 403, 101, 101, 403, 101),
     "ws:notifications": (403, 101, 101, 101, 101, 101, 101),
+    "ws:messages": (403, 403, 403, 101, 101, 403, 101),
+    "social:messages": (302, 200, 200, 200, 200, 200, 200),
+    "social:message_requests": (302, 200, 200, 200, 200, 200, 200),
+    "social:conversation": (302, 200, 404, 404, 404, 200, 404),
+    "social:conversation send": (302, 302, 404, 404, 403, 302, 404),
+    "social:conversation_since": (302, 200, 404, 404, 404, 200, 404),
+    "social:conversation_answer": (302, 302, 404, 404, 403, 302, 404),
+    "social:share": (302, 200, 404, 200, 200, 200, 200),
+    "social:share send": (302, 302, 404, 302, 403, 302, 302),
+    "api:conversation-list": (401, 200, 200, 200, 200, 200, 200),
+    "api:conversation-messages": (401, 200, 404, 404, 404, 200, 404),
+    "api:conversation-messages send": (401, 201, 404, 404, 403, 201, 404),
+    "api:conversation-answer": (401, 404, 404, 404, 403, 404, 404),
 }
 
 NOT_FOUND_UUID = "00000000-0000-4000-8000-000000000000"
@@ -431,4 +445,30 @@ ROWS: list[Row] = [
     # --- WebSockets
     Row("ws:job-status", "WS", _p("/ws/generations/{job}/")),
     Row("ws:notifications", "WS", _p("/ws/notifications/")),
+    Row("ws:messages", "WS", _p("/ws/messages/{conversation}/")),
+    # --- messages (rows run in order: the sends make conversations the answers then find)
+    Row("social:messages", "GET", _p("/messages/")),
+    Row("social:message_requests", "GET", _p("/messages/requests/")),
+    Row("social:conversation", "GET", _p("/messages/@{handle}/")),
+    Row("social:conversation send", "POST", _p("/messages/@{handle}/"), {"body": "hello"}),
+    Row("social:conversation_since", "GET", _p("/messages/@{handle}/since/?after=0")),
+    Row("social:conversation_answer", "POST", _p("/messages/@{handle}/accept/")),
+    Row("social:share", "GET", _p("/p/{post}/send/")),
+    Row("social:share send", "POST", _p("/p/{post}/send/"), {"to": "rita", "body": "look"}),
+    Row("api:conversation-list", "GET", _p("/api/v1/conversations/")),
+    Row("api:conversation-messages", "GET", _p("/api/v1/conversations/{handle}/messages/")),
+    Row(
+        "api:conversation-messages send",
+        "POST",
+        _p("/api/v1/conversations/{handle}/messages/"),
+        {"body": "hi"},
+        json=True,
+    ),
+    Row(
+        "api:conversation-answer",
+        "POST",
+        _p("/api/v1/conversations/{handle}/answer/"),
+        {"answer": "accept"},
+        json=True,
+    ),
 ]

@@ -16,6 +16,8 @@ from generation.models import GenerationJob
 from moderation import services as moderation_services
 from moderation.apps import MODERATORS_GROUP
 from moderation.models import Appeal, Case, Decision, PolicyCategory, PromptRefusal, Report
+from social import messaging
+from social.models import Conversation
 from tests.factories import UserFactory, tiny_clip
 from tests.generation.factories import job_in_state
 
@@ -36,6 +38,7 @@ class Owned:
     appeal: Appeal
     decision: Decision
     refusal: PromptRefusal
+    conversation: Conversation  # with rita, who wrote first
 
 
 @dataclass
@@ -89,6 +92,7 @@ def _owned(owner: User, *, judge: User, rita: User, category: PolicyCategory) ->
         refusal=PromptRefusal.objects.create(
             user=owner, prompt="a famous person dancing", rule="a protected name"
         ),
+        conversation=messaging.message_send(sender=rita, recipient=owner, body="hi").conversation,
     )
 
 
