@@ -1,9 +1,9 @@
-"""Admin for posts, likes and comments."""
+"""Admin for posts, likes, comments (and their likes) and tags."""
 
 from django.contrib import admin
 from django.utils.html import format_html
 
-from .models import Comment, Like, Post
+from .models import Comment, CommentLike, Like, Post, PostTag
 
 
 class CommentInline(admin.TabularInline):
@@ -69,14 +69,41 @@ class LikeAdmin(admin.ModelAdmin):
 class CommentAdmin(admin.ModelAdmin):
     """Comments."""
 
-    list_display = ("author", "post", "short_body", "created")
+    list_display = ("author", "post", "short_body", "parent", "like_count", "created")
     search_fields = ("body", "author__username")
-    list_filter = ("created",)
+    list_filter = ("created", "removed")
     list_select_related = ("author", "post")
-    raw_id_fields = ("author", "post")
+    raw_id_fields = ("author", "post", "parent")
+    readonly_fields = ("like_count", "reply_count")
     date_hierarchy = "created"
 
     @admin.display(description="Comment")
     def short_body(self, obj: Comment) -> str:
         """The comment, cut short."""
         return obj.body[:80]
+
+
+@admin.register(CommentLike)
+class CommentLikeAdmin(admin.ModelAdmin):
+    """Likes of comments."""
+
+    list_display = ("user", "comment", "created")
+    search_fields = ("user__username",)
+    list_select_related = ("user", "comment")
+    raw_id_fields = ("user", "comment")
+    date_hierarchy = "created"
+
+
+@admin.register(PostTag)
+class PostTagAdmin(admin.ModelAdmin):
+    """The #tags posts carry (kept in step with their captions: read only)."""
+
+    list_display = ("tag", "post")
+    search_fields = ("tag",)
+    raw_id_fields = ("post",)
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False

@@ -29,7 +29,13 @@ def test_every_app_model_is_registered():
         "feed.Post",
         "feed.Like",
         "feed.Comment",
+        "feed.CommentLike",
+        "feed.PostTag",
         "ranking.EngagementEvent",
+        "social.Notification",
+        "social.NotificationSettings",
+        "social.Conversation",
+        "social.Message",
     }
     assert ours <= registered
 
