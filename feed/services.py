@@ -9,6 +9,7 @@ from django.db.models import F
 
 from accounts.models import Block, Profile, User
 from core.embedding import embed_bytes
+from core.text import has_control_characters
 from generation import services as generation
 from generation.models import GenerationJob
 from generation.video import probe
@@ -247,6 +248,10 @@ def like_delete(*, user: User, post: Post) -> bool:
     return True
 
 
+# What a comment full of control characters (binary, most likely) is told.
+NOT_TEXT = "A comment is text: it can't hold control characters."
+
+
 @transaction.atomic
 def comment_create(
     *, author: User, post: Post, body: str, parent: Comment | None = None
@@ -260,6 +265,8 @@ def comment_create(
     body = body.strip()
     if not body:
         raise ValidationError({"body": "A comment can't be empty."})
+    if has_control_characters(body):
+        raise ValidationError({"body": NOT_TEXT})
     if parent is not None:
         if parent.parent_id is not None:
             parent = Comment.objects.get(pk=parent.parent_id)

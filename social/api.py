@@ -21,6 +21,7 @@ from accounts.selectors import user_by_handle, viewer_of
 from accounts.serializers import UserSummarySerializer
 from accounts.services import block_create
 from core.api import StrictCharField
+from core.text import TEXT_PATTERN
 from feed.api import PostOutputSerializer
 from feed.selectors import cards_for, post_visible
 
@@ -393,7 +394,7 @@ class ConversationMessagesApi(APIView):
 
         body = StrictCharField(
             max_length=messaging.BODY_MAX,
-            validators=[RegexValidator(messaging.TEXT_PATTERN, messaging.NOT_TEXT)],
+            validators=[RegexValidator(TEXT_PATTERN, messaging.NOT_TEXT)],
             help_text="The words (with a shared clip too: a few words to go with it).",
             error_messages={
                 "required": "Write something.",

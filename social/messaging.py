@@ -9,7 +9,6 @@ and clip links only.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from functools import partial
 
@@ -19,6 +18,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import Block, Follow, User
+from core.text import has_control_characters
 from feed.models import Post
 from feed.selectors import visible_posts
 
@@ -33,17 +33,13 @@ PAGE_SIZE = 50
 CANNOT = "You can't message this person."
 
 
-# Text with something in it and no control characters (tab and new line aside), nor lone
-# surrogates: what the API's schema says a message body is, and what every send checks.
-_TEXT = "[^\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\ud800-\\udfff]"
-TEXT_PATTERN = f"^(?=[\\s\\S]*\\S){_TEXT}*$"
 NOT_TEXT = "A message is text: it can't hold control characters."
 
 
 def clean_body(body: str) -> str:
     """The text of a message as kept; ValidationError for control characters or length."""
     body = body.strip()
-    if any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\n\t" for ch in body):
+    if has_control_characters(body):
         raise ValidationError({"body": NOT_TEXT})
     if len(body) > BODY_MAX:
         raise ValidationError({"body": f"A message can be at most {BODY_MAX} characters."})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import cast
 
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -15,10 +16,12 @@ from accounts.models import User
 from accounts.selectors import viewer_of
 from core.api import PAGE_PARAMETERS, StrictCharField, page_of, page_params, page_response
 from core.pagination import keyset_page
+from core.text import TEXT_PATTERN
 
 from .. import services
 from ..models import Comment
 from ..selectors import comment_visible, comments_liked, post_comments, visible_posts
+from ..services import NOT_TEXT
 from .common import COMMENT_NOT_FOUND, UserSummarySerializer, post_or_404
 from .posts import PostLikeApi
 
@@ -57,6 +60,7 @@ class CommentListCreateApi(APIView):
 
         body = StrictCharField(
             max_length=500,
+            validators=[RegexValidator(TEXT_PATTERN, NOT_TEXT)],
             error_messages={
                 "required": "Write something to comment.",
                 "blank": "A comment can't be empty.",

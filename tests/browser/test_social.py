@@ -180,6 +180,13 @@ def test_what_bob_does_reaches_aikos_bell_live(
     b.get_by_role("button", name="Send").click()
     expect(a.get_by_test_id("message").last).to_contain_text("Nice. Look at this one:")
 
+    # bob finds aiko's clip by a word of its prompt.
+    b.goto("/discover/")
+    b.get_by_label("Search Riff").fill("koi")
+    b.get_by_label("Search Riff").press("Enter")
+    found = b.get_by_test_id("clip-results").locator(f'a[href="/p/{clip.pk}/"]')
+    expect(found).to_be_visible()
+
     # bob shares aiko's clip into the conversation; aiko plays it right there.
     b.goto(clip.get_absolute_url())
     b.get_by_role("link", name="Send to…").click()

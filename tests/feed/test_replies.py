@@ -130,3 +130,17 @@ def test_the_api_replies_lists_threads_and_likes(user, other_user, clip):
     private = PostFactory(owner=other_user, visibility="private")
     hidden = services.comment_create(author=other_user, post=private, body="secret")
     assert api.post(f"/api/v1/comments/{hidden.pk}/like/").status_code == 404
+
+
+@pytest.mark.parametrize("body", ["bell\x07", "\x1b[31mred", "bits\x00\x01"])
+def test_binary_comments_get_a_readable_400_on_the_page_and_the_api(
+    client: Client, user, clip, body
+):
+    client.force_login(user)
+    page = client.post(f"/p/{clip.pk}/comments/", {"body": body}, headers={"HX-Request": "true"})
+    assert page.status_code == 400
+    api = token_client(user).post(
+        f"/api/v1/posts/{clip.pk}/comments/", {"body": body}, format="json"
+    )
+    assert api.status_code == 400 and "body" in api.json()
+    assert not Comment.objects.exists()
