@@ -17,12 +17,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from accounts.selectors import user_by_handle, viewer_of
+from accounts.selectors import viewer_of
 from accounts.serializers import UserSummarySerializer
-from accounts.services import block_create
 from core.api import StrictCharField
 from core.text import TEXT_PATTERN
 from feed.api import PostOutputSerializer
+from feed.api.common import post_or_404
 from feed.selectors import cards_for, post_visible
 
 from . import messaging, selectors, services
@@ -299,11 +299,9 @@ class ClipsLikeApi(APIView):
     )
     def get(self, request: Request, pk: int) -> Response:
         """The look-alikes."""
-        viewer = viewer_of(request)
-        post = post_visible(viewer=viewer, pk=pk)
-        if post is None:
-            raise NotFound("That clip doesn't exist or isn't visible to you.")
-        return Response({"clips": _clips(request, finding.clips_like(viewer=viewer, post=post))})
+        post = post_or_404(request, pk)
+        clips = finding.clips_like(viewer=viewer_of(request), post=post)
+        return Response({"clips": _clips(request, clips)})
 
 
 # --- messages --------------------------------------------------------------------------------
@@ -370,17 +368,10 @@ class ConversationListApi(APIView):
 
 
 def _talk_or_404(user: User, handle: str) -> tuple[User, Any]:
-    other = user_by_handle(handle=handle.lstrip("@"))
-    if (
-        other is None
-        or other.pk == user.pk
-        or not messaging.may_message(sender=user, recipient=other)
-    ):
+    found = messaging.talk_with(user=user, handle=handle)
+    if found is None:
         raise NotFound("No conversation here.")
-    talk = messaging.conversation_between(user=user, other=other)
-    if talk is not None and talk.declined and talk.started_by_id == user.pk:
-        raise NotFound("No conversation here.")
-    return other, talk
+    return found
 
 
 class ConversationMessagesApi(APIView):
@@ -465,7 +456,7 @@ class ConversationAnswerApi(APIView):
     class InputSerializer(serializers.Serializer):
         """The answer."""
 
-        answer = serializers.ChoiceField(choices=["accept", "decline", "block"])
+        answer = serializers.ChoiceField(choices=list(messaging.ANSWERS))
 
         class Meta:
             ref_name = "RequestAnswer"
@@ -488,10 +479,5 @@ class ConversationAnswerApi(APIView):
         if talk is None or not talk.is_request_for(user.pk):
             raise NotFound("No request from that person.")
         answer = data.validated_data["answer"]
-        if answer == "accept":
-            messaging.conversation_accept(user=user, conversation=talk)
-        elif answer == "decline":
-            messaging.conversation_decline(user=user, conversation=talk)
-        else:
-            block_create(blocker=user, blocked=other)
+        messaging.request_answer(user=user, other=other, conversation=talk, answer=answer)
         return Response({"answer": answer})

@@ -12,15 +12,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import User
 from accounts.selectors import user_by_handle
-from accounts.services import block_create
 from core.web import HtmxHttpRequest, login_required_htmx
 from feed.selectors import post_visible
 
 from . import messaging
 from .models import Conversation
-
-# What a person may answer a message request with.
-ANSWERS = ("accept", "decline", "block")
 
 
 class MessageForm(forms.Form):
@@ -37,17 +33,12 @@ class MessageForm(forms.Form):
 
 
 def _other_or_404(user: User, handle: str) -> tuple[User, Conversation | None]:
-    """The person and their conversation with `user`; 404 (saying nothing more) when they
-    may not write to each other and have nothing to read either."""
-    other = user_by_handle(handle=handle)
-    if other is None or other.pk == user.pk:
+    """The person and their conversation with `user`; 404, saying nothing more, when there
+    is nothing here for `user` (messaging.talk_with)."""
+    found = messaging.talk_with(user=user, handle=handle)
+    if found is None:
         raise Http404("No conversation here.")
-    conversation = messaging.conversation_between(user=user, other=other)
-    if not messaging.may_message(sender=user, recipient=other):
-        raise Http404("No conversation here.")
-    if conversation is not None and conversation.declined and conversation.started_by_id == user.pk:
-        raise Http404("No conversation here.")
-    return other, conversation
+    return found
 
 
 @require_GET
@@ -142,20 +133,18 @@ def conversation_since(request: HtmxHttpRequest, handle: str) -> HttpResponse:
 @login_required_htmx
 def conversation_answer(request: HtmxHttpRequest, handle: str, answer: str) -> HttpResponse:
     """Accept, decline or block the sender of a request."""
-    if answer not in ANSWERS:
+    if answer not in messaging.ANSWERS:
         raise Http404("No such answer.")
     user: User = request.user  # type: ignore[assignment]
     other, talk = _other_or_404(user, handle)
     if talk is None or not talk.is_request_for(user.pk):
         return redirect("social:conversation", handle=other.username)
+    messaging.request_answer(user=user, other=other, conversation=talk, answer=answer)
     if answer == "accept":
-        messaging.conversation_accept(user=user, conversation=talk)
         return redirect("social:conversation", handle=other.username)
     if answer == "block":
-        block_create(blocker=user, blocked=other)
         toasts.success(request, f"You blocked @{other.username}.")
     else:
-        messaging.conversation_decline(user=user, conversation=talk)
         toasts.success(request, f"Declined: @{other.username} can't message you again.")
     return redirect("social:message_requests")
 

@@ -18,6 +18,8 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import Block, Follow, User
+from accounts.selectors import user_by_handle
+from accounts.services import block_create
 from core.text import has_control_characters
 from feed.models import Post
 from feed.selectors import visible_posts
@@ -57,6 +59,32 @@ def may_message(*, sender: User, recipient: User) -> bool:
     return not Block.objects.filter(
         Q(blocker=sender, blocked=recipient) | Q(blocker=recipient, blocked=sender)
     ).exists()
+
+
+def talk_with(*, user: User, handle: str) -> tuple[User, Conversation | None] | None:
+    """The person with this handle and their conversation with `user` (None if they have
+    none yet); None when there is nothing here for `user`: nobody by that handle, yourself,
+    a block either way, a closed or suspended account, or a request they declined."""
+    other = user_by_handle(handle=handle.lstrip("@"))
+    if other is None or not may_message(sender=user, recipient=other):
+        return None
+    talk = conversation_between(user=user, other=other)
+    if talk is not None and talk.declined and talk.started_by_id == user.pk:
+        return None
+    return other, talk
+
+
+ANSWERS = ("accept", "decline", "block")
+
+
+def request_answer(*, user: User, other: User, conversation: Conversation, answer: str) -> None:
+    """Answer a request: accept it, decline it, or block its sender (`answer` in ANSWERS)."""
+    if answer == "accept":
+        conversation_accept(user=user, conversation=conversation)
+    elif answer == "decline":
+        conversation_decline(user=user, conversation=conversation)
+    else:
+        block_create(blocker=user, blocked=other)
 
 
 def conversation_between(*, user: User, other: User) -> Conversation | None:
