@@ -98,6 +98,13 @@ def test_scrolling_loads_the_next_page(
     expect(end).to_contain_text("You're all caught up")
     expect(end.get_by_role("link", name="Sign up to make clips")).to_be_visible()
     page.screenshot(path=screenshot_dir / "feed-end-mobile.png")
+    # Signed out, the phone header holds Log in and Sign up whole, clear of the tabs.
+    signup = page.locator(".site-header").get_by_role("link", name="Sign up").bounding_box()
+    brand = page.locator(".brand").bounding_box()
+    tabs = page.locator(".tabs a").first.bounding_box()
+    assert signup and brand and tabs
+    assert signup["x"] + signup["width"] <= 390, signup
+    assert brand["x"] + brand["width"] + 8 <= tabs["x"], (brand, tabs)
 
 
 def test_tap_pauses_double_tap_likes_and_the_menu_reports(
