@@ -1,5 +1,28 @@
-"""Who may do what: which writes count against which rate limit, what a suspended account
-may still do, and what pages may load. Read by config/settings.py."""
+"""Who may do what: the rate limits and which writes count against them, what a suspended
+account may still do, and what pages may load. Read by config/settings.py."""
+
+import os
+
+
+def throttle_rates() -> dict[str, str]:
+    """Each throttle scope's rate (REST_FRAMEWORK's DEFAULT_THROTTLE_RATES), from the
+    environment where an instance may want its own."""
+    env = os.environ.get
+    return {
+        "token": env("RATE_LIMIT_TOKEN", "10/min"),
+        "verify": env("RATE_LIMIT_VERIFY", "20/min"),
+        "anon": "300/min",
+        "user": "1200/min",
+        # Writes that cost work, per account (or per address when signed out).
+        "generation": env("RATE_LIMIT_GENERATION", "10/min"),
+        "comment": env("RATE_LIMIT_COMMENT", "20/min"),
+        "report": env("RATE_LIMIT_REPORT", "20/hour"),
+        "events": env("RATE_LIMIT_EVENTS", "120/min"),
+        "social": env("RATE_LIMIT_SOCIAL", "120/min"),
+        "messages": env("RATE_LIMIT_MESSAGES", "30/min"),
+        "profile": env("RATE_LIMIT_PROFILE", "20/hour"),
+        "post": env("RATE_LIMIT_POST", "30/min"),
+    }
 
 
 # Which writes count against which throttle scope (REST_FRAMEWORK's rates): a page and the

@@ -13,7 +13,12 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.database import database
 from config.model_catalogue import riff_models
-from config.policies import content_security_policy, rate_limited_writes, suspended_accounts_may
+from config.policies import (
+    content_security_policy,
+    rate_limited_writes,
+    suspended_accounts_may,
+    throttle_rates,
+)
 from config.schedule import beat_schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -353,22 +358,8 @@ REST_FRAMEWORK = {
     # Throttles key anonymous callers by REMOTE_ADDR, already the client's behind our proxies
     # (see TRUSTED_PROXY_COUNT); 0, not None, which would read X-Forwarded-For whole.
     "NUM_PROXIES": 0,
-    "DEFAULT_THROTTLE_RATES": {
-        "token": os.environ.get("RATE_LIMIT_TOKEN", "10/min"),
-        "verify": os.environ.get("RATE_LIMIT_VERIFY", "20/min"),
-        "anon": "300/min",
-        "user": "1200/min",
-        # Writes that cost work, per account (or per address when signed out); see
-        # RATE_LIMITED_WRITES for which page and API endpoint count under each.
-        "generation": os.environ.get("RATE_LIMIT_GENERATION", "10/min"),
-        "comment": os.environ.get("RATE_LIMIT_COMMENT", "20/min"),
-        "report": os.environ.get("RATE_LIMIT_REPORT", "20/hour"),
-        "events": os.environ.get("RATE_LIMIT_EVENTS", "120/min"),
-        "social": os.environ.get("RATE_LIMIT_SOCIAL", "120/min"),
-        "messages": os.environ.get("RATE_LIMIT_MESSAGES", "30/min"),
-        "profile": os.environ.get("RATE_LIMIT_PROFILE", "20/hour"),
-        "post": os.environ.get("RATE_LIMIT_POST", "30/min"),
-    },
+    # Per scope; RATE_LIMITED_WRITES says which page and API endpoint count under each.
+    "DEFAULT_THROTTLE_RATES": throttle_rates(),
     "DEFAULT_THROTTLE_CLASSES": [
         "core.throttling.AnonRateThrottle",
         "core.throttling.UserRateThrottle",
@@ -386,7 +377,6 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # One name for a choice set several fields share.
     "ENUM_NAME_OVERRIDES": {"NotificationKindEnum": "social.models.Notification.Kind"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -427,12 +417,9 @@ GENERATION_STATUS_RECHECK_S = float(
     os.environ.get("GENERATION_STATUS_RECHECK_S", "10" if REDIS_URL else "1")
 )
 
-# --- Notifications: an open page re-reads its unread count this often (a push from the
-# channel layer tells it sooner; the embedded mode has only the re-read). Read notifications
-# are deleted after NOTIFICATIONS_KEEP_DAYS; unread ones wait to be read.
-NOTIFICATIONS_RECHECK_S = float(
-    os.environ.get("NOTIFICATIONS_RECHECK_S", "30" if REDIS_URL else "5")
-)
+# --- Notifications: open pages re-read this often besides pushes; read ones are kept so long.
+_RECHECK_S = "30" if REDIS_URL else "5"
+NOTIFICATIONS_RECHECK_S = float(os.environ.get("NOTIFICATIONS_RECHECK_S", _RECHECK_S))
 NOTIFICATIONS_KEEP_DAYS = int(os.environ.get("NOTIFICATIONS_KEEP_DAYS", "90"))
 
 # Content credentials (C2PA): every clip is signed with this instance's certificate chain

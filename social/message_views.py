@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import User
 from accounts.selectors import user_by_handle
 from core.web import HtmxHttpRequest, login_required_htmx
-from feed.selectors import post_visible
+from feed.views.common import visible_post_or_404
 
 from . import messaging
 from .models import Conversation
@@ -161,9 +161,7 @@ class ShareForm(forms.Form):
 def share(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Send a clip to someone in a message."""
     user: User = request.user  # type: ignore[assignment]
-    post = post_visible(viewer=user, pk=pk)
-    if post is None:
-        raise Http404("That clip doesn't exist or isn't visible to you.")
+    post = visible_post_or_404(request, pk)
     form = ShareForm(request.POST or None, initial={"to": request.GET.get("to", "")})
     if request.method == "POST" and form.is_valid():
         handle = form.cleaned_data["to"].lstrip("@").strip().lower()

@@ -6,13 +6,13 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import User
 from core.web import HtmxHttpRequest, login_required_htmx
-from feed.selectors import post_visible
+from feed.views.common import visible_post_or_404
 
 from . import search as finding
 from . import selectors, services
@@ -89,8 +89,6 @@ def discover(request: HtmxHttpRequest) -> HttpResponse:
 def clips_like(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Clips whose prompts are near this clip's."""
     viewer = request.user if request.user.is_authenticated else None
-    post = post_visible(viewer=viewer, pk=pk)
-    if post is None:
-        raise Http404("That clip doesn't exist or isn't visible to you.")
+    post = visible_post_or_404(request, pk)
     clips = finding.clips_like(viewer=viewer, post=post)
     return render(request, "social/clips_like.html", {"post": post, "clips": clips})
