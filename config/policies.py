@@ -56,6 +56,7 @@ def rate_limited_writes() -> dict[str, str]:
         "api:user-follow": "social",
         "accounts:block": "social",
         "api:user-block": "social",
+        "api:push-subscriptions": "social",
         "social:conversation": "messages",
         "social:share": "messages",
         "api:conversation-messages": "messages",
@@ -69,8 +70,9 @@ def rate_limited_writes() -> dict[str, str]:
 
 
 # A suspended account reads everything it could read before, and of writes only these: its
-# appeals, its notifications (marking them read, choosing kinds), checking a clip on
-# /verify/, and signing in and out and its password and email.
+# appeals, its notifications (marking them read, choosing kinds, browser push, the email
+# digest's unsubscribe link), checking a clip on /verify/, and signing in and out and its
+# password and email.
 # Downloading its data is a read (/settings/data/, /api/v1/me/export/).
 def suspended_accounts_may() -> frozenset[str]:
     """URL names of the writes a suspended account may still make."""
@@ -82,6 +84,8 @@ def suspended_accounts_may() -> frozenset[str]:
             "social:notification_settings",
             "api:notification-read",
             "api:notification-settings",
+            "api:push-subscriptions",
+            "social:digest_unsubscribe",
             "feed:verify",
             "api:verify",
             "api:token",

@@ -2,11 +2,13 @@
 
 from typing import Any
 
-SIX_HOURS_S = 6 * 3600.0
+HOUR_S = 3600.0
+SIX_HOURS_S = 6 * HOUR_S
 
 
 def beat_schedule(*, retrain_hours: float) -> dict[str, dict[str, Any]]:
-    """The periodic tasks: sweepers of stuck work, the ranking retrain, and pruning."""
+    """The periodic tasks: sweepers of stuck work, the ranking retrain, pruning, and the
+    notification digest (each run emails those due one)."""
     return {
         "sweep-generation-jobs": {
             "task": "generation.tasks.sweep_generation_jobs",
@@ -23,4 +25,5 @@ def beat_schedule(*, retrain_hours: float) -> dict[str, dict[str, Any]]:
         },
         "sweep-verify-checks": {"task": "moderation.tasks.verify_checks_sweep", "schedule": 60.0},
         "prune-notifications": {"task": "social.notifications_prune", "schedule": SIX_HOURS_S},
+        "send-digests": {"task": "social.digest_send", "schedule": HOUR_S},
     }

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
+from config.api_schema import api_schema_settings
 from config.database import database
 from config.model_catalogue import riff_models
 from config.policies import (
@@ -367,22 +368,8 @@ REST_FRAMEWORK = {
     ],
     "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Riff API",
-    "DESCRIPTION": "Short-form AI video: feeds, posts, likes, comments and follows.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "COMPONENT_SPLIT_REQUEST": True,
-    # Swagger UI is served from Riff's own static files, never from a CDN.
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"NotificationKindEnum": "social.models.Notification.Kind"},
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "core.schema.document_common_responses",
-    ],
-}
+# The OpenAPI schema's settings (drf-spectacular): config/api_schema.py.
+SPECTACULAR_SETTINGS = api_schema_settings()
 
 FEED_PAGE_SIZE = int(os.environ.get("FEED_PAGE_SIZE", "8"))
 
@@ -410,21 +397,23 @@ GENERATION_QUEUE_TIMEOUT_S = int(os.environ.get("GENERATION_QUEUE_TIMEOUT_S", "3
 # A job queued this long is sent to the broker again (a message lost in a Redis restart);
 # a second delivery finds the job taken and does nothing.
 GENERATION_RESEND_QUEUED_S = int(os.environ.get("GENERATION_RESEND_QUEUED_S", "300"))
-# An open job socket also re-reads its job this often and sends what changed. Without Redis
-# the worker can't reach the web process's in-memory channel layer, so this is how the
-# embedded mode stays live; with Redis it only covers a lost push.
+# An open job socket also re-reads its job this often and sends what changed: how the
+# embedded mode stays live (no Redis); with Redis it only covers a lost push.
 GENERATION_STATUS_RECHECK_S = float(
     os.environ.get("GENERATION_STATUS_RECHECK_S", "10" if REDIS_URL else "1")
 )
 
-# --- Notifications: open pages re-read this often besides pushes; read ones are kept so long.
+# --- Notifications: open pages re-read this often besides pushes; read ones are kept so long;
+# Web Push tells push services this contact (empty: DEFAULT_FROM_EMAIL's address), and pushes
+# only to public https hosts unless WEBPUSH_LOCAL_ENDPOINTS (a development instance's default).
 _RECHECK_S = "30" if REDIS_URL else "5"
 NOTIFICATIONS_RECHECK_S = float(os.environ.get("NOTIFICATIONS_RECHECK_S", _RECHECK_S))
 NOTIFICATIONS_KEEP_DAYS = int(os.environ.get("NOTIFICATIONS_KEEP_DAYS", "90"))
+WEBPUSH_CONTACT = os.environ.get("WEBPUSH_CONTACT", "")
+WEBPUSH_LOCAL_ENDPOINTS = env_bool("WEBPUSH_LOCAL_ENDPOINTS", DEBUG)
 
-# Content credentials (C2PA): every clip is signed with this instance's certificate chain
-# (leaf then CA) and key, and read back with these CAs as trust anchors. The embedded mode
-# makes a development CA here (`manage.py c2pa_dev_ca`); production mounts its own.
+# Content credentials (C2PA): clips are signed with this chain (leaf then CA) and key, read
+# back with these CAs as anchors; `manage.py c2pa_dev_ca` makes a development CA here.
 C2PA_DIR = DATA_DIR / "c2pa"
 C2PA_CERT_CHAIN = Path(os.environ.get("C2PA_CERT_CHAIN", C2PA_DIR / "chain.pem"))
 C2PA_PRIVATE_KEY = Path(os.environ.get("C2PA_PRIVATE_KEY", C2PA_DIR / "key.pem"))

@@ -23,7 +23,11 @@ class FeedConfig(AppConfig):
         feeds.feed_register(selectors.Feed.FOLLOWING, selectors.following_page)
         profile_posts_register(selectors.profile_posts)
         report_kind_register("post", selectors.post_visible)
-        report_kind_register("comment", selectors.comment_visible)
+        report_kind_register(
+            "comment",
+            selectors.comment_visible,
+            back=lambda comment, viewer: comment.post.get_absolute_url(),
+        )
         media_owner_register(
             model=Post,
             fields=("video", "poster"),

@@ -61,7 +61,12 @@ class Post(models.Model):
     height = models.PositiveIntegerField(default=0)
     standing = models.CharField(max_length=10, choices=Standing.choices, default=Standing.OK)
     content_label = models.CharField(
-        max_length=80, blank=True, help_text="A moderator's warning label shown on the clip."
+        max_length=80,
+        blank=True,
+        help_text="A moderator's warning label: the clip waits behind it until tapped.",
+    )
+    content_label_rule = models.CharField(
+        max_length=80, blank=True, help_text="The policy category the label was given under."
     )
     like_count = models.PositiveIntegerField(default=0)
     comment_count = models.PositiveIntegerField(default=0)

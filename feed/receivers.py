@@ -39,7 +39,10 @@ def on_decision_made(*, decision: Decision, **kwargs: Any) -> None:
             action, ""
         )
         services.post_standing_set(
-            post_id=case.post_id, standing=STANDING_AFTER[action], label=label
+            post_id=case.post_id,
+            standing=STANDING_AFTER[action],
+            label=label,
+            rule=decision.category.name if decision.category else "",
         )
     if case.comment_id and action in HIDES_COMMENT:
         services.comment_shown_set(comment_id=case.comment_id, shown=False)

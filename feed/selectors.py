@@ -20,6 +20,7 @@ from moderation.selectors import is_moderator
 from .models import Comment, CommentLike, Like, Post
 
 if TYPE_CHECKING:
+    from moderation.content_credentials import CredentialReading
     from moderation.provenance import ClipInspection
 
 
@@ -303,20 +304,30 @@ class ClipOrigin:
     """What a video is, as far as this instance can tell, and the post it matches."""
 
     inspection: ClipInspection
-    made_here: bool  # its watermark or this instance's signature leads to a clip made here
+    made_here: bool  # its signature, watermark or look leads to a clip made here
     post: Post | None  # the matching post, when this viewer may see it
+    # How the clip was found: "credentials", "watermark", "perceptual", or "" (it wasn't).
+    found_by: str = ""
+    # The matched post's own stored credentials, when the video's own don't hold up (the
+    # verify view fills them in: a copy stripped of its manifest leads back to it).
+    stored: CredentialReading | None = None
 
 
 def clip_origin(*, viewer: User | None, inspection: ClipInspection) -> ClipOrigin:
-    """Match an inspected video to a clip of this instance and, if visible, its post."""
+    """Match an inspected video to a clip of this instance and, if visible, its post: by its
+    own trusted signature, else its watermark, else the posted clip it looks like."""
     credentials = inspection.credentials
     # Only this instance's own, unbroken signature is taken at its word about the clip id.
     clip_id = credentials.clip_id if credentials.state == "Trusted" else None
-    job = generation.job_for_clip(watermark_id=inspection.watermark.payload, clip_id=clip_id)
-    post = None
-    if job is not None and job.published_post_id is not None:
-        post = post_visible(viewer=viewer, pk=job.published_post_id)
-    return ClipOrigin(inspection=inspection, made_here=job is not None, post=post)
+    payload = inspection.watermark.payload
+    job = generation.job_for_clip(watermark_id=payload, clip_id=clip_id)
+    post_id, found_by = None, ""
+    if job is not None:
+        post_id, found_by = job.published_post_id, "credentials" if clip_id else "watermark"
+    elif inspection.perceptual is not None:
+        post_id, found_by = inspection.perceptual.post_id, "perceptual"
+    post = post_visible(viewer=viewer, pk=post_id) if post_id is not None else None
+    return ClipOrigin(inspection=inspection, made_here=bool(found_by), post=post, found_by=found_by)
 
 
 def comment_visible(*, viewer: User | None, pk: int) -> Comment | None:

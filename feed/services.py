@@ -19,6 +19,7 @@ from moderation.services import case_hold
 
 from . import events, feeds, selectors
 from .models import Comment, CommentLike, Like, Post
+from .selectors import ClipOrigin, clip_origin
 from .tags import post_tags_sync
 
 
@@ -148,6 +149,17 @@ def post_clip_reading(*, post: Post) -> ClipInspection | None:
             clip_reading=post.clip_reading
         )
     return inspection
+
+
+def verified_origin(*, viewer: User | None, inspection: ClipInspection) -> ClipOrigin:
+    """What an uploaded video is (selectors.clip_origin) and, when it was found by its
+    watermark or its look rather than its own credentials, the credentials its post was
+    signed with: a copy stripped of its manifest leads back to it."""
+    origin = clip_origin(viewer=viewer, inspection=inspection)
+    if origin.post is not None and origin.found_by in ("watermark", "perceptual"):
+        stored = post_clip_reading(post=origin.post)
+        origin.stored = stored.credentials if stored is not None else None
+    return origin
 
 
 def remix_source(*, post: Post) -> generation.RemixSource:
@@ -316,11 +328,15 @@ def comment_like_delete(*, user: User, comment: Comment) -> bool:
 # --- what moderation decided (feed/receivers.py hears it) -------------------------------------
 
 
-def post_standing_set(*, post_id: int, standing: str, label: str | None = None) -> None:
-    """Show, limit, hold or remove a post as moderation decided; `label` None keeps its label."""
+def post_standing_set(
+    *, post_id: int, standing: str, label: str | None = None, rule: str = ""
+) -> None:
+    """Show, limit, hold or remove a post as moderation decided; `label` None keeps its label
+    (and the rule it was given under), "" takes it off."""
     changes: dict[str, str] = {"standing": standing}
     if label is not None:
         changes["content_label"] = label
+        changes["content_label_rule"] = rule if label else ""
     Post.objects.filter(pk=post_id).update(**changes)
 
 

@@ -292,6 +292,7 @@ def _encode_and_store(job: GenerationJob, lease: Lease, frames: np.ndarray, fps:
         clip_id=str(job.pk),
         model_key=job.model_key,
         parent=_parent(job),
+        watermark_id=job.watermark_id,
     )
     info = probe(io.BytesIO(data))
     # Read back as anyone checking the clip would: its post's credentials page shows this.
@@ -315,7 +316,7 @@ def _encode_and_store(job: GenerationJob, lease: Lease, frames: np.ndarray, fps:
                     message="You cancelled it.",
                 )
             else:
-                fingerprint_record(job_id=job_id, frames=unmarked)
+                fingerprint_record(job_id=job_id, frames=unmarked, published=frames)
                 job_transition(
                     job=held,
                     to=State.SUCCEEDED,

@@ -91,10 +91,34 @@ class PolicyExampleInline(admin.TabularInline):
     extra = 1
 
 
+class PolicyCategoryForm(forms.ModelForm):
+    """A category, with the report reasons it answers as checkboxes."""
+
+    report_reasons = forms.MultipleChoiceField(
+        choices=Report.Reason.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=PolicyCategory._meta.get_field("report_reasons").help_text,
+    )
+
+    class Meta:
+        model = PolicyCategory
+        fields = (
+            "slug",
+            "name",
+            "description",
+            "severity",
+            "semantic_threshold",
+            "report_reasons",
+            "active",
+        )
+
+
 @admin.register(PolicyCategory)
 class PolicyCategoryAdmin(AuditedAdmin):
-    """Categories with their rules, examples and semantic threshold."""
+    """Categories with their rules, examples, semantic threshold and the reports they answer."""
 
+    form = PolicyCategoryForm
     list_display = ("name", "slug", "severity", "semantic_threshold", "active")
     list_editable = ("semantic_threshold", "active")
     prepopulated_fields = {"slug": ("name",)}
@@ -191,7 +215,7 @@ class ReportInline(admin.TabularInline):
     model = Report
     extra = 0
     can_delete = False
-    readonly_fields = ("reporter", "reason", "note", "created")
+    readonly_fields = ("reporter", "reason", "note", "context", "created")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """Reports come from people."""
@@ -204,7 +228,7 @@ class CaseAdmin(ReadOnlyAdmin):
 
     list_display = ("pk", "status", "source", "severity", "report_count", "opened", "decided")
     list_filter = ("status", "source", "severity")
-    raw_id_fields = ("post", "comment", "account")
+    raw_id_fields = ("post", "comment", "message", "account")
     inlines = (ReportInline,)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Case]:

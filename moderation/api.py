@@ -18,6 +18,7 @@ from core.api import StrictCharField
 
 from . import selectors, services, targets
 from .models import Appeal, Case, Decision, PolicyCategory, PromptRefusal, Report
+from .models.review import TARGETS
 
 
 class IsModerator(BasePermission):
@@ -35,7 +36,7 @@ def _refused(exc: services.ModerationRefused, code: int = 409) -> Response:
 
 
 class ReportCreateApi(APIView):
-    """Report a post, comment or account (exactly one of them)."""
+    """Report a post, comment, message or account (exactly one of them)."""
 
     permission_classes = [IsAuthenticated]
 
@@ -44,6 +45,11 @@ class ReportCreateApi(APIView):
 
         post = serializers.IntegerField(required=False)
         comment = serializers.IntegerField(required=False)
+        message = serializers.IntegerField(
+            required=False,
+            help_text="A message in one of your conversations; the conversation's last "
+            "messages go with the report.",
+        )
         account = StrictCharField(required=False, help_text="The account's @handle.")
         reason = serializers.ChoiceField(choices=Report.Reason.choices)
         note = StrictCharField(max_length=1000, required=False, allow_blank=True)
@@ -52,9 +58,9 @@ class ReportCreateApi(APIView):
             ref_name = "ReportCreate"
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-            named = [key for key in ("post", "comment", "account") if key in attrs]
+            named = [key for key in TARGETS if key in attrs]
             if len(named) != 1:
-                raise ValidationError("Name exactly one of post, comment or account.")
+                raise ValidationError("Name exactly one of post, comment, message or account.")
             return attrs
 
     class OutputSerializer(serializers.Serializer):
@@ -82,7 +88,7 @@ class ReportCreateApi(APIView):
         """File the report."""
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        kind = next(k for k in ("post", "comment", "account") if k in data.validated_data)
+        kind = next(k for k in TARGETS if k in data.validated_data)
         target = targets.report_target(
             viewer=cast(User, request.user), kind=kind, ref=str(data.validated_data[kind])
         )
@@ -127,10 +133,33 @@ class NoticeListApi(APIView):
         return Response(NoticeSerializer(notices, many=True).data)
 
 
+class AppealSerializer(serializers.Serializer):
+    """One of your appeals and where it stands."""
+
+    id = serializers.IntegerField()
+    decision = serializers.IntegerField(source="decision_id", allow_null=True)
+    refusal = serializers.IntegerField(source="refusal_id", allow_null=True)
+    text = serializers.CharField()
+    status = serializers.ChoiceField(choices=Appeal.Status.choices)
+    reply = serializers.CharField(help_text="The moderator's note, once decided.")
+    created = serializers.DateTimeField()
+    decided = serializers.DateTimeField(allow_null=True)
+
+    class Meta:
+        ref_name = "Appeal"
+
+
 class AppealCreateApi(APIView):
-    """Appeal a decision about you, or the refusal of your prompt (exactly one)."""
+    """Your appeals (GET, newest first, the latest 50), or appeal a decision about you or the
+    refusal of your prompt (POST, exactly one)."""
 
     permission_classes = [IsAuthenticated]
+
+    @extend_schema(operation_id="appeals_list", responses={200: AppealSerializer(many=True)})
+    def get(self, request: Request) -> Response:
+        """Your appeals."""
+        appeals = selectors.appeals_of(user=cast(User, request.user))[:50]
+        return Response(AppealSerializer(appeals, many=True).data)
 
     class InputSerializer(serializers.Serializer):
         """What is appealed and why."""
@@ -187,6 +216,7 @@ class CaseSerializer(serializers.Serializer):
     kind = serializers.CharField()
     post = serializers.IntegerField(source="post_id", allow_null=True)
     comment = serializers.IntegerField(source="comment_id", allow_null=True)
+    message = serializers.IntegerField(source="message_id", allow_null=True)
     account = serializers.IntegerField(source="account_id", allow_null=True)
     status = serializers.CharField()
     source = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.source
@@ -277,6 +307,12 @@ class CaseDecideApi(APIView):
             max_length=80, required=False, allow_blank=True
         )
         facts = StrictCharField(max_length=2000)
+        category_note = StrictCharField(
+            max_length=500,
+            required=False,
+            allow_blank=True,
+            help_text="Why this category, when it answers none of the reports' reasons.",
+        )
 
         class Meta:
             ref_name = "CaseDecision"
@@ -320,6 +356,7 @@ class CaseDecideApi(APIView):
                 category=data.validated_data.get("category"),
                 label=data.validated_data.get("label", ""),
                 facts=data.validated_data["facts"],
+                category_note=data.validated_data.get("category_note", ""),
             )
         except services.ModerationConflict as exc:
             return _refused(exc, 403)  # the settings changed between the two checks

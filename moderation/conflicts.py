@@ -140,6 +140,8 @@ def _case_owner_id(case: Case) -> int | None:
         return case.post.owner_id
     if case.comment is not None:
         return case.comment.author_id
+    if case.message is not None:
+        return case.message.sender_id
     return case.account_id
 
 
@@ -179,5 +181,11 @@ def moderator_conflict(
 
 
 def own_cases_filter(*, moderator: Any) -> Q:
-    """Cases about the moderator's own post, comment or account (kept out of their sight)."""
-    return Q(post__owner=moderator) | Q(comment__author=moderator) | Q(account=moderator)
+    """Cases about the moderator's own post, comment, message or account (kept out of their
+    sight)."""
+    return (
+        Q(post__owner=moderator)
+        | Q(comment__author=moderator)
+        | Q(message__sender=moderator)
+        | Q(account=moderator)
+    )

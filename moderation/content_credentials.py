@@ -7,6 +7,7 @@ settings.C2PA_TRUST_ANCHORS. `manage.py c2pa_dev_ca` makes a development CA offl
 
 from __future__ import annotations
 
+import base64
 import datetime
 import io
 import logging
@@ -28,6 +29,11 @@ log = logging.getLogger(__name__)
 CLAIM_GENERATOR = {"name": "Riff", "version": "0.1"}  # shown by readers as "Riff/0.1"
 AI_SOURCE_TYPE = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 CLIP_ASSERTION = "org.riff.clip"
+# The C2PA soft binding of Riff's invisible watermark: a reader that finds the watermark id
+# in a copy stripped of its manifest looks the manifest up by it (the verify page and API
+# do). Riff's own algorithm identifier: it is not in the C2PA soft binding algorithm list.
+SOFT_BINDING = "c2pa.soft-binding"
+SOFT_BINDING_ALG = "org.riff.watermark.1"
 PARENT_LABEL = "parent"
 DEV_ORGANIZATION = "Riff development (not for production)"
 DEFAULT_FILES = {
@@ -64,6 +70,8 @@ class CredentialReading:
     ingredients: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     manifest: dict[str, Any] | None = None
+    signed_by: str | None = None  # the signing certificate's issuer
+    signed_at: str | None = None  # the signature's time, when the manifest states one
 
 
 def setting_path(name: str) -> Path | None:
@@ -132,10 +140,22 @@ def _context() -> c2pa.Context:
     return c2pa.Context(settings=c2pa.Settings.from_dict({"trust": {"trust_anchors": anchors}}))
 
 
+def soft_binding_value(watermark_id: int) -> str:
+    """The soft binding's value for a watermark id: its 6 bytes, base64."""
+    return base64.b64encode(watermark_id.to_bytes(6, "big")).decode()
+
+
 def sign_clip(
-    mp4: bytes, *, title: str, clip_id: str, model_key: str, parent: Parent | None = None
+    mp4: bytes,
+    *,
+    title: str,
+    clip_id: str,
+    model_key: str,
+    parent: Parent | None = None,
+    watermark_id: int | None = None,
 ) -> bytes:
-    """The MP4 with a signed manifest: AI-made by `model_key`; a remix names its parent."""
+    """The MP4 with a signed manifest: AI-made by `model_key`; a remix names its parent; the
+    watermark id drawn into its frames is its soft binding."""
     agent = {"name": f"Riff ({model_key})"}
     if parent is None:
         actions = [{"action": "c2pa.created", "digitalSourceType": AI_SOURCE_TYPE,
@@ -146,14 +166,16 @@ def sign_clip(
             {"action": "c2pa.opened", "parameters": {"ingredientIds": [PARENT_LABEL]}},
             {"action": "c2pa.edited", "digitalSourceType": AI_SOURCE_TYPE, "softwareAgent": agent},
         ]
-    manifest = {
-        "claim_generator_info": [CLAIM_GENERATOR],
-        "title": title,
-        "assertions": [
-            {"label": "c2pa.actions", "data": {"actions": actions}},
-            {"label": CLIP_ASSERTION, "data": {"clip_id": clip_id, "model": model_key}},
-        ],
-    }
+    assertions: list[dict[str, Any]] = [
+        {"label": "c2pa.actions", "data": {"actions": actions}},
+        {"label": CLIP_ASSERTION, "data": {"clip_id": clip_id, "model": model_key}},
+    ]
+    if watermark_id is not None:
+        block = {"scope": {}, "value": soft_binding_value(watermark_id)}
+        assertions.append(
+            {"label": SOFT_BINDING, "data": {"alg": SOFT_BINDING_ALG, "blocks": [block]}}
+        )
+    manifest = {"claim_generator_info": [CLAIM_GENERATOR], "title": title, "assertions": assertions}
     out = io.BytesIO()
     # The builder gets the trust anchors so the parent's credentials are recorded as a reader
     # here would judge them.
@@ -234,6 +256,7 @@ def read_clip(data: bytes | IO[bytes], mime: str = "video/mp4") -> CredentialRea
     actions = _assertion(manifest, "c2pa.actions").get("actions", [])
     clip = _assertion(manifest, CLIP_ASSERTION)
     deltas = results.get("ingredientDeltas", [])
+    signature = manifest.get("signature_info") or {}
     ingredients = [
         {
             "title": item.get("title"),
@@ -251,6 +274,8 @@ def read_clip(data: bytes | IO[bytes], mime: str = "video/mp4") -> CredentialRea
         ingredients=ingredients,
         errors=_failures(results),
         manifest=manifest or None,
+        signed_by=signature.get("issuer") or signature.get("common_name"),
+        signed_at=signature.get("time"),
     )
 
 

@@ -13,12 +13,15 @@ Generated clips are hashed before the visible label and the watermark are drawn,
 same pixels made by someone else (whose label reads differently) hash the same. The label
 matters: on Riff's smooth demo scenes it doubles a frame's PDQ quality and moves its hash
 by 10 to 75 bits, so a labelled copy matches its own unlabelled fingerprint on only ~40%
-of frames (bench/provenance.py).
+of frames (bench/provenance.py). So a bank entry also holds the hashes of the clip as it was
+published, label and watermark drawn: a copy of the posted file (re-encoded or resized)
+matches those.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from typing import IO, Any
@@ -74,8 +77,11 @@ def frame_hashes(frames: np.ndarray, *, samples: int = SAMPLES) -> list[str]:
     return [h for h in picked if h is not None]
 
 
-def video_hashes(file: IO[bytes], *, samples: int = SAMPLES) -> list[str]:
-    """frame_hashes of a video file's frames, decoding one frame at a time."""
+def video_hashes(
+    file: IO[bytes], *, samples: int = SAMPLES, deadline: float | None = None
+) -> list[str]:
+    """frame_hashes of a video file's frames, decoding one frame at a time; past `deadline`
+    (time.monotonic()), the hashes of the frames reached so far."""
     with av.open(file, mode="r") as container:
         stream = container.streams.video[0]
         count = stream.frames or sum(1 for packet in container.demux(stream) if packet.size)
@@ -85,6 +91,9 @@ def video_hashes(file: IO[bytes], *, samples: int = SAMPLES) -> list[str]:
     with av.open(file, mode="r") as container:
         for index, frame in enumerate(container.decode(video=0)):
             if index > max(wanted, default=-1):
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                log.info("stopped hashing a video at frame %d: out of time", index)
                 break
             if index in wanted:
                 found = _hash_frame(frame.to_ndarray(format="rgb24"))
@@ -194,8 +203,11 @@ def _match(hashes: list[str]) -> tuple[int, float] | None:
 
 
 @transaction.atomic
-def fingerprint_record(*, job_id: str | uuid.UUID, frames: np.ndarray) -> ClipFingerprint:
-    """Hash a generated clip's frames (before they are marked) and check them against the bank.
+def fingerprint_record(
+    *, job_id: str | uuid.UUID, frames: np.ndarray, published: np.ndarray | None = None
+) -> ClipFingerprint:
+    """Hash a generated clip's frames (before they are marked) and check them against the
+    bank; hash the `published` frames (label and watermark drawn) for /verify/ to find.
 
     Idempotent: a job that runs again gets its fingerprint replaced.
     """
@@ -204,7 +216,12 @@ def fingerprint_record(*, job_id: str | uuid.UUID, frames: np.ndarray) -> ClipFi
     entry_id, matched_share = found if found is not None else (None, 0.0)
     fingerprint, _ = ClipFingerprint.objects.update_or_create(
         job_id=uuid.UUID(str(job_id)),
-        defaults={"hashes": hashes, "match_id": entry_id, "matched_share": matched_share},
+        defaults={
+            "hashes": hashes,
+            "published_hashes": frame_hashes(published) if published is not None else [],
+            "match_id": entry_id,
+            "matched_share": matched_share,
+        },
     )
     if entry_id is not None:
         log.info("clip %s resembles banked clip %s (%.0f%%)", job_id, entry_id, 100 * matched_share)
@@ -238,21 +255,24 @@ def bank_add(*, post: Any, decision: Decision | None = None) -> HashBankEntry:
 
     `post` is the feed's Post (moderation sits below the feed and only reads its id and video).
 
-    The hashes come from the fingerprint of the job that made the clip (taken before the
-    label was drawn); a post without one (a seeded demo post, or one made before
-    fingerprints) is hashed from its video file, label and all, which new clips of the same
-    content then match less well.
+    The hashes come from the fingerprint of the job that made the clip: those taken before
+    the label was drawn (which a new generation of the same pixels matches) and those of
+    the clip as published (which a copy of the posted file matches). A post without a
+    fingerprint (a seeded demo post, or one made before fingerprints) is hashed from its
+    video file, label and all, which new clips of the same content then match less well.
     """
     existing = HashBankEntry.objects.filter(post=post, active=True).first()
     if existing is not None:
         return existing
-    hashes = (
+    found = (
         ClipFingerprint.objects.filter(job__published_post_id=post.pk)
-        .values_list("hashes", flat=True)
+        .values_list("hashes", "published_hashes")
         .first()
     )
-    if hashes is None:
+    if found is None:
         hashes = _post_video_hashes(post)
+    else:
+        hashes = list(dict.fromkeys([*found[0], *found[1]]))
     entry = HashBankEntry.objects.create(post=post, decision=decision, hashes=hashes)
     audit_record(
         actor=None,

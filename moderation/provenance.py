@@ -1,4 +1,5 @@
-"""What a video says about where it comes from: its signed credentials and its watermark.
+"""What a video says about where it comes from: its signed credentials and its watermark
+(and, found by the verify worker, the posted clip it looks like).
 
 An upload is read from a file on disk, never from bytes in memory, by the `verify` worker
 (moderation/verify.py), never in the web process: the header is checked (container, codec,
@@ -22,6 +23,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 
 from .content_credentials import CredentialReading, read_clip
+from .perceptual import PerceptualMatch
 from .watermark import TooSlow, WatermarkReading, read_video_payload
 
 
@@ -59,6 +61,8 @@ class ClipInspection:
 
     credentials: CredentialReading
     watermark: WatermarkReading
+    # The posted clip it looks like, when the watermark read nothing (moderation/perceptual.py).
+    perceptual: PerceptualMatch | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The inspection as JSON a database can hold (PostgreSQL refuses NUL in text)."""
@@ -67,9 +71,11 @@ class ClipInspection:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ClipInspection:
         """An inspection stored with as_json()."""
+        perceptual = data.get("perceptual")
         return cls(
             credentials=CredentialReading(**data["credentials"]),
             watermark=WatermarkReading(**data["watermark"]),
+            perceptual=PerceptualMatch(**perceptual) if perceptual else None,
         )
 
 

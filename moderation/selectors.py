@@ -26,7 +26,12 @@ def is_moderator(user: Any) -> bool:
 def case_queryset() -> QuerySet[Case]:
     """Cases with their target and its owner joined in: the base of every case read."""
     return Case.objects.select_related(
-        "post__owner", "post__remix_of__owner", "comment__author", "comment__post", "account"
+        "post__owner",
+        "post__remix_of__owner",
+        "comment__author",
+        "comment__post",
+        "message__sender",
+        "account",
     )
 
 
@@ -126,6 +131,8 @@ class CaseView:
     history: AccountHistory | None = None
     prompt: str = ""
     decision: Decision | None = None
+    # A reported message's conversation as the latest report kept it, oldest first.
+    conversation: list[dict[str, Any]] = field(default_factory=list)
 
 
 # How far up a remix chain the review page shows.
@@ -144,7 +151,10 @@ def case_view(*, case: Case) -> CaseView:
         label = report.get_reason_display()
         reasons[label] = reasons.get(label, 0) + 1
     view = CaseView(
-        case=case, reports=reports, reasons=sorted(reasons.items(), key=lambda r: -r[1])
+        case=case,
+        reports=reports,
+        reasons=sorted(reasons.items(), key=lambda r: -r[1]),
+        conversation=next((r.context for r in reversed(reports) if r.context), []),
     )
     post = case.post or (case.comment.post if case.comment is not None else None)
     if post is not None:
@@ -168,7 +178,10 @@ def case_view(*, case: Case) -> CaseView:
             .order_by("-created")[:10]
         ),
         reports_against=Report.objects.filter(
-            Q(case__post__owner=owner) | Q(case__comment__author=owner) | Q(case__account=owner)
+            Q(case__post__owner=owner)
+            | Q(case__comment__author=owner)
+            | Q(case__message__sender=owner)
+            | Q(case__account=owner)
         ).count(),
     )
     view.decision = Decision.objects.filter(case=case).select_related("moderator").first()
@@ -214,7 +227,22 @@ def notices_for(*, user: User) -> QuerySet[Notice]:
     """A person's notices, newest first, with the decision or appeal they are about."""
     return (
         Notice.objects.filter(recipient=user)
-        .select_related("decision__appeal", "appeal")
+        .select_related("decision__appeal", "decision__case", "appeal")
+        .order_by("-created", "-pk")
+    )
+
+
+def appeals_of(*, user: User) -> QuerySet[Appeal]:
+    """A person's own appeals, newest first, with what each is about."""
+    return (
+        Appeal.objects.filter(appellant=user)
+        .select_related(
+            "decision__case__post",
+            "decision__case__comment",
+            "decision__case__message",
+            "decision__category",
+            "refusal__category",
+        )
         .order_by("-created", "-pk")
     )
 
@@ -299,8 +327,13 @@ def transparency(*, days: int = 365) -> Transparency:
         month = months.setdefault(f"{created:%Y-%m}", {"month": f"{created:%B %Y}", "total": 0})
         month["total"] += 1
         month[action] = month.get(action, 0) + 1
+    names = [label.split(":")[0].removesuffix(" the account") for label in Decision.Action.labels]
     for month in months.values():
-        month["counts"] = [month.get(action, 0) for action in Decision.Action.values]
+        # (action's short name, count): a phone shows each count beside its name.
+        month["counts"] = [
+            (name, month.get(action, 0))
+            for name, action in zip(names, Decision.Action.values, strict=True)
+        ]
     waits = [
         (decided - opened).total_seconds() / 3600
         for opened, decided in decisions.filter(case__source=Case.Source.REPORTS, automated=False)
@@ -317,9 +350,7 @@ def transparency(*, days: int = 365) -> Transparency:
     return Transparency(
         since=since,
         days=days,
-        action_names=[
-            label.split(":")[0].removesuffix(" the account") for label in Decision.Action.labels
-        ],
+        action_names=names,
         actions=actions,
         by_month=[months[key] for key in sorted(months, reverse=True)],
         total=decisions.count(),

@@ -5,15 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
 
-from . import events
+from . import events, notices, targets
 from .conflicts import moderator_conflict
 from .models import (
     Appeal,
@@ -21,7 +18,6 @@ from .models import (
     Case,
     Decision,
     ModerationSettings,
-    Notice,
     PolicyCategory,
     PromptRefusal,
     Report,
@@ -76,14 +72,18 @@ def case_hold(*, post: Any, reason: str, **details: Any) -> Case:
 # --- reports ---------------------------------------------------------------------------------
 
 
-def _target_owner(*, post: Any = None, comment: Any = None, account: User | None = None) -> User:
+def _target_owner(
+    *, post: Any = None, comment: Any = None, message: Any = None, account: User | None = None
+) -> User:
     """Whose content or account a report or decision is about."""
     if post is not None:
         return post.owner
     if comment is not None:
         return comment.author
+    if message is not None:
+        return message.sender
     if account is None:
-        raise ValueError("Name a post, comment or account.")
+        raise ValueError("Name a post, comment, message or account.")
     return account
 
 
@@ -95,12 +95,14 @@ def report_create(
     note: str = "",
     post: Any = None,
     comment: Any = None,
+    message: Any = None,
     account: User | None = None,
 ) -> Report:
-    """Report a post, comment or account: it joins the open case on it, or opens one."""
-    if _target_owner(post=post, comment=comment, account=account).pk == reporter.pk:
-        raise ModerationRefused("You can't report your own post, comment or account.")
-    target = {"post": post, "comment": comment, "account": account}
+    """Report a post, comment, message or account: it joins the open case on it, or opens
+    one. A message's report keeps the conversation's last messages as they are now."""
+    target = {"post": post, "comment": comment, "message": message, "account": account}
+    if _target_owner(**target).pk == reporter.pk:
+        raise ModerationRefused("You can't report your own post, comment, message or account.")
     case = (
         Case.objects.select_for_update()
         .filter(status=Case.Status.OPEN, **{k: v for k, v in target.items() if v is not None})
@@ -110,7 +112,14 @@ def report_create(
         case = Case.objects.create(**target)
     if case.reports.filter(reporter=reporter).exists():
         raise ModerationRefused("You already reported this. A moderator will look at it.")
-    report = Report(case=case, reporter=reporter, reason=reason, note=note.strip())
+    kind, reported = next((k, v) for k, v in target.items() if v is not None)
+    report = Report(
+        case=case,
+        reporter=reporter,
+        reason=reason,
+        note=note.strip(),
+        context=targets.report_context(kind, reported),
+    )
     report.full_clean()
     report.save()
     case.report_count += 1
@@ -127,6 +136,7 @@ def report_create(
 ACTIONS_FOR: dict[str, tuple[str, ...]] = {
     "post": tuple(Decision.Action.values),
     "comment": (Decision.Action.DISMISS, Decision.Action.REMOVE, Decision.Action.SUSPEND),
+    "message": (Decision.Action.DISMISS, Decision.Action.REMOVE, Decision.Action.SUSPEND),
     "account": (Decision.Action.DISMISS, Decision.Action.SUSPEND),
 }
 
@@ -145,7 +155,8 @@ def _already_decided(case: Case) -> ModerationRefused:
 def _apply(decision: Decision, case: Case) -> None:
     """Carry out a decision: a removed clip goes in the hash bank, a suspension suspends.
 
-    What it does to the post or comment itself is the feed's to carry out (decision_made).
+    What it does to the post, comment or message itself is the app's that owns it to carry
+    out (decision_made).
     """
     action = decision.action
     events.decision_made.emit(decision=decision)
@@ -192,16 +203,26 @@ def decision_make(
     facts: str,
     category: PolicyCategory | None = None,
     label: str = "",
+    category_note: str = "",
 ) -> Decision:
     """Decide an open case, carry it out, count a strike and send the statement of reasons.
 
+    A moderator's decision on reports cites a category that answers one of their reasons
+    (PolicyCategory.report_reasons), or says in `category_note` why another rule fits.
+
     `moderator` None is automation (a strike threshold reached). A moderator may not decide
-    a case about their own post, comment or account (ModerationConflict, audited).
+    a case about their own post, comment, message or account (ModerationConflict, audited).
     """
     if moderator is not None:
         conflict_refuse(moderator=moderator, case=case, attempted=f"decide:{action}")
     return _decision_make(
-        case=case, moderator=moderator, action=action, facts=facts, category=category, label=label
+        case=case,
+        moderator=moderator,
+        action=action,
+        facts=facts,
+        category=category,
+        label=label,
+        category_note=category_note,
     )
 
 
@@ -214,6 +235,7 @@ def _decision_make(
     facts: str,
     category: PolicyCategory | None,
     label: str,
+    category_note: str = "",
 ) -> Decision:
     case = Case.objects.select_for_update().get(pk=case.pk)
     if case.status != Case.Status.OPEN:
@@ -226,13 +248,18 @@ def _decision_make(
         raise ModerationRefused("Say what the label should read.")
     if action != Decision.Action.DISMISS and category is None:
         raise ModerationRefused("Say which rule was broken.")
+    if action == Decision.Action.DISMISS:
+        category, category_note = None, ""
+    elif moderator is not None and not category_note.strip():
+        _category_refuse(case, category)
     target = _target(case)
     decision = Decision(
         case=case,
         moderator=moderator,
         automated=moderator is None,
         action=action,
-        category=category if action != Decision.Action.DISMISS else None,
+        category=category,
+        category_note=category_note.strip(),
         label=label.strip(),
         facts=facts.strip(),
         affected=_target_owner(**{case.kind: target}),
@@ -255,14 +282,52 @@ def _decision_make(
     if affected is not None:
         Strike.objects.create(user=affected, decision=decision)
     if action != Decision.Action.DISMISS or case.source != Case.Source.REPORTS:
-        _notify(decision)
+        notices.decision_notice_send(
+            decision,
+            strikes=live_strikes(user=decision.affected) if decision.affected else 0,
+        )
     if affected is not None:
         _suspend_on_strikes(affected, category=category)
     return decision
 
 
+def report_reasons(case: Case) -> list[str]:
+    """The reasons the case's reports give, the most given first."""
+    counted: dict[str, int] = {}
+    for reason in case.reports.values_list("reason", flat=True):
+        counted[reason] = counted.get(reason, 0) + 1
+    return sorted(counted, key=lambda reason: -counted[reason])
+
+
+def category_suggested(case: Case) -> PolicyCategory | None:
+    """The active category that answers the most given reason of the case's reports."""
+    categories = list(PolicyCategory.objects.filter(active=True))
+    for reason in report_reasons(case):
+        fitting = [c for c in categories if reason in c.report_reasons]
+        if fitting:
+            return max(fitting, key=lambda c: c.severity)
+    return None
+
+
+def _category_refuse(case: Case, category: PolicyCategory | None) -> None:
+    """Refuse a category that answers none of the reports' reasons. Reports of "something
+    else", cases without reports, and categories that name no reasons fit any."""
+    reasons = report_reasons(case)
+    if category is None or not category.report_reasons:
+        return
+    if not reasons or Report.Reason.OTHER in reasons:
+        return
+    if set(reasons) & set(category.report_reasons):
+        return
+    said = ", ".join(f"“{Report.Reason(reason).label}”" for reason in reasons)
+    raise ModerationRefused(
+        f"The reports say {said}, which “{category.name}” doesn't cover. Cite the rule that "
+        "fits them, or say why this one does."
+    )
+
+
 def _target(case: Case) -> Any:
-    return case.post or case.comment or case.account
+    return getattr(case, case.kind)
 
 
 def live_strikes(*, user: User) -> int:
@@ -293,42 +358,6 @@ def _suspend_on_strikes(user: User, *, category: PolicyCategory | None) -> None:
             f"this instance suspends accounts at {rules.suspend_after_strikes}."
         ),
     )
-
-
-def _notify(decision: Decision) -> Notice | None:
-    """Send the affected person the statement of reasons, on Riff and by email."""
-    if decision.affected is None:
-        return None
-    subject, body = statement_of_reasons(decision)
-    notice = Notice.objects.create(
-        recipient=decision.affected, decision=decision, subject=subject, body=body
-    )
-    events.notice_sent.emit(notice=notice)
-    if decision.affected.email:
-        send_mail(subject, body, None, [decision.affected.email], fail_silently=True)
-    return notice
-
-
-def statement_of_reasons(decision: Decision) -> tuple[str, str]:
-    """The subject and text of a decision's statement of reasons (what, facts, rule, redress)."""
-    case = decision.case
-    subject = {
-        Decision.Action.DISMISS: f"Your {case.kind} was reviewed and is shown again",
-        Decision.Action.LABEL: f"A warning label was added to your {case.kind}",
-        Decision.Action.LIMIT: f"Your {case.kind} is kept off For You",
-        Decision.Action.REMOVE: f"Your {case.kind} was removed",
-        Decision.Action.SUSPEND: "Your account was suspended",
-    }[Decision.Action(decision.action)]
-    body = render_to_string(
-        "moderation/statement.txt",
-        {
-            "decision": decision,
-            "case": case,
-            "strikes": live_strikes(user=decision.affected) if decision.affected else 0,
-            "appeal_path": reverse("moderation:decision_appeal", kwargs={"pk": decision.pk}),
-        },
-    ).strip()
-    return subject, body
 
 
 # --- appeals ---------------------------------------------------------------------------------
@@ -388,11 +417,6 @@ def _appeal_decide(*, appeal: Appeal, moderator: User, overturn: bool, reply: st
             _reverse(appeal.decision)
         if appeal.refusal_id is not None:
             PromptRefusal.objects.filter(pk=appeal.refusal_id).update(allowed_at=appeal.decided)
-    subject_of = (
-        f"the decision on your {appeal.decision.case.kind}"
-        if appeal.decision
-        else ("the refusal of your prompt")
-    )
     audit_record(
         actor=moderator,
         action="appeal:overturn" if overturn else "appeal:uphold",
@@ -400,13 +424,7 @@ def _appeal_decide(*, appeal: Appeal, moderator: User, overturn: bool, reply: st
         decision=appeal.decision_id,
         refusal=appeal.refusal_id,
     )
-    notice = Notice.objects.create(
-        recipient=appeal.appellant,
-        appeal=appeal,
-        subject=f"Your appeal of {subject_of}: {appeal.get_status_display().lower()}",
-        body=render_to_string("moderation/appeal_outcome.txt", {"appeal": appeal}).strip(),
-    )
-    events.notice_sent.emit(notice=notice)
+    notices.appeal_notice_send(appeal)
     return appeal
 
 
@@ -424,11 +442,3 @@ def _reverse(decision: Decision) -> None:
     if decision.action == Decision.Action.SUSPEND and decision.affected_id:
         User.objects.filter(pk=decision.affected_id).update(suspended_at=None)
     Strike.objects.filter(decision=decision).update(voided=now)
-
-
-# --- notices ---------------------------------------------------------------------------------
-
-
-def notices_mark_read(*, user: User) -> int:
-    """Mark all of a person's notices read."""
-    return Notice.objects.filter(recipient=user, read__isnull=True).update(read=timezone.now())

@@ -11,6 +11,7 @@ urlpatterns = [
     path("moderation/appeals/", views.appeals, name="appeals"),
     path("moderation/appeals/<int:pk>/", views.appeal_detail, name="appeal"),
     path("notices/", views.notices, name="notices"),
+    path("appeals/", views.my_appeals, name="my_appeals"),
     path("appeals/decision/<int:pk>/", views.decision_appeal, name="decision_appeal"),
     path("appeals/refusal/<int:pk>/", views.refusal_appeal, name="refusal_appeal"),
     path("transparency/", views.transparency, name="transparency"),

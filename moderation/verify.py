@@ -8,11 +8,14 @@ clip's frames are never decoded in the web process, however odd the upload.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 import time
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -21,8 +24,17 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from .hashbank import video_hashes
 from .models import VerifyCheck
-from .provenance import NOT_READABLE, TOO_SLOW, NotAVideo, clip_inspect, stored_local
+from .perceptual import looks_like
+from .provenance import (
+    NOT_READABLE,
+    TOO_SLOW,
+    ClipInspection,
+    NotAVideo,
+    clip_inspect,
+    stored_local,
+)
 
 log = logging.getLogger(__name__)
 State = VerifyCheck.State
@@ -76,7 +88,7 @@ def verify_check_run(*, check_id: str) -> None:
     deadline = time.monotonic() + settings.VERIFY_TIME_LIMIT_S
     try:
         with stored_local(check.upload) as path:
-            reading = clip_inspect(path, deadline=deadline).as_json()
+            reading = _with_lookalike(clip_inspect(path, deadline=deadline), path, deadline)
     except NotAVideo as exc:
         refusal = str(exc)
     except SoftTimeLimitExceeded:
@@ -89,6 +101,16 @@ def verify_check_run(*, check_id: str) -> None:
     finally:
         _delete_upload(check.upload)
     _finish(check_id=check_id, reading=reading, refusal=refusal)
+
+
+def _with_lookalike(inspection: ClipInspection, path: Path, deadline: float) -> dict[str, Any]:
+    """The inspection as JSON; when no watermark read, with the posted clip the video looks
+    like (its frames' PDQ hashes against those of every posted clip), if any."""
+    if inspection.watermark.payload is None:
+        with path.open("rb") as handle:
+            hashes = video_hashes(handle, deadline=deadline)
+        inspection = dataclasses.replace(inspection, perceptual=looks_like(hashes))
+    return inspection.as_json()
 
 
 def _finish(*, check_id: str, reading: dict[str, object] | None, refusal: str) -> None:

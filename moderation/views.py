@@ -16,6 +16,7 @@ from core.web import HtmxHttpRequest, login_required_htmx
 
 from . import selectors, services, targets
 from .models import Appeal, Case, Decision, PolicyCategory, Report
+from .notices import notices_mark_read
 
 
 def moderator_required(view: Any) -> Any:
@@ -54,7 +55,7 @@ class ReportForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 @login_required_htmx
 def report(request: HtmxHttpRequest, kind: str, ref: str) -> HttpResponse:
-    """Report a post, comment or account with a reason and a note."""
+    """Report a post, comment, message or account with a reason and a note."""
     target = targets.report_target(viewer=request.user, kind=kind, ref=ref)  # type: ignore[arg-type]
     if target is None:
         raise Http404("There's nothing like that to report.")
@@ -74,8 +75,7 @@ def report(request: HtmxHttpRequest, kind: str, ref: str) -> HttpResponse:
         else:
             messages.success(request, "Thanks. A moderator will review your report.")
             obj = next(iter(target.values()))
-            back = obj.post if kind == "comment" else obj
-            return redirect(back.get_absolute_url())
+            return redirect(targets.report_back(kind, obj, request.user))  # type: ignore[arg-type]
     status = 400 if request.method == "POST" else 200
     return render(
         request,
@@ -111,6 +111,12 @@ class DecisionForm(forms.Form):
         label="Rule broken",
         empty_label="(none: dismissing)",
     )
+    category_note = forms.CharField(
+        max_length=500,
+        required=False,
+        label="Why this rule (only when the reports point at another; sent to the person)",
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": 500}),
+    )
     label = forms.CharField(max_length=80, required=False, label="Label text (for Label)")
     facts = forms.CharField(
         max_length=2000,
@@ -124,6 +130,7 @@ class DecisionForm(forms.Form):
         allowed = services.ACTIONS_FOR[case.kind]
         self.fields["action"].choices = [c for c in Decision.Action.choices if c[0] in allowed]  # type: ignore[attr-defined]
         self.fields["category"].queryset = selectors.categories()  # type: ignore[attr-defined]
+        self.fields["category"].initial = services.category_suggested(case)
 
 
 @require_http_methods(["GET", "POST"])
@@ -183,6 +190,7 @@ def _case_decide(request: HtmxHttpRequest, *, case: Case, form: DecisionForm) ->
         category=form.cleaned_data["category"],
         label=form.cleaned_data["label"],
         facts=form.cleaned_data["facts"],
+        category_note=form.cleaned_data["category_note"],
     )
     return True
 
@@ -266,8 +274,16 @@ def notices(request: HtmxHttpRequest) -> HttpResponse:
     """A person's notices: statements of reasons and appeal outcomes."""
     user: User = request.user  # type: ignore[assignment]
     items = list(selectors.notices_for(user=user)[:50])
-    services.notices_mark_read(user=user)
+    notices_mark_read(user=user)
     return render(request, "moderation/notices.html", {"notices": items})
+
+
+@require_GET
+@login_required_htmx
+def my_appeals(request: HtmxHttpRequest) -> HttpResponse:
+    """A person's appeals and where each stands."""
+    appeals = list(selectors.appeals_of(user=request.user)[:50])  # type: ignore[arg-type]
+    return render(request, "moderation/my_appeals.html", {"appeals": appeals})
 
 
 class AppealForm(forms.Form):
@@ -299,7 +315,7 @@ def _appeal_page(
             messages.success(
                 request, "Appeal sent. A moderator will decide it and you'll get a notice."
             )
-            return redirect("moderation:notices")
+            return redirect("moderation:my_appeals")
     status = 400 if request.method == "POST" else 200
     existing = (decision.appeal if decision and hasattr(decision, "appeal") else None) or (
         refusal.appeal if refusal is not None and hasattr(refusal, "appeal") else None

@@ -1,5 +1,5 @@
-"""The notifications API (the grouped list, the unread count, marking read, settings),
-search, Discover and a clip's look-alikes."""
+"""The notifications API (the grouped list, the unread count, marking read; the settings
+are in social/settings_api.py), search, Discover and a clip's look-alikes."""
 
 from __future__ import annotations
 
@@ -146,44 +146,6 @@ class MarkReadApi(APIView):
         return Response({"marked": marked, "unread": selectors.unread_count(user=user)})
 
 
-class SettingsApi(APIView):
-    """Which kinds of notification you get (set with a JSON body)."""
-
-    permission_classes = [IsAuthenticated]
-    parser_classes = [JSONParser]
-
-    class SettingsSerializer(serializers.Serializer):
-        """The kinds turned off (every other kind is on)."""
-
-        off = serializers.ListField(
-            child=serializers.ChoiceField(choices=Notification.Kind.choices), max_length=20
-        )
-
-        class Meta:
-            ref_name = "NotificationSettings"
-
-    @extend_schema(operation_id="notification_settings", responses={200: SettingsSerializer})
-    def get(self, request: Request) -> Response:
-        """The kinds turned off."""
-        return Response({"off": selectors.kinds_off(user=cast(User, request.user))})
-
-    @extend_schema(
-        operation_id="notification_settings_set",
-        request=SettingsSerializer,
-        responses={
-            200: SettingsSerializer,
-            400: OpenApiResponse(description="An unknown kind, or no list."),
-        },
-    )
-    def put(self, request: Request) -> Response:
-        """Turn exactly these kinds off."""
-        data = self.SettingsSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        off: list[Any] = data.validated_data["off"]
-        saved = services.notification_settings_set(user=cast(User, request.user), off=off)
-        return Response({"off": saved.off})
-
-
 # --- search and discover ----------------------------------------------------------------
 
 
@@ -312,15 +274,23 @@ class MessageSerializer(serializers.Serializer):
 
     id = serializers.IntegerField()
     sender = serializers.CharField(source="sender.username", help_text="The sender's handle.")
-    body = serializers.CharField()
+    body = serializers.SerializerMethodField(help_text="Empty once moderation removed it.")
     post = serializers.SerializerMethodField(help_text="The shared clip's id, if you may see it.")
+    removed = serializers.SerializerMethodField(help_text="Whether moderation removed it.")
     created = serializers.DateTimeField()
 
     class Meta:
         ref_name = "Message"
 
+    def get_body(self, message: Any) -> str:
+        return "" if message.removed else str(message.body)
+
     def get_post(self, message: Any) -> int | None:
-        return message.post_id if message.post_id in self.context.get("seen", ()) else None
+        shown = message.post_id in self.context.get("seen", ()) and not message.removed
+        return message.post_id if shown else None
+
+    def get_removed(self, message: Any) -> bool:
+        return message.removed is not None
 
 
 class ConversationListApi(APIView):

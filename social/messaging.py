@@ -15,6 +15,7 @@ from functools import partial
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Block, Follow, User
@@ -36,6 +37,10 @@ CANNOT = "You can't message this person."
 
 
 NOT_TEXT = "A message is text: it can't hold control characters."
+# What shows in place of a message moderation removed.
+REMOVED = "This message was removed by moderation."
+# How many messages, up to the reported one, a report on a message keeps for the moderator.
+REPORT_CONTEXT = 10
 
 
 def clean_body(body: str) -> str:
@@ -197,6 +202,7 @@ def conversations_of(*, user: User, requests: bool = False) -> list[Row]:
         _mine(user, requests=requests)
         .annotate(
             last_body=Subquery(last.values("body")[:1]),
+            last_removed=Subquery(last.values("removed")[:1]),
             last_sender=Subquery(last.values("sender_id")[:1]),
         )
         .select_related("first__profile", "second__profile")
@@ -210,7 +216,7 @@ def conversations_of(*, user: User, requests: bool = False) -> list[Row]:
             Row(
                 conversation=conversation,
                 other=other,
-                last_body=conversation.last_body or "",
+                last_body=REMOVED if conversation.last_removed else conversation.last_body or "",
                 last_sender_id=conversation.last_sender,
                 unread=read is None or read < conversation.last_message_at,
             )
@@ -241,3 +247,49 @@ def clips_seen(*, viewer: User, messages: list[Message]) -> set[int]:
     if not ids:
         return set()
     return set(visible_posts(viewer=viewer).filter(pk__in=ids).values_list("pk", flat=True))
+
+
+# --- reports on messages (moderation/targets.py) --------------------------------------------
+
+
+def message_reportable(*, viewer: User | None, pk: int) -> Message | None:
+    """A message in one of the viewer's conversations, not already removed; else None."""
+    if viewer is None or not viewer.is_authenticated:
+        return None
+    theirs = Q(conversation__first=viewer) | Q(conversation__second=viewer)
+    return (
+        Message.objects.filter(theirs, pk=pk, removed__isnull=True)
+        .select_related("sender", "conversation")
+        .first()
+    )
+
+
+def report_context(message: Message) -> list[dict[str, object]]:
+    """The conversation's last REPORT_CONTEXT messages up to the reported one, oldest first,
+    as they are now (a report keeps them even if the conversation changes)."""
+    rows = (
+        Message.objects.filter(conversation_id=message.conversation_id, id__lte=message.pk)
+        .select_related("sender")
+        .order_by("-id")[:REPORT_CONTEXT]
+    )
+    return [
+        {
+            "id": row.pk,
+            "sender": row.sender.username,
+            "body": row.body,
+            "post": row.post_id,
+            "created": row.created.isoformat(),
+        }
+        for row in reversed(rows)
+    ]
+
+
+def report_back(message: Message, viewer: User) -> str:
+    """The reporter's conversation page, where they reported it from."""
+    other = User.objects.only("username").get(pk=message.conversation.other_id(viewer.pk))
+    return reverse("social:conversation", kwargs={"handle": other.username})
+
+
+def message_removed_set(*, message_id: int, removed: bool) -> None:
+    """Moderation removed a message (it shows as removed), or an appeal brought it back."""
+    Message.objects.filter(pk=message_id).update(removed=timezone.now() if removed else None)

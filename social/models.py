@@ -78,12 +78,27 @@ class Notification(models.Model):
 
 
 class NotificationSettings(models.Model):
-    """Which kinds of notification a person gets (every kind, until they turn one off)."""
+    """Which kinds of notification a person gets (every kind, until they turn one off), and
+    whether they want an email digest of what they haven't read."""
+
+    class Digest(models.TextChoices):
+        OFF = "off", "Never"
+        DAILY = "daily", "Once a day"
+        WEEKLY = "weekly", "Once a week"
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_settings"
     )
     off = models.JSONField(default=list, blank=True, help_text="The kinds turned off.")
+    digest = models.CharField(
+        max_length=8,
+        choices=Digest.choices,
+        default=Digest.OFF,
+        help_text="How often to email unread notifications (opt-in).",
+    )
+    digest_sent = models.DateTimeField(
+        null=True, blank=True, help_text="When the last digest went out."
+    )
 
     class Meta:
         verbose_name_plural = "notification settings"
@@ -153,9 +168,48 @@ class Message(models.Model):
         "feed.Post", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created = models.DateTimeField(default=timezone.now)
+    removed = models.DateTimeField(
+        null=True, blank=True, help_text="When moderation removed it (it shows as removed)."
+    )
 
     class Meta:
         indexes = [models.Index(fields=["conversation", "id"], name="message_conversation")]
 
     def __str__(self) -> str:
         return f"{self.sender_id} in {self.conversation_id}: {self.body[:40]}"
+
+
+class PushSubscription(models.Model):
+    """A browser that agreed to get this person's notifications as Web Push messages."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions"
+    )
+    endpoint = models.URLField(max_length=800, unique=True)
+    p256dh = models.CharField(max_length=200, help_text="The browser's public key.")
+    auth = models.CharField(max_length=100, help_text="The browser's auth secret.")
+    user_agent = models.CharField(max_length=200, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    last_sent = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveSmallIntegerField(
+        default=0, help_text="Failed sends in a row; the subscription is dropped after a few."
+    )
+
+    def __str__(self) -> str:
+        return f"push to {self.user_id} ({self.endpoint[:40]})"
+
+
+class VapidKey(models.Model):
+    """The instance's own VAPID key pair for Web Push, made on first use (one row)."""
+
+    private_pem = models.TextField()
+    public_key = models.CharField(
+        max_length=100, help_text="The application server key, as browsers take it (base64url)."
+    )
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "VAPID key"
+
+    def __str__(self) -> str:
+        return f"VAPID key {self.public_key[:16]}…"

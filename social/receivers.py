@@ -1,6 +1,7 @@
-"""What the social app does when the apps below tell it something (core/events.py).
+"""What the social app does when the apps below tell it something (core/events.py): it
+notifies, and carries out moderation's decisions on messages.
 
-Each receiver only asks for the `social.notify` task once the sender's transaction commits
+Each notifying receiver only asks for the `social.notify` task once the sender's transaction commits
 (ids only; the task re-reads). `robust`: a broker that can't be reached loses that
 notification, logged, and never fails the like or comment that was already saved.
 """
@@ -17,8 +18,13 @@ from accounts import events as accounts_events
 from feed import events as feed_events
 from generation import events as generation_events
 from moderation import events as moderation_events
+from moderation.models import Decision
 
+from . import messaging
 from .tasks import notify
+
+# Decisions on a message that take it down.
+HIDES_MESSAGE = (Decision.Action.REMOVE, Decision.Action.SUSPEND)
 
 
 def _later(event: str, **ids: Any) -> None:
@@ -55,6 +61,19 @@ def on_notice_sent(*, notice: Any, **kwargs: Any) -> None:
     _later("notice_sent", notice_id=notice.pk)
 
 
+def on_decision_made(*, decision: Any, **kwargs: Any) -> None:
+    """Moderation removed a reported message (or suspended its sender for it)."""
+    case = decision.case
+    if case.message_id and decision.action in HIDES_MESSAGE:
+        messaging.message_removed_set(message_id=case.message_id, removed=True)
+
+
+def on_decision_reversed(*, decision: Any, **kwargs: Any) -> None:
+    """An appeal overturned it: the message shows again."""
+    if decision.case.message_id:
+        messaging.message_removed_set(message_id=decision.case.message_id, removed=False)
+
+
 def connect() -> None:
     """Listen (called once, from SocialConfig.ready)."""
     pairs: list[tuple[Any, Callable[..., None]]] = [
@@ -64,6 +83,8 @@ def connect() -> None:
         (accounts_events.followed, on_followed),
         (generation_events.job_finished, on_job_finished),
         (moderation_events.notice_sent, on_notice_sent),
+        (moderation_events.decision_made, on_decision_made),
+        (moderation_events.decision_reversed, on_decision_reversed),
     ]
     for event, receiver in pairs:
         event.connect(receiver, dispatch_uid=f"social.{receiver.__name__}")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 
 from accounts.models import Block, User
@@ -30,6 +31,19 @@ def notifications_of(*, user: User) -> QuerySet[Notification]:
         .exclude(post__standing__in=GONE)
         .exclude(actor_id__in=blocked)
         .exclude(actor_id__in=blockers)
+    )
+
+
+def notifications_among(*, recipient_ids: Iterable[int]) -> QuerySet[Notification]:
+    """`notifications_of` for many people in one query (the email digest)."""
+    blocked = Block.objects.filter(
+        Q(blocker_id=OuterRef("recipient_id"), blocked_id=OuterRef("actor_id"))
+        | Q(blocked_id=OuterRef("recipient_id"), blocker_id=OuterRef("actor_id"))
+    )
+    return (
+        Notification.objects.filter(recipient_id__in=list(recipient_ids))
+        .exclude(post__standing__in=GONE)
+        .exclude(Exists(blocked))
     )
 
 
@@ -123,18 +137,36 @@ def notification_groups(*, user: User, limit: int = LIST_LIMIT) -> list[Notifica
         .select_related("actor__profile", "post__owner")
         .order_by("-created", "-id")[:limit]
     )
+    return group_lines(rows, recipient=user)
+
+
+def group_lines(rows: Iterable[Notification], *, recipient: User) -> list[NotificationGroup]:
+    """One person's notifications (newest first, with their actors' profiles) as lines."""
     groups: dict[str, NotificationGroup] = {}
     for row in rows:
         group = groups.get(row.group_key)
         if group is None:
             group = groups[row.group_key] = NotificationGroup(
-                kind=row.kind, key=row.group_key, latest=row.created, recipient=user, first=row
+                kind=row.kind, key=row.group_key, latest=row.created, recipient=recipient, first=row
             )
         group.ids.append(row.pk)
         group.unread = group.unread or row.read is None
         if row.actor is not None and all(a.pk != row.actor_id for a in group.actors):
             group.actors.append(row.actor)
     return list(groups.values())
+
+
+def notification_line(*, user: User, group_key: str) -> NotificationGroup | None:
+    """One line of a person's list as it reads now (what a browser push says), or None when
+    nothing of it is shown (one query)."""
+    rows = (
+        notifications_of(user=user)
+        .filter(group_key=group_key)
+        .select_related("actor__profile", "post__owner")
+        .order_by("-created", "-id")[:LIST_LIMIT]
+    )
+    lines = group_lines(rows, recipient=user)
+    return lines[0] if lines else None
 
 
 def kinds_off(*, user: User) -> list[str]:

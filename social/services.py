@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Block, User
 
-from . import presence
+from . import presence, webpush
 from .models import Notification, NotificationSettings
 
 logger = logging.getLogger(__name__)
@@ -81,8 +81,9 @@ def notifications_send(
     notice_id: int | None = None,
     text: str = "",
 ) -> list[int]:
-    """Tell each recipient who wants it; the ids of those told. One INSERT per 2,000, and
-    their open pages are told once the rows are committed."""
+    """Tell each recipient who wants it; the ids of those told. One INSERT per 2,000; once
+    the rows are committed their open pages are told, and the browsers they subscribed get
+    the line pushed (social/webpush.py, only for those with a subscription)."""
     kind = Notification.Kind(kind)
     now = timezone.now()
     with transaction.atomic():
@@ -104,6 +105,7 @@ def notifications_send(
         )
         Notification.objects.bulk_create(rows, batch_size=BULK_BATCH)
         transaction.on_commit(lambda: unread_push(user_ids=told))
+        webpush.push_later(user_ids=told, group_key=group_key)
     return told
 
 
@@ -123,10 +125,15 @@ def notifications_mark_read(
     return count
 
 
-def notification_settings_set(*, user: User, off: Iterable[str]) -> NotificationSettings:
-    """Turn off exactly these kinds (the others on)."""
-    kinds = sorted({Notification.Kind(kind).value for kind in off})
-    settings, _ = NotificationSettings.objects.update_or_create(user=user, defaults={"off": kinds})
+def notification_settings_set(
+    *, user: User, off: Iterable[str], digest: str | None = None
+) -> NotificationSettings:
+    """Turn off exactly these kinds (the others on), and set the email digest when given.
+    Whoever calls it checks that a digest goes to a confirmed address (social/digest.py)."""
+    values: dict[str, object] = {"off": sorted({Notification.Kind(kind).value for kind in off})}
+    if digest is not None:
+        values["digest"] = NotificationSettings.Digest(digest).value
+    settings, _ = NotificationSettings.objects.update_or_create(user=user, defaults=values)
     return settings
 
 

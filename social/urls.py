@@ -2,11 +2,17 @@
 
 from django.urls import path
 
-from . import api, message_views, views
+from . import api, message_views, push_api, push_views, settings_api, views
 
 urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/settings/", views.notification_settings, name="notification_settings"),
+    path("sw.js", push_views.service_worker, name="service_worker"),
+    path(
+        "notifications/unsubscribe/<str:token>/",
+        views.digest_unsubscribe,
+        name="digest_unsubscribe",
+    ),
     path("search/", views.search, name="search"),
     path("discover/", views.discover, name="discover"),
     path("p/<int:pk>/like-this/", views.clips_like, name="clips_like"),
@@ -30,7 +36,17 @@ api_urlpatterns = [
     path("notifications/", api.NotificationListApi.as_view(), name="notification-list"),
     path("notifications/unread/", api.UnreadApi.as_view(), name="notification-unread"),
     path("notifications/read/", api.MarkReadApi.as_view(), name="notification-read"),
-    path("notifications/settings/", api.SettingsApi.as_view(), name="notification-settings"),
+    path(
+        "notifications/settings/",
+        settings_api.SettingsApi.as_view(),
+        name="notification-settings",
+    ),
+    path("push/key/", push_api.PushKeyApi.as_view(), name="push-key"),
+    path(
+        "push/subscriptions/",
+        push_api.PushSubscriptionsApi.as_view(),
+        name="push-subscriptions",
+    ),
     path("search/", api.SearchApi.as_view(), name="search"),
     path("discover/", api.DiscoverApi.as_view(), name="discover"),
     path("posts/<int:pk>/like-this/", api.ClipsLikeApi.as_view(), name="post-like-this"),

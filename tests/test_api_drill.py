@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Permission
 from rest_framework.authtoken.models import Token
 
@@ -39,8 +40,9 @@ SEED = 20261206
 # schema can't state: a password that doesn't match, a cursor this server never handed out,
 # a clip that isn't a draft (or is already finished), following or blocking oneself,
 # "exactly one of" (reports, appeals), a prompt the policy refuses, an upload that isn't a
-# picture (avatar) or a video (verify). Every other operation must take any request its
-# schema calls valid.
+# picture (avatar) or a video (verify), a browser's push key that is not a point on the P-256
+# curve (push_subscribe: the schema states its form, not the curve). Every other operation
+# must take any request its schema calls valid.
 STATE_DEPENDENT_400 = [
     "token_create",
     "feed_page",
@@ -63,6 +65,7 @@ STATE_DEPENDENT_400 = [
     "moderation_appeal_decide",
     "verify_create",
     "me_update",
+    "push_subscribe",
 ]
 # schemathesis's own list for positive_data_acceptance, and 400.
 POSITIVE_400 = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
@@ -73,6 +76,8 @@ def seed() -> dict[str, Any]:
     caller = UserFactory(username="drill")
     # A moderator too, so the moderators' endpoints are drilled past their 403.
     caller.user_permissions.add(Permission.objects.get(codename="review_case"))
+    # A confirmed address, so that turning the email digest on is taken.
+    EmailAddress.objects.create(user=caller, email=caller.email, verified=True, primary=True)
     other = UserFactory(username="other")
     UserFactory(username="bystander")
     PostFactory(owner=caller)  # one of their own, for the lists

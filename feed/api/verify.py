@@ -34,7 +34,8 @@ from moderation.verify import (
     verify_checks_busy,
 )
 
-from ..selectors import ClipOrigin, cards_for, clip_origin
+from ..selectors import ClipOrigin, cards_for
+from ..services import verified_origin
 from .common import PostOutputSerializer
 
 
@@ -67,14 +68,34 @@ class WatermarkSerializer(serializers.Serializer):
     frames_read = serializers.IntegerField()
 
 
+class PerceptualSerializer(serializers.Serializer):
+    """The posted clip the video looks like, when no watermark was read (PDQ frame hashes)."""
+
+    post_id = serializers.IntegerField()
+    matched = serializers.IntegerField(help_text="Frames within the match distance.")
+    frames = serializers.IntegerField(help_text="Frames of the video that were hashed.")
+
+
 class ClipVerificationSerializer(serializers.Serializer):
     """What an uploaded video is: its credentials, its watermark and the post it matches."""
 
     made_here = serializers.BooleanField(
-        help_text="Its watermark or this instance's signature leads to a clip made here."
+        help_text="Its signature, watermark or look leads to a clip made here."
+    )
+    found_by = serializers.ChoiceField(
+        choices=["credentials", "watermark", "perceptual", ""],
+        help_text="How the clip was found: its own trusted credentials, its watermark, or a "
+        'perceptual match of its frames ("" when it wasn\'t).',
     )
     credentials = CredentialsSerializer(source="inspection.credentials")
     watermark = WatermarkSerializer(source="inspection.watermark")
+    perceptual = PerceptualSerializer(source="inspection.perceptual", allow_null=True)
+    stored_credentials = CredentialsSerializer(
+        source="stored",
+        allow_null=True,
+        help_text="The matched post's own credentials, stored when it was signed, when the "
+        "clip was found by its watermark or its look.",
+    )
     post = serializers.SerializerMethodField()
     lineage_url = serializers.SerializerMethodField()
 
@@ -119,7 +140,7 @@ def check_response(request: Request, check: VerifyCheck) -> Response:
         body = {"id": str(check.pk), "status": "pending", "url": url}
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
     inspection = ClipInspection.from_json(check.reading)
-    origin = clip_origin(viewer=viewer_of(request), inspection=inspection)
+    origin = verified_origin(viewer=viewer_of(request), inspection=inspection)
     return Response(ClipVerificationSerializer(origin, context={"request": request}).data)
 
 

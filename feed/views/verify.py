@@ -74,7 +74,8 @@ def _check_context(request: HtmxHttpRequest, check: VerifyCheck) -> dict[str, An
     context: dict[str, Any] = {"check": check, "filename": check.filename}
     if check.state == VerifyCheck.State.DONE and check.reading:
         inspection = ClipInspection.from_json(check.reading)
-        context["origin"] = selectors.clip_origin(viewer=request.user, inspection=inspection)  # type: ignore[arg-type]
+        viewer = request.user if request.user.is_authenticated else None
+        context["origin"] = services.verified_origin(viewer=viewer, inspection=inspection)
     return context
 
 

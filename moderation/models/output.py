@@ -28,12 +28,19 @@ class HashBankEntry(models.Model):
 
 
 class ClipFingerprint(models.Model):
-    """A generated clip's frame hashes and the bank entry it matched, if any."""
+    """A generated clip's frame hashes and the bank entry it matched, if any.
+
+    `hashes` are of its frames before the label and the watermark were drawn (what another
+    generation of the same pixels hashes to); `published_hashes` of the frames as published,
+    label and watermark included (what a copy of the published file hashes to): /verify/
+    finds a clip by the latter when its watermark is gone.
+    """
 
     job = models.OneToOneField(
         "generation.GenerationJob", on_delete=models.CASCADE, related_name="fingerprint"
     )
     hashes = models.JSONField(default=list)
+    published_hashes = models.JSONField(default=list, blank=True)
     match = models.ForeignKey(
         HashBankEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="matches"
     )

@@ -37,6 +37,15 @@ class PolicyCategory(models.Model):
             "of the category's example prompts is refused. Lower catches more."
         ),
     )
+    report_reasons = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=(
+            "The report reasons this category answers (Report.Reason values): a decision on "
+            "reports of other reasons may cite it only if the moderator says why. Empty: it "
+            "may answer any report."
+        ),
+    )
     active = models.BooleanField(default=True)
 
     class Meta:

@@ -11,9 +11,21 @@ from django.utils import timezone
 
 from .policy import PolicyCategory, PromptRefusal, Severity
 
+# What a case can be about; exactly one of them is set.
+TARGETS = ("post", "comment", "message", "account")
+
+
+def _exactly_one_of(fields: tuple[str, ...]) -> models.Q:
+    """A condition that exactly one of these foreign keys is set."""
+    either = models.Q()
+    for chosen in fields:
+        either |= models.Q(**{f"{name}__isnull": name != chosen for name in fields})
+    return either
+
 
 class Case(models.Model):
-    """A post, comment or account waiting for a moderator's decision, with the reports on it."""
+    """A post, comment, message or account waiting for a moderator's decision, with the
+    reports on it."""
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -28,6 +40,9 @@ class Case(models.Model):
     )
     comment = models.ForeignKey(
         "feed.Comment", null=True, blank=True, on_delete=models.CASCADE, related_name="cases"
+    )
+    message = models.ForeignKey(
+        "social.Message", null=True, blank=True, on_delete=models.CASCADE, related_name="cases"
     )
     account = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -52,11 +67,7 @@ class Case(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=(
-                    models.Q(post__isnull=False, comment__isnull=True, account__isnull=True)
-                    | models.Q(post__isnull=True, comment__isnull=False, account__isnull=True)
-                    | models.Q(post__isnull=True, comment__isnull=True, account__isnull=False)
-                ),
+                condition=_exactly_one_of(TARGETS),
                 name="case_one_target",
             ),
             # Reports on something already waiting join that case instead of opening another.
@@ -66,7 +77,7 @@ class Case(models.Model):
                     condition=models.Q(status="open"),
                     name=f"case_open_{target}_unique",
                 )
-                for target in ("post", "comment", "account")
+                for target in TARGETS
             ),
         ]
 
@@ -75,10 +86,8 @@ class Case(models.Model):
 
     @property
     def kind(self) -> str:
-        """What the case is about: "post", "comment" or "account"."""
-        if self.post_id:
-            return "post"
-        return "comment" if self.comment_id else "account"
+        """What the case is about: "post", "comment", "message" or "account"."""
+        return next(name for name in TARGETS if getattr(self, f"{name}_id"))
 
     @property
     def target_owner(self) -> Any:
@@ -87,17 +96,19 @@ class Case(models.Model):
             return self.post.owner
         if self.comment is not None:
             return self.comment.author
+        if self.message is not None:
+            return self.message.sender
         return self.account
 
     @property
     def target_label(self) -> str:
         """A short name for the thing under review."""
-        target_id = self.post_id or self.comment_id or self.account_id
+        target_id = getattr(self, f"{self.kind}_id")
         return f"{self.kind} {target_id}"
 
 
 class Report(models.Model):
-    """Someone signed in says a post, comment or account breaks the rules."""
+    """Someone signed in says a post, comment, message or account breaks the rules."""
 
     class Reason(models.TextChoices):
         SEXUAL = "sexual", "Sexual content or nudity"
@@ -131,6 +142,9 @@ class Report(models.Model):
     )
     reason = models.CharField(max_length=12, choices=Reason.choices)
     note = models.TextField(max_length=1000, blank=True, validators=[MaxLengthValidator(1000)])
+    # A reported message comes with the conversation's last messages up to it, as they were
+    # when it was reported: [{"id", "sender", "body", "post", "created"}, ...], oldest first.
+    context = models.JSONField(default=list, blank=True)
     created = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -172,6 +186,12 @@ class Decision(models.Model):
         on_delete=models.SET_NULL,
         related_name="decisions",
         help_text="The rule that was broken (none for a dismissal).",
+    )
+    category_note = models.TextField(
+        max_length=500,
+        blank=True,
+        validators=[MaxLengthValidator(500)],
+        help_text="Why this rule, when the reports pointed at another (sent to the person).",
     )
     label = models.CharField(max_length=80, blank=True, help_text="The warning label shown.")
     facts = models.TextField(

@@ -67,6 +67,10 @@
     }
   }
 
+  // Other scripts of Riff's pages (push.js) send their writes with the same token.
+  window.Riff = window.Riff || {};
+  window.Riff.csrfToken = csrfToken;
+
   function uuid() {
     if (window.crypto && typeof window.crypto.randomUUID === "function") {
       return window.crypto.randomUUID();
@@ -196,7 +200,8 @@
 
   function play(article) {
     var v = videoOf(article);
-    if (!v) return;
+    // A labelled clip waits behind its warning until the viewer taps "View clip".
+    if (!v || article.classList.contains("is-screened")) return;
     v.muted = !soundOn;
     var p = v.play();
     if (p && typeof p.catch === "function") {
@@ -437,6 +442,22 @@
     }
   }
 
+  function unscreen(host) {
+    if (!host) return;
+    host.classList.remove("is-screened");
+    var screen = host.querySelector(".label-screen");
+    if (screen) screen.remove();
+    if (host.matches("article.clip")) {
+      if (active === host) play(host);
+      return;
+    }
+    var v = host.querySelector("video");
+    if (v) {
+      v.controls = true;
+      v.play().catch(function () {});
+    }
+  }
+
   function onClick(e) {
     var button = e.target.closest("[data-action]");
     if (button) {
@@ -448,6 +469,8 @@
         if (article) togglePlay(article);
       } else if (action === "share") {
         share(button);
+      } else if (action === "unscreen") {
+        unscreen(button.closest(".is-screened"));
       } else if (action === "close-sheet") {
         var sheet = button.closest("dialog");
         if (sheet) sheet.close();

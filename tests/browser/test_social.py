@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from accounts.models import User
 from feed.models import Post
 from generation.models import GenerationJob
+from moderation.models import Report
 from tests.factories import UserFactory
 from tests.generation.factories import job_in_state
 from tests.processes import daphne, private_redis_url, process_env, started, stop, worker_args
@@ -83,7 +84,7 @@ def test_what_bob_does_reaches_aikos_bell_live(
 ) -> None:
     aiko_context, bob_context = two_people
     aiko: User = UserFactory(username="aiko")
-    UserFactory(username="bob")
+    bob: User = UserFactory(username="bob")
     clip = make_post(aiko, caption="A koi in the rain")
 
     a = new_tab(aiko_context)
@@ -214,6 +215,34 @@ def test_what_bob_does_reaches_aikos_bell_live(
     expect(a.get_by_label("Likes of your clips")).not_to_be_checked()
     expect(a.get_by_label("New followers")).to_be_checked()
     a.screenshot(path=screenshot_dir / "notification-settings-mobile.png", full_page=True)
+
+    # aiko reports one of bob's messages from the conversation; it lands in the queue.
+    a.goto("/messages/@bob/")
+    mine = a.get_by_test_id("message").filter(has_text="riff-house, on a laptop!")
+    expect(mine.get_by_test_id("message-report")).to_have_count(0)
+    bobs_line = a.get_by_test_id("message").filter(has_text="Nice. Look at this one:")
+    bobs_line.get_by_test_id("message-report").click()
+    expect(a.get_by_role("heading", name="Report this message")).to_be_visible()
+    expect(a.get_by_test_id("report-context-note")).to_be_visible()
+    a.get_by_label("Spam").check()
+    a.get_by_role("button", name="Send report").click()
+    expect(a).to_have_url(re.compile(r"/messages/@bob/$"))
+    expect(a.get_by_text("Thanks. A moderator will review your report.")).to_be_visible()
+    report = Report.objects.get(case__message__body="Nice. Look at this one:")
+    assert [line["sender"] for line in report.context][-3:] == ["bob", "aiko", "bob"]
+
+    # In her For You, bob's new clip; its comments open in a sheet over it.
+    lantern = make_post(bob, caption="Paper lantern at dusk")
+    a.goto("/")
+    slide = a.locator(f"#clip-{lantern.pk}")
+    slide.scroll_into_view_if_needed()
+    slide.get_by_role("link", name="Comments").click()
+    sheet = a.locator("#comments-sheet")
+    expect(sheet).to_be_visible()
+    sheet.get_by_label("Add a comment").fill("@bob the glow!")
+    sheet.get_by_role("button", name="Post", exact=True).click()
+    expect(sheet.get_by_text("the glow!")).to_be_visible()
+    a.screenshot(path=screenshot_dir / "comments-sheet-aiko-mobile.png")
     assert a.console_errors == [] and b.console_errors == []  # type: ignore[attr-defined]
 
 

@@ -43,7 +43,7 @@ def test_the_ai_label_and_the_verify_page(
     page.goto(post.get_absolute_url())
     page.get_by_role("link", name="AI-generated").click()
     expect(page.get_by_role("heading", name="About this clip")).to_be_visible()
-    expect(page.get_by_text("Signed by this Riff, unchanged since")).to_be_visible()
+    expect(page.get_by_text("and unchanged since it was signed")).to_be_visible()
     expect(page.get_by_text(f"Riff watermark, id {job.watermark_id}")).to_be_visible()
     page.screenshot(path=screenshot_dir / "credentials-mobile.png", full_page=True)
 

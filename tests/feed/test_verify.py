@@ -63,7 +63,7 @@ def test_a_clip_from_here_is_trusted_and_leads_to_its_post(client: Client, other
     html = response.content.decode()
     assert response.status_code == 200
     assert "Made with AI on this Riff" in html
-    assert 'data-state="Trusted"' in html and "Signed by this Riff, unchanged since" in html
+    assert 'data-state="Trusted"' in html and "and unchanged since it was signed" in html
     assert "AI: tiny-wan" in html
     assert f'href="{post.get_absolute_url()}"' in html
     assert reverse("feed:post_lineage", kwargs={"pk": post.pk}) in html

@@ -6,6 +6,7 @@ settings.C2PA_* at it for every test (`_c2pa_settings`), so clips read back Trus
 
 from __future__ import annotations
 
+import base64
 import io
 import stat
 import struct
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+import c2pa
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
@@ -23,6 +25,7 @@ from feed.media import demo_clip_frames
 from generation.video import encode_mp4
 from moderation.content_credentials import (
     AI_SOURCE_TYPE,
+    SOFT_BINDING_ALG,
     Parent,
     SigningUnavailable,
     read_clip,
@@ -80,6 +83,20 @@ def test_a_signed_clip_is_trusted_and_says_it_is_ai_made(clip: bytes) -> None:
     assert created["digitalSourceType"] == AI_SOURCE_TYPE
     assert "Riff" in created["softwareAgent"]["name"]
     assert "tiny-wan" in created["softwareAgent"]["name"]
+
+
+def test_the_watermark_is_the_manifests_soft_binding_for_a_c2pa_reader(clip: bytes) -> None:
+    data = signed(clip, watermark_id=0xA1B2C3D4E5F6)
+    # Read with c2pa-python itself, as any C2PA reader would, not through Riff's reading.
+    with c2pa.Reader("video/mp4", io.BytesIO(data)) as reader:
+        manifest = reader.get_active_manifest()
+    assert manifest is not None
+    [binding] = [a for a in manifest["assertions"] if a["label"] == "c2pa.soft-binding"]
+    assert binding["data"]["alg"] == SOFT_BINDING_ALG
+    [block] = binding["data"]["blocks"]
+    assert base64.b64decode(block["value"]) == bytes.fromhex("a1b2c3d4e5f6")
+    assert read_clip(data).state == "Trusted"
+    assert "c2pa.soft-binding" not in str(read_clip(signed(clip)).manifest)
 
 
 def test_without_the_instance_ca_as_anchor_it_is_only_valid(clip: bytes, settings) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 
+import av
 import numpy as np
 import pytest
 from django.urls import reverse
@@ -27,6 +28,7 @@ from moderation.models import AuditEntry, Case, HashBankEntry, PolicyCategory
 from moderation.services import appeal_create, appeal_decide, decision_make
 from tests.factories import PostFactory, UserFactory
 from tests.generation.conftest import tiny_models  # noqa: F401 - a fixture used below
+from tests.generation.factories import job_in_state
 from tests.moderation.clips import reencoded, scene
 
 PROMPT = "a paper boat on a pond"
@@ -145,7 +147,10 @@ def test_the_same_clip_made_by_someone_else_is_held_for_review(
     first = posted(first_job)
     assert first.standing == Post.Standing.OK
     entry = hashbank.bank_add(post=first)
-    assert entry.active and entry.hashes == first_job.fingerprint.hashes
+    fingerprint = first_job.fingerprint
+    assert fingerprint.published_hashes and fingerprint.published_hashes != fingerprint.hashes
+    assert entry.active
+    assert entry.hashes == list(dict.fromkeys(fingerprint.hashes + fingerprint.published_hashes))
     assert hashbank.bank_add(post=first) == entry  # banked once
 
     copy_job = made(other_user)
@@ -162,6 +167,31 @@ def test_the_same_clip_made_by_someone_else_is_held_for_review(
     assert case.source == Case.Source.HASH_BANK
     audit = AuditEntry.objects.get(action="hold", target=f"post {copy.pk}")
     assert audit.details == {"reason": "hash bank", "entry": entry.pk, "share": 1.0}
+
+
+@pytest.mark.usefixtures("tiny_models")
+@pytest.mark.django_db
+def test_a_reupload_of_a_removed_clips_published_file_is_held(user: User, other_user: User):
+    first_job = made(user)
+    first = posted(first_job)
+    entry = removed(first).decision.bank_entries.get()
+    # The posted file itself, label and watermark drawn, re-encoded as a copy saved from the
+    # feed would be, comes back as another person's clip. (The tiny model's clips are 64x112:
+    # too small to resize and still hash alike; tests/feed/test_verify_lookalike.py matches a
+    # 0.5x copy of a clip of Wan's size.)
+    with first.video.open("rb") as handle:
+        copy = reencoded(handle.read(), crf=30)
+    with av.open(io.BytesIO(copy)) as container:
+        frames = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+    # What the bank held of a clip before: its frames before the label was drawn.
+    unlabelled_only = Bank.of([(entry.pk, first_job.fingerprint.hashes)])
+    assert bank_match(frame_hashes(frames), unlabelled_only, distance=31, share=0.8) is None
+    job = job_in_state(other_user, GenerationJob.State.SUCCEEDED)
+    fingerprint = hashbank.fingerprint_record(job_id=job.pk, frames=frames)
+    assert fingerprint.match == entry and fingerprint.matched_share >= 0.8
+    reupload = posted(job)
+    assert reupload.standing == Post.Standing.HELD
+    assert Case.objects.get(post=reupload).source == Case.Source.HASH_BANK
 
 
 @pytest.mark.usefixtures("tiny_models")

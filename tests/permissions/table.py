@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.media import media_url
+from social.digest import unsubscribe_token
 
 from .world import Owned, World
 
@@ -31,7 +32,8 @@ class Row:
 
 def _p(template: str) -> Build:
     """A path with {post}, {fpost}, {ppost}, {comment}, {job}, {handle}, {case}, {appeal},
-    {decision}, {refusal}, {conversation} filled in from the content the role asks about."""
+    {decision}, {refusal}, {conversation}, {message} (rita's) filled in from the content the
+    role asks about."""
 
     def build(world: World, role: str) -> str:
         owned = world.of(role)
@@ -47,9 +49,16 @@ def _p(template: str) -> Build:
             decision=owned.decision.pk,
             refusal=owned.refusal.pk,
             conversation=owned.conversation.pk,
+            message=owned.conversation.messages.values_list("pk", flat=True).first(),
         )
 
     return build
+
+
+def _unsubscribe(world: World, role: str) -> str:
+    """The digest's unsubscribe link of the owner the role asks about: the signed token is
+    the proof, so it answers the same whoever opens it."""
+    return f"/notifications/unsubscribe/{unsubscribe_token(user_id=world.of(role).owner.pk)}/"
 
 
 def _media(field: Callable[[Owned], Any]) -> Build:
@@ -61,151 +70,11 @@ def _media(field: Callable[[Owned], Any]) -> Build:
     return build
 
 
-# What each role gets: (anon, stranger, blocked, owner, suspended, mod, mod_own).
-# 302 from a page that needs a signed-in person is the way to the sign-in page; other 302s
-# are a write done and its redirect. 404 where the content must not be known to exist.
-ANSWERS: dict[str, tuple[int, ...]] = {
-    "healthz": (200, 200, 200, 200, 200, 200, 200),
-    "readyz": (200, 200, 200, 200, 200, 200, 200),
-    "schema": (200, 200, 200, 200, 200, 200, 200),
-    "api-docs": (200, 200, 200, 200, 200, 200, 200),
-    "feed:for_you": (200, 200, 200, 200, 200, 200, 200),
-    "feed:following": (302, 200, 200, 200, 200, 200, 200),
-    "feed:feed_more": (200, 200, 200, 200, 200, 200, 200),
-    "feed:post_detail": (200, 200, 404, 200, 200, 200, 200),
-    "feed:post_detail followers-only": (404, 404, 404, 200, 200, 404, 200),
-    "feed:post_detail private": (404, 404, 404, 200, 200, 404, 200),
-    "feed:post_lineage": (200, 200, 404, 200, 200, 200, 200),
-    "feed:post_credentials": (200, 200, 404, 200, 200, 200, 200),
-    "feed:post_like": (302, 302, 404, 302, 403, 302, 302),
-    "feed:comment_create": (302, 302, 404, 302, 403, 302, 302),
-    "feed:comments_sheet": (200, 200, 404, 200, 200, 200, 200),
-    "feed:post_edit": (302, 403, 404, 200, 200, 403, 200),
-    "feed:post_edit save": (302, 403, 404, 302, 403, 403, 302),
-    "feed:post_delete": (302, 403, 404, 302, 403, 403, 302),
-    "feed:comment_delete": (302, 403, 404, 302, 403, 403, 302),
-    "feed:comment_like": (302, 302, 404, 302, 403, 302, 302),
-    "feed:create": (302, 200, 200, 200, 200, 200, 200),
-    "feed:create remix": (302, 200, 404, 200, 200, 200, 200),
-    "feed:draft_post": (302, 404, 404, 302, 403, 404, 302),
-    "feed:tag": (200, 200, 200, 200, 200, 200, 200),
-    "feed:verify": (200, 200, 200, 200, 200, 200, 200),
-    "feed:verify_check": (404, 404, 404, 404, 404, 404, 404),
-    "accounts:profile": (200, 200, 200, 200, 200, 200, 200),
-    "accounts:followers": (200, 200, 200, 200, 200, 200, 200),
-    "accounts:following": (200, 200, 200, 200, 200, 200, 200),
-    "accounts:follow": (302, 302, 403, 400, 403, 302, 400),
-    "accounts:block": (302, 302, 302, 400, 403, 302, 400),
-    "accounts:profile_edit": (302, 200, 200, 200, 200, 200, 200),
-    "accounts:profile_edit save": (302, 302, 302, 302, 403, 302, 302),
-    "accounts:data_export": (302, 200, 200, 200, 200, 200, 200),
-    "moderation:report": (302, 200, 404, 200, 200, 200, 200),
-    "moderation:report send": (302, 302, 404, 400, 403, 302, 400),
-    "moderation:queue": (302, 403, 403, 403, 403, 200, 200),
-    "moderation:case": (302, 403, 403, 403, 403, 200, 404),
-    "moderation:case decide": (302, 403, 403, 403, 403, 302, 404),
-    "moderation:appeals": (302, 403, 403, 403, 403, 200, 200),
-    "moderation:appeal": (302, 403, 403, 403, 403, 200, 200),
-    "moderation:appeal decide": (302, 403, 403, 403, 403, 302, 403),
-    "moderation:notices": (302, 200, 200, 200, 200, 200, 200),
-    "moderation:decision_appeal": (302, 404, 404, 200, 200, 404, 200),
-    "moderation:decision_appeal send": (302, 404, 404, 400, 400, 404, 400),
-    "moderation:refusal_appeal": (302, 404, 404, 200, 200, 404, 200),
-    "moderation:refusal_appeal send": (302, 404, 404, 302, 302, 404, 302),
-    "moderation:transparency": (200, 200, 200, 200, 200, 200, 200),
-    "ranking:not_interested": (302, 302, 404, 302, 403, 302, 302),
-    "ranking:why": (200, 200, 404, 200, 200, 200, 200),
-    "ranking:feed_settings": (302, 200, 200, 200, 200, 200, 200),
-    "ranking:feed_reset": (302, 302, 302, 302, 403, 302, 302),
-    "generation:drafts": (302, 200, 200, 200, 200, 200, 200),
-    "generation:job_detail": (302, 404, 404, 200, 200, 404, 200),
-    "generation:job_status": (302, 404, 404, 200, 200, 404, 200),
-    "generation:job_cancel": (302, 404, 404, 302, 403, 404, 302),
-    "generation:draft_delete": (302, 404, 404, 302, 403, 404, 302),
-    "api:token": (400, 400, 400, 400, 400, 400, 400),
-    "api:me": (401, 200, 200, 200, 200, 200, 200),
-    "api:me update": (401, 200, 200, 200, 403, 200, 200),
-    "api:me-export": (401, 200, 200, 200, 200, 200, 200),
-    "api:user-detail": (200, 200, 200, 200, 200, 200, 200),
-    "api:user-follow": (401, 201, 403, 400, 403, 201, 400),
-    "api:user-block": (401, 201, 201, 400, 403, 201, 400),
-    "api:user-followers": (200, 200, 200, 200, 200, 200, 200),
-    "api:user-following": (200, 200, 200, 200, 200, 200, 200),
-    "api:feed": (200, 200, 200, 200, 200, 200, 200),
-    "api:feed-preference": (401, 200, 200, 200, 200, 200, 200),
-    "api:feed-preference set": (401, 200, 200, 200, 403, 200, 200),
-    "api:feed-reset": (401, 200, 200, 200, 403, 200, 200),
-    "api:post-why": (200, 200, 404, 200, 200, 200, 200),
-    "api:post-list": (200, 200, 200, 200, 200, 200, 200),
-    "api:user-posts": (200, 200, 200, 200, 200, 200, 200),
-    "api:tag-posts": (200, 200, 200, 200, 200, 200, 200),
-    "api:post-detail": (200, 200, 404, 200, 200, 200, 200),
-    "api:post-detail followers-only": (404, 404, 404, 200, 200, 404, 200),
-    "api:post-detail private": (404, 404, 404, 200, 200, 404, 200),
-    "api:post-detail update": (401, 403, 404, 200, 403, 403, 200),
-    "api:post-detail delete": (401, 403, 404, 204, 403, 403, 204),
-    "api:post-like": (401, 201, 404, 201, 403, 201, 201),
-    "api:post-comments": (200, 200, 404, 200, 200, 200, 200),
-    "api:post-comments add": (401, 201, 404, 201, 403, 201, 201),
-    "api:comment-detail delete": (401, 403, 404, 204, 403, 403, 204),
-    "api:comment-like": (401, 201, 404, 201, 403, 201, 201),
-    "api:post-remix": (401, 201, 404, 201, 403, 201, 201),
-    "api:events": (401, 202, 202, 202, 403, 202, 202),
-    "api:generation-list": (401, 200, 200, 200, 200, 200, 200),
-    "api:generation-list create": (401, 201, 201, 201, 403, 201, 201),
-    "api:generation-models": (401, 200, 200, 200, 200, 200, 200),
-    "api:generation-detail": (401, 404, 404, 200, 200, 404, 200),
-    "api:generation-cancel": (401, 404, 404, 400, 403, 404, 400),
-    "api:generation-post": (401, 404, 404, 201, 403, 404, 201),
-    "api:verify": (400, 400, 400, 400, 400, 400, 400),
-    "api:verify-check": (404, 404, 404, 404, 404, 404, 404),
-    "api:report-create": (401, 201, 404, 409, 403, 201, 409),
-    "api:notice-list": (401, 200, 200, 200, 200, 200, 200),
-    "api:appeal-create": (401, 404, 404, 201, 201, 404, 201),
-    "api:case-list": (401, 403, 403, 403, 403, 200, 200),
-    "api:case-detail": (401, 403, 403, 403, 403, 200, 404),
-    "api:case-decide": (401, 403, 403, 403, 403, 201, 404),
-    "api:appeal-list": (401, 403, 403, 403, 403, 200, 200),
-    "api:appeal-decide": (401, 403, 403, 403, 403, 200, 403),
-    "media post video": (200, 200, 404, 200, 200, 200, 200),
-    "media post poster": (200, 200, 404, 200, 200, 200, 200),
-    "media followers-only video": (404, 404, 404, 200, 200, 404, 200),
-    "media private video": (404, 404, 404, 200, 200, 404, 200),
-    "media draft video": (404, 404, 404, 200, 200, 404, 200),
-    "media avatar": (200, 200, 200, 200, 200, 200, 200),
-    # 101: the socket is accepted; 403: refused before it opens.
-    "social:notifications": (302, 200, 200, 200, 200, 200, 200),
-    "social:search": (200, 200, 200, 200, 200, 200, 200),
-    "social:discover": (200, 200, 200, 200, 200, 200, 200),
-    "social:clips_like": (200, 200, 404, 200, 200, 200, 200),
-    "api:search": (200, 200, 200, 200, 200, 200, 200),
-    "api:discover": (200, 200, 200, 200, 200, 200, 200),
-    "api:post-like-this": (200, 200, 404, 200, 200, 200, 200),
-    "social:notification_settings": (302, 200, 200, 200, 200, 200, 200),
-    "social:notification_settings save": (302, 302, 302, 302, 302, 302, 302),
-    "api:notification-list": (401, 200, 200, 200, 200, 200, 200),
-    "api:notification-unread": (401, 200, 200, 200, 200, 200, 200),
-    "api:notification-read": (401, 200, 200, 200, 200, 200, 200),
-    "api:notification-settings": (401, 200, 200, 200, 200, 200, 200),
-    "api:notification-settings set": (401, 200, 200, 200, 200, 200, 200),
-    "ws:job-status": (403, 403, 403, 101, 101, 403, 101),
-    "ws:notifications": (403, 101, 101, 101, 101, 101, 101),
-    "ws:messages": (403, 403, 403, 101, 101, 403, 101),
-    "social:messages": (302, 200, 200, 200, 200, 200, 200),
-    "social:message_requests": (302, 200, 200, 200, 200, 200, 200),
-    "social:conversation": (302, 200, 404, 404, 404, 200, 404),
-    "social:conversation send": (302, 302, 404, 404, 403, 302, 404),
-    "social:conversation_since": (302, 200, 404, 404, 404, 200, 404),
-    "social:conversation_answer": (302, 302, 404, 404, 403, 302, 404),
-    "social:share": (302, 200, 404, 200, 200, 200, 200),
-    "social:share send": (302, 302, 404, 302, 403, 302, 302),
-    "api:conversation-list": (401, 200, 200, 200, 200, 200, 200),
-    "api:conversation-messages": (401, 200, 404, 404, 404, 200, 404),
-    "api:conversation-messages send": (401, 201, 404, 404, 403, 201, 404),
-    "api:conversation-answer": (401, 404, 404, 404, 403, 404, 404),
-}
-
 NOT_FOUND_UUID = "00000000-0000-4000-8000-000000000000"
+# A browser's push subscription (its key a point on the P-256 curve), and where it goes.
+P256DH = "BCfswQcew4mWs-bpcy066GXg0UfnYvKFyceLydYxLen-tcwFKMoi_gTXzDmSeFDijOSOu8meSQ3MquhxECAVBf8"
+PUSH = {"endpoint": "https://push.example.com/1", "keys": {"p256dh": P256DH, "auth": "A" * 22}}
+PUSHES = _p("/api/v1/push/subscriptions/")
 ROWS: list[Row] = [
     # --- health and docs
     Row("healthz", "GET", _p("/healthz")),
@@ -257,6 +126,13 @@ ROWS: list[Row] = [
     # --- moderation pages
     Row("moderation:report", "GET", _p("/report/post/{post}/")),
     Row("moderation:report send", "POST", _p("/report/post/{post}/"), {"reason": "spam"}),
+    Row("moderation:report message", "GET", _p("/report/message/{message}/")),
+    Row(
+        "moderation:report message send",
+        "POST",
+        _p("/report/message/{message}/"),
+        {"reason": "harassment"},
+    ),
     Row("moderation:queue", "GET", _p("/moderation/")),
     Row("moderation:case", "GET", _p("/moderation/cases/{case}/")),
     Row(
@@ -274,6 +150,7 @@ ROWS: list[Row] = [
         {"outcome": "overturn", "reply": "You are right."},
     ),
     Row("moderation:notices", "GET", _p("/notices/")),
+    Row("moderation:my_appeals", "GET", _p("/appeals/")),
     Row("moderation:decision_appeal", "GET", _p("/appeals/decision/{decision}/")),
     Row(
         "moderation:decision_appeal send",
@@ -401,6 +278,7 @@ ROWS: list[Row] = [
         {"action": "dismiss", "facts": "Nothing wrong here."},
         json=True,
     ),
+    Row("api:appeal-create list", "GET", _p("/api/v1/appeals/")),
     Row("api:appeal-list", "GET", _p("/api/v1/moderation/appeals/")),
     Row(
         "api:appeal-decide",
@@ -435,6 +313,14 @@ ROWS: list[Row] = [
         {"off": ["new_post"]},
         json=True,
     ),
+    Row("social:digest_unsubscribe", "GET", _unsubscribe),
+    Row("social:digest_unsubscribe one-click", "POST", _unsubscribe),
+    Row("social:digest_unsubscribe resubscribe", "POST", _unsubscribe, {"resubscribe": "1"}),
+    Row("social:digest_unsubscribe tampered", "GET", _p("/notifications/unsubscribe/Mg:x:y/")),
+    Row("social:service_worker", "GET", _p("/sw.js")),
+    Row("api:push-key", "GET", _p("/api/v1/push/key/")),
+    Row("api:push-subscriptions", "POST", PUSHES, PUSH, json=True),
+    Row("api:push-subscriptions delete", "DELETE", PUSHES, {"endpoint": "none"}, json=True),
     # --- media: the URL each person is given for the file
     Row("media post video", "GET", _media(lambda o: o.post.video)),
     Row("media post poster", "GET", _media(lambda o: o.post.poster)),

@@ -1,7 +1,7 @@
 """Who may do what: every page, API endpoint, media URL and WebSocket, for seven people.
 
-One table (ANSWERS) says what each of them gets from each address, written from the rules
-in the README; the test asks for real and compares. A new address without a row fails
+One table (ANSWERS, in answers.py) says what each of them gets from each address, written
+from the rules in the README; the test asks for real and compares. A new address without a row fails
 `test_every_address_has_a_row`, so nothing is added without deciding who may use it.
 
 The people, each asking about the content of the owner named in brackets:
@@ -37,7 +37,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from accounts.models import User
 from config.routing import websocket_urlpatterns
 
-from .table import ANSWERS, ROWS, Row, _p
+from .answers import ANSWERS
+from .table import ROWS, Row, _p
 from .world import ROLES, World, build_world
 
 pytestmark = pytest.mark.django_db

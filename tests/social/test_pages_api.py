@@ -112,8 +112,9 @@ def test_the_api_lists_counts_marks_read_and_sets(aiko: User):
         "unread": 0,
     }
     put = api.put("/api/v1/notifications/settings/", {"off": ["like", "new_post"]}, format="json")
-    assert put.status_code == 200 and put.json() == {"off": ["like", "new_post"]}
-    assert api.get("/api/v1/notifications/settings/").json() == {"off": ["like", "new_post"]}
+    saved = {"off": ["like", "new_post"], "digest": "off"}
+    assert put.status_code == 200 and put.json() == saved
+    assert api.get("/api/v1/notifications/settings/").json() == saved
 
 
 @pytest.mark.django_db
