@@ -330,6 +330,14 @@ def clip_origin(*, viewer: User | None, inspection: ClipInspection) -> ClipOrigi
     return ClipOrigin(inspection=inspection, made_here=bool(found_by), post=post, found_by=found_by)
 
 
+def binding_post(*, viewer: User | None, watermark_id: int) -> Post | None:
+    """The posted clip that carries this watermark id, if this viewer may see it."""
+    job = generation.job_for_clip(watermark_id=watermark_id, clip_id=None)
+    if job is None or job.published_post_id is None:
+        return None
+    return post_visible(viewer=viewer, pk=job.published_post_id)
+
+
 def comment_visible(*, viewer: User | None, pk: int) -> Comment | None:
     """The comment if it is shown and this viewer may see its post, else None."""
     comment = Comment.objects.filter(pk=pk, removed=False).select_related("post").first()

@@ -39,4 +39,5 @@ api_urlpatterns = [
     path("generations/<uuid:job_id>/post/", api.DraftPostApi.as_view(), name="generation-post"),
     path("verify/", api.VerifyApi.as_view(), name="verify"),
     path("verify/<uuid:check_id>/", api.VerifyCheckApi.as_view(), name="verify-check"),
+    path("manifests/by-binding/", api.ManifestByBindingApi.as_view(), name="manifest-by-binding"),
 ]

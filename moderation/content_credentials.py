@@ -8,6 +8,7 @@ settings.C2PA_TRUST_ANCHORS. `manage.py c2pa_dev_ca` makes a development CA offl
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime
 import io
 import logging
@@ -143,6 +144,15 @@ def _context() -> c2pa.Context:
 def soft_binding_value(watermark_id: int) -> str:
     """The soft binding's value for a watermark id: its 6 bytes, base64."""
     return base64.b64encode(watermark_id.to_bytes(6, "big")).decode()
+
+
+def soft_binding_id(value: str) -> int | None:
+    """The watermark id a soft binding's value holds, or None when it holds none."""
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (ValueError, binascii.Error):
+        return None
+    return int.from_bytes(raw, "big") if len(raw) == 6 else None
 
 
 def sign_clip(

@@ -4,7 +4,7 @@ from .comments import CommentDetailApi, CommentLikeApi, CommentListCreateApi
 from .common import PostOutputSerializer, PostPageSerializer
 from .posts import FeedApi, PostDetailApi, PostLikeApi, PostListApi, TagPostsApi, UserPostsApi
 from .remix import DraftPostApi, PostRemixApi
-from .verify import VerifyApi, VerifyCheckApi
+from .verify import ManifestByBindingApi, VerifyApi, VerifyCheckApi
 
 __all__ = [
     "CommentDetailApi",
@@ -12,6 +12,7 @@ __all__ = [
     "CommentListCreateApi",
     "DraftPostApi",
     "FeedApi",
+    "ManifestByBindingApi",
     "PostDetailApi",
     "PostLikeApi",
     "PostListApi",

@@ -1,4 +1,5 @@
-"""Verify a clip over the API: upload a video, learn what it is.
+"""Verify a clip over the API: upload a video, learn what it is; or resolve the watermark
+id a C2PA reader found (the manifest's soft binding) to the manifest the clip was posted with.
 
 The video is checked by the `verify` worker (moderation/verify.py): the upload answers within
 VERIFY_WAIT_S when it can, else 202 with the URL to ask again.
@@ -9,10 +10,11 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -20,9 +22,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import viewer_of
-from core.api import absolute_url
+from core.api import StrictCharField, absolute_url
 from core.throttling import ScopedRateThrottle
 from core.uploads import upload_turn
+from moderation.content_credentials import SOFT_BINDING_ALG, soft_binding_id
 from moderation.models import VerifyCheck
 from moderation.provenance import ClipInspection, declared_size_refusal, upload_refusal
 from moderation.verify import (
@@ -34,8 +37,8 @@ from moderation.verify import (
     verify_checks_busy,
 )
 
-from ..selectors import ClipOrigin, cards_for
-from ..services import verified_origin
+from ..selectors import ClipOrigin, binding_post, cards_for
+from ..services import post_clip_reading, verified_origin
 from .common import PostOutputSerializer
 
 
@@ -235,3 +238,70 @@ class VerifyCheckApi(APIView):
         if check is None:
             raise NotFound("No such check; results are kept for a short while only.")
         return check_response(request, check)
+
+
+NOT_A_BINDING = "That isn't a Riff watermark id: its 6 bytes in base64, 8 characters."
+
+
+class ManifestByBindingApi(APIView):
+    """Resolve a soft binding to its manifest: a C2PA reader that found Riff's watermark id in a
+    copy stripped of its manifest (the `c2pa.soft-binding` assertion every clip's manifest
+    carries names the algorithm) gets the manifest the clip was posted with."""
+
+    permission_classes = [AllowAny]
+
+    class QuerySerializer(serializers.Serializer):
+        alg = serializers.ChoiceField(
+            choices=[SOFT_BINDING_ALG],
+            help_text="The soft binding algorithm: Riff resolves its own watermark only.",
+            error_messages={
+                "invalid_choice": f"Riff resolves its own soft binding only: {SOFT_BINDING_ALG}."
+            },
+        )
+        value = StrictCharField(
+            validators=[RegexValidator(r"\A[A-Za-z0-9+/]{8}\Z", NOT_A_BINDING)],
+            help_text="The binding's value: the watermark id's 6 bytes, base64 (8 characters).",
+        )
+
+        class Meta:
+            ref_name = "SoftBindingQuery"
+
+    class OutputSerializer(serializers.Serializer):
+        post = serializers.IntegerField(help_text="The post whose clip carries the binding.")
+        url = serializers.URLField(help_text="The post's page.")
+        state = serializers.CharField(
+            allow_null=True, help_text="How the stored manifest read when the clip was signed."
+        )
+        manifest = serializers.DictField(allow_null=True, help_text="The stored manifest.")
+
+        class Meta:
+            ref_name = "ManifestByBinding"
+
+    @extend_schema(
+        operation_id="manifest_by_binding",
+        parameters=[QuerySerializer],
+        responses={
+            200: OutputSerializer,
+            400: OpenApiResponse(description="Another algorithm, or a value that isn't one."),
+            404: OpenApiResponse(description="No clip you may see carries that binding."),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        """The manifest of the posted clip that carries this watermark id."""
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        watermark_id = soft_binding_id(query.validated_data["value"])
+        if watermark_id is None:
+            raise ValidationError({"value": [NOT_A_BINDING]})
+        post = binding_post(viewer=viewer_of(request), watermark_id=watermark_id)
+        if post is None:
+            raise NotFound("No clip you may see carries that binding.")
+        reading = post_clip_reading(post=post)
+        credentials = reading.credentials if reading is not None else None
+        body = {
+            "post": post.pk,
+            "url": absolute_url(request, post.get_absolute_url()),
+            "state": credentials.state if credentials else None,
+            "manifest": credentials.manifest if credentials else None,
+        }
+        return Response(self.OutputSerializer(body).data)

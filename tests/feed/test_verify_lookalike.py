@@ -7,11 +7,13 @@ from __future__ import annotations
 import io
 
 import av
+import c2pa
 import cv2
 import numpy as np
 import pytest
 from django.core.files.base import ContentFile
 from django.test import Client
+from rest_framework.test import APIClient
 
 from accounts.models import User
 from feed.models import Post
@@ -23,6 +25,7 @@ from moderation.hashbank import fingerprint_record, video_hashes
 from moderation.perceptual import published_index, published_match
 from moderation.provenance import clip_read
 from moderation.watermark import mark_frames
+from tests.clients import token_client
 from tests.generation.factories import job_in_state
 from tests.moderation.clips import reencoded, scene
 from tests.verifying import api_verify, page_verify
@@ -104,3 +107,29 @@ def test_a_page_for_a_clip_with_its_watermark_says_how_it_was_found(
     assert "Made with AI on this Riff" in html and "Found by its invisible watermark." in html
     assert "found by its watermark" in html and 'data-testid="stored-credentials"' in html
     assert "perceptual match" not in html
+
+
+def test_a_c2pa_reader_resolves_the_soft_binding_to_the_stored_manifest(other_user: User):
+    post, data = posted_clip(other_user)
+    with c2pa.Reader("video/mp4", io.BytesIO(data)) as reader:
+        manifest = reader.get_active_manifest()
+    [binding] = [a["data"] for a in manifest["assertions"] if a["label"] == "c2pa.soft-binding"]
+    query = {"alg": binding["alg"], "value": binding["blocks"][0]["value"]}
+    url = "/api/v1/manifests/by-binding/"
+
+    found = APIClient().get(url, query)
+    assert found.status_code == 200
+    body = found.json()
+    assert body["post"] == post.pk and body["url"].endswith(post.get_absolute_url())
+    assert body["state"] == "Trusted"
+    assert body["manifest"]["title"] == manifest["title"]
+
+    # Only clips the caller may see; other algorithms and values are refused plainly.
+    Post.objects.filter(pk=post.pk).update(visibility=Post.Visibility.PRIVATE)
+    assert APIClient().get(url, query).status_code == 404
+    assert token_client(other_user).get(url, query).status_code == 200
+    other = APIClient().get(url, {**query, "alg": "com.example.other"})
+    assert other.status_code == 400 and "org.riff.watermark.1" in str(other.json())
+    assert APIClient().get(url, {**query, "value": "not base64!"}).status_code == 400
+    assert APIClient().get(url, {**query, "value": "AAAA"}).status_code == 400
+    assert APIClient().get(url, {**query, "value": "AAAAAAAB"}).status_code == 404

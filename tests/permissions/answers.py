@@ -103,6 +103,7 @@ ANSWERS: dict[str, tuple[int, ...]] = {
     "api:generation-post": (401, 404, 404, 201, 403, 404, 201),
     "api:verify": (400, 400, 400, 400, 400, 400, 400),
     "api:verify-check": (404, 404, 404, 404, 404, 404, 404),
+    "api:manifest-by-binding": (404, 404, 404, 404, 404, 404, 404),
     "api:report-create": (401, 201, 404, 409, 403, 201, 409),
     "api:notice-list": (401, 200, 200, 200, 200, 200, 200),
     "api:appeal-create": (401, 404, 404, 201, 201, 404, 201),

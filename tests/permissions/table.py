@@ -253,6 +253,11 @@ ROWS: list[Row] = [
     ),
     Row("api:verify", "POST", _p("/api/v1/verify/"), {}),
     Row("api:verify-check", "GET", _p(f"/api/v1/verify/{NOT_FOUND_UUID}/")),
+    Row(
+        "api:manifest-by-binding",
+        "GET",
+        _p("/api/v1/manifests/by-binding/?alg=org.riff.watermark.1&value=AAAAAAAB"),
+    ),
     # --- API: moderation
     Row(
         "api:report-create",
