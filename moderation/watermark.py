@@ -1,43 +1,49 @@
 """Watermarks burned into every clip: a visible moving "AI" label, and an invisible id.
 
-The invisible mark is the DWT-DCT-SVD scheme of invisible-watermark's `dwtDctSvd` (plain
-`dwtDct` does not survive a re-encode), one wavelet level deeper so that it outlives an
-H.264 re-encode at CRF 28 and a 0.5x resize of a video, and done on all 4x4 blocks of a
-frame at once with numpy (imwatermark's per-block Python loop costs ~100 ms a frame).
-It carries the clip's 48-bit watermark id followed by a CRC-32 of it, so a reading counts
-only when the check matches: an unmarked video reads as nothing, not as a random id.
+The invisible mark (moderation/watermark_tile.py) is a 192-pixel tile of band-limited noise
+repeated over the frame's luma (about 39.8 dB PSNR), whose spectrum carries the clip's 48-bit
+watermark id and its CRC-32, convolutionally coded (moderation/watermark_code.py), beside
+pilots that let a reader find the tile again. It is found in the copies other apps make of a
+shared clip: resized by any factor from 0.5x to 2x (and 0.33x, down to about 160 pixels
+across), even by slightly different factors across and down; cropped by up to 20% of each
+side; re-encoded with H.264 at CRF 18 to 35; at another frame rate; letterboxed into another
+shape. The reader estimates the copy's scale from the autocorrelation of the frames' summed
+detail, refines it by matching the pilots, takes the offset from where they match, and
+decodes. Clips published before it carry the first mark (moderation/watermark_legacy.py),
+which is still read as a fallback, as before: as stored, or re-encoded at its size or at
+exactly half of it.
+
+False matches. A reading counts only when the CRC-32 matches, so each decoding checked is one
+guess with a 2**-32 chance of passing on a video that carries no mark. A reading checks at
+most TRIES (3) decodings of the tile mark and 2 x 2**8 Chase guesses of the first mark: 515
+guesses, so at most 515 / 2**32 = 1.2e-7 false matches a video read (one in 8.3 million),
+under the budget of one in a million. bench/provenance.py reads 10,000 unmarked frames as
+one-frame videos: none matched, and the check bits of their decodings agreed with the CRC
+as coin flips would.
 """
 
 from __future__ import annotations
 
 import math
 import time
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
 import av
-import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-PAYLOAD_BITS = 48
-CHECK_BITS = 32
-MARK_BITS = PAYLOAD_BITS + CHECK_BITS
-# Too few 4x4 blocks below this (imwatermark's own floor): such frames get the label only.
+from . import watermark_tile
+from .watermark_code import CHECK_BITS, PAYLOAD_BITS
+from .watermark_legacy import GUESSES as LEGACY_GUESSES
+from .watermark_legacy import LegacyReader
+
+# Too small a frame for the mark (imwatermark's floor, kept): such frames get the label only.
 MIN_PIXELS = 256 * 256
-# Blocks of 4x4 in the level-2 wavelet band of the U channel (16x16 pixels each): coarse
-# enough to outlive 4:2:0 chroma, CRF 28 and a 0.5x resize, which dwtDctSvd's level 1 does
-# not. Checked at Wan's 480x832; a 272x480 clip has a third of the blocks per bit and often
-# loses the id to a 0.5x resize. The mark alone keeps frames at about 39 dB PSNR (flat
-# gradients show it most).
-PIXELS = 4  # a level-2 band coefficient covers 4x4 pixels
-SCALE = 96.0
-BLOCK = 4
-GROUP = 2
-# Bits a reading may correct, among the least certain (see _decide).
-UNSURE_BITS = 8
+TRIES = watermark_tile.TRIES
+GUESSES = TRIES + LEGACY_GUESSES
+FALSE_MATCH_RATE = GUESSES / 2**CHECK_BITS  # per video read, at most
 # A video is read from at most this many frames, spread over it.
 MAX_READ_FRAMES = 32
 # The most frame data one reading decodes into arrays (RGB bytes), one frame at a time: 32
@@ -51,43 +57,8 @@ class WatermarkReading:
     """The id found in a video's frames, or None, and how many frames were read."""
 
     payload: int | None
-    confidence: float  # how far the averaged bit scores sit from undecided (0 to 1)
+    confidence: float  # how sure the decoding is, 0 to 1 (share of coded bits agreeing)
     frames_read: int
-
-
-def _bits(payload: int) -> list[int]:
-    data = payload.to_bytes(PAYLOAD_BITS // 8, "big")
-    check = zlib.crc32(data).to_bytes(CHECK_BITS // 8, "big")
-    return [int(b) for b in np.unpackbits(np.frombuffer(data + check, dtype=np.uint8))]
-
-
-def _payload(bits: np.ndarray) -> int | None:
-    """The payload of 80 decoded bits when its check matches, else None."""
-    raw = np.packbits(bits.astype(np.uint8)).tobytes()
-    data, check = raw[: PAYLOAD_BITS // 8], raw[PAYLOAD_BITS // 8 :]
-    if zlib.crc32(data).to_bytes(CHECK_BITS // 8, "big") != check:
-        return None
-    return int.from_bytes(data, "big")
-
-
-def _decide(scores: np.ndarray) -> int | None:
-    """The payload from averaged bit scores, also trying flips of the least certain bits.
-
-    A re-encode tends to spoil the same few bits; flipping subsets of the UNSURE_BITS
-    closest to undecided (Chase decoding) recovers them. That is 2**UNSURE_BITS guesses
-    against a 32-bit check: about one false reading in 16 million unmarked videos.
-    """
-    hard = scores > 0.5
-    unsure = np.argsort(np.abs(scores - 0.5))[:UNSURE_BITS]
-    for flips in range(2**UNSURE_BITS):
-        guess = hard.copy()
-        for k, position in enumerate(unsure):
-            if flips >> k & 1:
-                guess[position] = not guess[position]
-        payload = _payload(guess)
-        if payload is not None:
-            return payload
-    return None
 
 
 def _label_image(label: str, height: int) -> Image.Image:
@@ -151,148 +122,74 @@ def label_position(
     return round(a[0] + (b[0] - a[0]) * f), round(a[1] + (b[1] - a[1]) * f)
 
 
-def _blocks(band: np.ndarray) -> np.ndarray:
-    """The band's whole 4x4 blocks, row by row, as an (N, 4, 4) array (a view of a copy)."""
-    rows, cols = band.shape[0] // BLOCK, band.shape[1] // BLOCK
-    cut = band[: rows * BLOCK, : cols * BLOCK]
-    return cut.reshape(rows, BLOCK, cols, BLOCK).swapaxes(1, 2).reshape(-1, BLOCK, BLOCK)
-
-
-def _bit_of_block(band: np.ndarray) -> np.ndarray:
-    """Which bit each block carries: bits tile the frame in GROUP x GROUP patches of blocks.
-
-    Neighbouring blocks carrying the same bit keep a blur (a resize) from mixing bits.
-    """
-    rows, cols = band.shape[0] // BLOCK, band.shape[1] // BLOCK
-    r, c = np.divmod(np.arange(rows * cols), cols)
-    groups_per_row = -(-cols // GROUP)
-    return ((r // GROUP) * groups_per_row + c // GROUP) % MARK_BITS
-
-
-def _u_band(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The frame in YUV, and the level-2 Haar band of its U channel.
-
-    That band is each 4x4 pixel square's sum over 4 (an orthonormal Haar level halves the
-    size and doubles the scale), computed directly: no wavelet library round trip.
-    """
-    yuv = cv2.cvtColor(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), cv2.COLOR_BGR2YUV)
-    rows, cols = yuv.shape[0] // PIXELS, yuv.shape[1] // PIXELS
-    channel = yuv[: rows * PIXELS, : cols * PIXELS, 1].astype(np.float64)
-    band = channel.reshape(rows, PIXELS, cols, PIXELS).sum(axis=(1, 3)) / PIXELS
-    return yuv, band
-
-
-def _embed(rgb: np.ndarray, bits: np.ndarray) -> np.ndarray:
-    """One frame with `bits` set in the largest singular value of each 4x4 block of the band."""
-    yuv, band = _u_band(rgb)
-    blocks = _blocks(band)
-    u, s, vt = np.linalg.svd(blocks)
-    wanted = bits[_bit_of_block(band)]
-    # The DCT of dwtDctSvd is orthonormal, so a block's singular values are its own: moving
-    # the largest one is a rank-one change along its singular vectors.
-    s0 = s[:, 0]
-    moved = (s0 // SCALE + 0.25 + 0.5 * wanted) * SCALE
-    change = (moved - s0)[:, None, None] * (u[:, :, 0, None] * vt[:, None, 0, :])
-    br, bc = band.shape[0] // BLOCK, band.shape[1] // BLOCK
-    delta = change.reshape(br, bc, BLOCK, BLOCK).swapaxes(1, 2).reshape(br * BLOCK, bc * BLOCK)
-    # A band coefficient moved by d moves each pixel of its 4x4 square by d / 4.
-    pixels = np.repeat(np.repeat(delta, PIXELS, axis=0), PIXELS, axis=1) / PIXELS
-    rows, cols = pixels.shape
-    channel = yuv[:rows, :cols, 1].astype(np.float64) + pixels
-    yuv[:rows, :cols, 1] = np.clip(np.rint(channel), 0, 255).astype(np.uint8)
-    return cv2.cvtColor(cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR), cv2.COLOR_BGR2RGB)
-
-
-def _scores(rgb: np.ndarray) -> np.ndarray:
-    """Each bit's share of blocks that read it as 1 (0.5 is undecided)."""
-    band = _u_band(rgb)[1]
-    s0 = np.linalg.svd(_blocks(band), compute_uv=False)[:, 0]
-    ones = ((s0 % SCALE) > SCALE * 0.5).astype(np.float64)
-    index = _bit_of_block(band)
-    return np.bincount(index, ones, MARK_BITS) / np.maximum(np.bincount(index, None, MARK_BITS), 1)
-
-
-def mark_frames(frames: np.ndarray, *, payload: int, label: str, fps: float) -> np.ndarray:
-    """Burn the moving label into every frame (played at `fps`), then embed `payload`
-    invisibly in each.
-
-    The label starts in a corner of its zone that the payload picks, so clips don't all
-    carry it in the same place. Frames smaller than 256x256 pixels (Riff's tiny test model)
-    get the label only.
-    """
+def _checked(frames: np.ndarray, payload: int) -> np.ndarray:
+    """The frames as a (T, H, W, 3) uint8 array; ValueError for a bad payload or shape."""
     if not 0 <= payload < 2**PAYLOAD_BITS:
         raise ValueError(f"payload must be in [0, 2**{PAYLOAD_BITS}), got {payload}")
     video = np.asarray(frames)
     if video.ndim != 4 or video.shape[-1] != 3 or video.dtype != np.uint8:
         raise ValueError(f"frames must be (T, H, W, 3) uint8, got {video.shape} {video.dtype}")
+    return video
+
+
+def label_frames(frames: np.ndarray, *, payload: int, label: str, fps: float) -> np.ndarray:
+    """The frames with the moving label burned in (played at `fps`), and nothing else.
+
+    The label starts in a corner of its zone that the payload picks, so clips don't all
+    carry it in the same place.
+    """
+    video = _checked(frames, payload)
     height, width = video.shape[1:3]
     tile = _label_image(label, height)
-    bits = np.array(_bits(payload))
-    invisible = height * width >= MIN_PIXELS
     out = np.empty_like(video)
     tw, th = tile.size
     for index, frame in enumerate(video):
         # Only the label's own patch is composited: the rest of the frame stays as it is.
         x, y = label_position(index, (width, height), tile.size, fps=fps, start=payload % 4)
-        rgb = frame.copy()
+        rgb = out[index]
+        rgb[:] = frame
         patch = Image.fromarray(rgb[y : y + th, x : x + tw]).convert("RGBA")
         patch.alpha_composite(tile.crop((0, 0, patch.width, patch.height)))
         rgb[y : y + th, x : x + tw] = np.asarray(patch.convert("RGB"))
-        out[index] = _embed(rgb, bits) if invisible else rgb
     return out
 
 
-class _Reading:
-    """Bit scores averaged over the frames seen so far, at one scale, frame by frame.
+def mark_frames(frames: np.ndarray, *, payload: int, label: str, fps: float) -> np.ndarray:
+    """Burn the moving label into every frame (played at `fps`), then embed `payload`
+    invisibly in each (moderation/watermark_tile.py).
 
-    A frame is turned into its 80 scores at once and dropped: a reading never holds frames.
-    `shrink` 2 reads a copy downscaled by half, scaled back up first.
+    Frames smaller than 256x256 pixels (Riff's tiny test models) get the label only.
     """
-
-    def __init__(self, shrink: int) -> None:
-        self.shrink = shrink
-        self.total = np.zeros(MARK_BITS)
-        self.count = 0
-        self.found: WatermarkReading | None = None
-
-    def add(self, frame: np.ndarray) -> WatermarkReading | None:
-        """Count one more frame; the reading once the averaged scores pass the check."""
-        if self.found is not None:
-            return self.found
-        if self.shrink != 1:
-            height, width = frame.shape[:2]
-            size = (width * self.shrink, height * self.shrink)
-            frame = cv2.resize(frame, size, interpolation=cv2.INTER_CUBIC)
-        self.total += _scores(frame)
-        self.count += 1
-        mean = self.total / self.count
-        payload = _decide(mean)
-        if payload is not None:
-            confidence = float(np.abs(mean - 0.5).mean() * 2)
-            self.found = WatermarkReading(
-                payload=payload, confidence=confidence, frames_read=self.count
-            )
-        return self.found
+    out = label_frames(frames, payload=payload, label=label, fps=fps)
+    height, width = out.shape[1:3]
+    if height * width >= MIN_PIXELS:
+        plane = watermark_tile.mark_plane(payload, height, width)
+        for index, rgb in enumerate(out):
+            out[index] = watermark_tile.embed(rgb, plane)
+    return out
 
 
 def read_payload(frames: Iterable[np.ndarray]) -> WatermarkReading:
-    """The id the frames carry (as they are, or as a half-size copy of them); None if none.
+    """The id the frames carry, however the copy was resized, cropped or re-encoded; None if
+    none.
 
-    The frames are read one at a time, each at both scales until that scale has its answer:
-    the same readings as averaging all frames as they are first, then all of them halved, in
-    one pass over the video.
+    The frames are read one at a time, each turned into what the readers keep (its detail
+    summed into one array, and the first few frames' scores for the first mark) and dropped
+    before the next; then the tile mark is searched for and, failing that, the first mark.
     """
-    whole, halved = _Reading(shrink=1), _Reading(shrink=2)
+    tiled, legacy = watermark_tile.TileReader(), LegacyReader()
     seen = 0
     for frame in frames:
         rgb = np.asarray(frame, dtype=np.uint8)
         seen += 1
-        found = whole.add(rgb)
-        if found is not None:
-            return found
-        halved.add(rgb)
+        tiled.add(rgb)
+        legacy.add(rgb)
         del frame, rgb  # dropped before the next frame is decoded
-    return halved.found or WatermarkReading(payload=None, confidence=0.0, frames_read=seen)
+    found = tiled.result()
+    if found.payload is not None:
+        return WatermarkReading(found.payload, round(found.confidence, 3), seen)
+    payload, confidence = legacy.result()
+    return WatermarkReading(payload, round(confidence, 3), seen)
 
 
 class TooSlow(Exception):
