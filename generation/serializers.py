@@ -22,6 +22,7 @@ from .models import GenerationJob
 from .selectors import (
     job_refusals,
     job_status,
+    model_guide,
     model_limit_seconds,
     model_max_steps,
     models_limit_seconds,
@@ -63,6 +64,8 @@ class JobOutputSerializer(serializers.Serializer):
     video_duration_s = serializers.FloatField()
     video_bytes = serializers.IntegerField()
     published_post = serializers.IntegerField(source="published_post_id", allow_null=True)
+    unknown_words = serializers.SerializerMethodField()
+    prompt_note = serializers.SerializerMethodField()
 
     class Meta:
         ref_name = "GenerationJob"
@@ -85,6 +88,18 @@ class JobOutputSerializer(serializers.Serializer):
     def get_eta_seconds(self, job: GenerationJob) -> float | None:
         """Seconds until ready, from recent run times; null when unknown."""
         return cast(float | None, self._status(job)["eta_seconds"])
+
+    def get_unknown_words(self, job: GenerationJob) -> list[str]:
+        """The prompt's words its model never learnt ([] for a model that takes any prompt);
+        the job is made all the same."""
+        guide = model_guide(job.model_key)
+        return guide.unknown(job.prompt) if guide else []
+
+    def get_prompt_note(self, job: GenerationJob) -> str:
+        """Those words in a sentence, as the create page says them: "riff-house draws
+        coloured shapes; it won't draw: dog, surfing." ("" when there are none)."""
+        guide = model_guide(job.model_key)
+        return guide.note(job.model_key, job.prompt) if guide else ""
 
     def get_video_url(self, job: GenerationJob) -> str | None:
         """The finished MP4, while it is a draft."""

@@ -285,6 +285,12 @@ def create(request: HtmxHttpRequest) -> HttpResponse:
         return _create_page(request, form, remix_post, status=429, error=error_text(exc))
     except ValidationError as exc:
         return _create_page(request, form, remix_post, status=400, error=error_text(exc))
+    # Generated anyway: the job page says again what the model won't draw (without a script
+    # the person never saw the live note).
+    guide = generation_selectors.model_guide(job.model_key)
+    note = guide.note(job.model_key, job.prompt) if guide else ""
+    if note:
+        messages.info(request, f"{note} Generating it anyway.")
     return redirect("generation:job_detail", job_id=job.pk)
 
 

@@ -22,7 +22,12 @@ from .captions import (
     TRAIN_TEMPLATES,
 )
 
-SUMMARY = "It draws one or two coloured shapes moving over a simple background."
+# Honest about the shipped weights (weights/TRAINING.md): colour and background come out right
+# most of the time, shape and motion not yet.
+SUMMARY = (
+    "It draws coloured shapes over a few simple backgrounds: the colour and the place come "
+    "out right, the shape and the motion often don't yet. No people, animals or real scenes."
+)
 DRAWS = "coloured shapes"
 PLACEHOLDER = "A coloured shape, what it does and where: a red ball bouncing on the beach"
 
@@ -40,23 +45,40 @@ EXAMPLES = (
     "a green triangle and a pink circle rising over the sea",
 )
 
-# Words that carry no drawing of their own: articles, linking words, and what people write
-# around a description ("a clip of", "please", "make"). Counts and speeds are not among
-# them: the model draws neither.
+# Words that carry no drawing of their own: articles, linking words, pronouns, numbers
+# (digits never count as words) and what people write around a description ("a clip of",
+# "please", "make"). Naming them as words it won't draw would bury the ones that matter.
 _GLUE = frozenset(
     (
-        *("a", "an", "the", "and", "with", "of", "in", "on", "at", "to", "over", "under"),
-        *("into", "onto", "across", "above", "below", "around", "through", "from", "by"),
-        *("it", "its", "is", "are", "be", "being", "this", "that", "there", "here", "some"),
-        *("my", "your", "his", "her", "their", "our", "please", "make", "show", "me"),
-        *("showing", "clip", "video", "scene", "animation", "shot"),
+        *("a", "an", "the", "and", "or", "but", "with", "of", "in", "on", "at", "to", "for"),
+        *("over", "under", "into", "onto", "across", "above", "below", "around", "through"),
+        *("from", "by", "as", "near", "while", "then", "very", "so", "just", "not", "no"),
+        *("it", "its", "is", "are", "was", "be", "being", "has", "have", "this", "that"),
+        *("these", "those", "there", "here", "some", "all", "each", "who", "which", "where"),
+        *("i", "we", "you", "he", "she", "they", "them", "my", "your", "his", "her", "their"),
+        *("our", "me", "us", "please", "make", "show", "showing", "want", "like", "can"),
+        *("clip", "video", "scene", "animation", "shot"),
+        *("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"),
+        *("first", "second", "both", "another", "other", "few", "many"),
+        *("don't", "doesn't", "isn't", "aren't", "without"),
     )
 )
-_WORD = re.compile(r"[a-z]+")
+# A word is letters, with an apostrophe inside ("dog's", "don't"); a possessive 's is dropped.
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)*")
 
 
 def _words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
+    words = _WORD.findall(text.lower().replace("\u2019", "'"))
+    return [word.removesuffix("'s") for word in words]
+
+
+def _singulars(word: str) -> tuple[str, ...]:
+    """What `word` may be the plural of: circles -> circle, boxes -> box, skies -> sky."""
+    if word.endswith("ies"):
+        return (word[:-3] + "y", word[:-1])
+    if word.endswith("es"):
+        return (word[:-1], word[:-2])
+    return (word[:-1],) if word.endswith("s") else ()
 
 
 def _known() -> frozenset[str]:
@@ -75,11 +97,13 @@ KNOWN = _known()
 
 
 def unknown_words(prompt: str, known: frozenset[str] = KNOWN) -> list[str]:
-    """The words of `prompt` outside `known` (the house model's), each once, in order; a
-    plural is known when its singular is ("balls", "stars")."""
+    """The words of `prompt` outside `known` (the house model's), each once, in order, in
+    lower case; a plural is known when its singular is ("balls", "boxes", "skies"), and
+    filler ("a", "at", "with", "two") never counts. static/js/job.js does the same."""
     unknown: dict[str, None] = {}
     for word in _words(prompt):
-        if word in known or (word.endswith("s") and word[:-1] in known):
+        singulars = _singulars(word)
+        if word in known or any(s in known or s in unknown for s in singulars):
             continue
         unknown[word] = None
     return list(unknown)
@@ -99,6 +123,15 @@ class PromptGuide:
     def unknown(self, prompt: str) -> list[str]:
         """The words of `prompt` outside the vocabulary."""
         return unknown_words(prompt, self.known)
+
+    def note(self, model_key: str, prompt: str) -> str:
+        """What the create page and the API say before a prompt is generated, e.g.
+        "riff-house draws coloured shapes; it won't draw: dog, surfing."; "" when every
+        word is known."""
+        unknown = self.unknown(prompt)
+        if not unknown:
+            return ""
+        return f"{model_key} draws {self.draws}; it won't draw: {', '.join(unknown)}."
 
 
 GUIDE = PromptGuide(SUMMARY, DRAWS, PLACEHOLDER, GROUPS, EXAMPLES, KNOWN)

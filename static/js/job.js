@@ -281,17 +281,28 @@
 
   // ---------- what a small model can draw ----------
 
+  // What a word may be the plural of: circles -> circle, boxes -> box, skies -> sky.
+  function singulars(word) {
+    if (/ies$/.test(word)) return [word.slice(0, -3) + "y", word.slice(0, -1)];
+    if (/es$/.test(word)) return [word.slice(0, -1), word.slice(0, -2)];
+    return /s$/.test(word) ? [word.slice(0, -1)] : [];
+  }
+
   // The words of a prompt outside a model's vocabulary, as generation/house/vocabulary.py
-  // finds them: lower-case letters only, each once, a plural known when its singular is.
+  // finds them: letters (an apostrophe inside, a possessive 's dropped), each once, in
+  // order; a plural known when its singular is; the filler is in the known words.
   function unknownWords(text, known) {
-    var seen = {};
+    var seen = Object.create(null);
     var out = [];
-    (text.toLowerCase().match(/[a-z]+/g) || []).forEach(function (word) {
-      if (known[word] || (word.slice(-1) === "s" && known[word.slice(0, -1)])) return;
-      if (!seen[word]) {
-        seen[word] = true;
-        out.push(word);
-      }
+    var words = text.toLowerCase().replace(/\u2019/g, "'").match(/[a-z]+(?:'[a-z]+)*/g);
+    (words || []).forEach(function (raw) {
+      var word = raw.replace(/'s$/, "");
+      var plural = singulars(word).some(function (s) {
+        return known[s] || seen[s];
+      });
+      if (known[word] || plural || seen[word]) return;
+      seen[word] = true;
+      out.push(word);
     });
     return out;
   }
@@ -314,7 +325,7 @@
     var placeholders = JSON.parse(prompt.getAttribute("data-placeholders") || "{}");
     var knownOf = {};
     guides.forEach(function (guide) {
-      var known = {};
+      var known = Object.create(null);
       JSON.parse(guide.getAttribute("data-known") || "[]").forEach(function (w) {
         known[w] = true;
       });

@@ -43,6 +43,20 @@ def test_create_then_detail_and_list(client, user):
     assert [j["id"] for j in listing["results"]] == [body["id"]]
 
 
+def test_the_words_a_model_wont_draw_are_named_and_the_job_is_made(client):
+    response = make(client, prompt="My dog surfing a huge wave at sunset", model_key="riff-house")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["state"] == "queued"
+    assert body["unknown_words"] == ["dog", "surfing", "wave", "sunset"]
+    assert body["prompt_note"] == (
+        "riff-house draws coloured shapes; it won't draw: dog, surfing, wave, sunset."
+    )
+    assert client.get(f"{URL}{body['id']}/").json()["unknown_words"] == body["unknown_words"]
+    known = make(client, prompt="a red circle moving left on the beach").json()
+    assert (known["unknown_words"], known["prompt_note"]) == ([], "")
+
+
 def test_idempotency_key_replays_the_first_job(client):
     first = client.post(URL, {"prompt": "a heron"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     again = client.post(URL, {"prompt": "a heron"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")

@@ -131,7 +131,7 @@ def test_the_house_models_words_and_the_ones_a_prompt_has_beyond_them(client: Cl
         "You can still generate."
     )
     assert 'data-insert="triangle"' in page and 'data-example="a red ball bouncing' in page
-    assert "For anything else" not in page  # no model that takes any prompt is installed
+    assert "For people, animals and scenes" not in page  # no model takes any prompt here
     known = client.get(reverse("feed:create"), {"prompt": "a red ball on the beach"}).content
     assert b'<p class="prompt-unknown" role="status" hidden>' in known
 
@@ -146,12 +146,38 @@ def test_the_guide_points_to_an_installed_model_that_takes_any_prompt(
     settings.RIFF_MODELS = models
     client.force_login(user)
     page = client.get(reverse("feed:create")).content.decode()
-    assert "For anything else, choose Wan big under Model." in page
+    assert "For people, animals and scenes, choose Wan big under Model." in page
+    # Chips for the house model only: a model that takes any prompt has no guide.
+    assert page.count('<section class="prompt-guide"') == 1
+    assert 'data-guide-for="riff-house"' in page and 'data-guide-for="wan-big"' not in page
     response = client.post(reverse("feed:create"), {"prompt": "", "model_key": "wan-big"})
     page = response.content.decode()
     assert response.status_code == 400
     assert 'placeholder="Describe the clip: who or what, where, what happens' in page
     assert re.search(r'<section class="prompt-guide" data-guide-for="riff-house"[^>]*hidden', page)
+
+
+def test_words_it_wont_draw_are_named_on_the_job_page_and_the_job_still_queued(
+    client: Client, user: User
+):
+    """Generate stays allowed: the job is made, and its page says what riff-house won't
+    draw (a page without the script never showed the live note)."""
+    client.force_login(user)
+    prompt = "my dog surfing a huge wave at sunset"
+    form = {**FORM, "prompt": prompt, "model_key": "riff-house", "duration_s": "2"}
+    response = client.post(reverse("feed:create"), form, follow=True)
+    job = GenerationJob.objects.get(owner=user)
+    assert response.redirect_chain == [(detail_url(job), 302)]
+    assert (job.prompt, job.model_key, job.state) == (prompt, "riff-house", State.QUEUED)
+    assert (
+        "riff-house draws coloured shapes; it won&#x27;t draw: dog, surfing, wave, sunset. "
+        "Generating it anyway."
+    ) in response.content.decode()
+    # A prompt in its words: nothing to say.
+    known = {**form, "prompt": "a red circle moving left on the beach", "idempotency_key": "k-2"}
+    page = client.post(reverse("feed:create"), known, follow=True).content.decode()
+    assert "won&#x27;t draw" not in page
+    assert GenerationJob.objects.filter(owner=user).count() == 2
 
 
 def test_post_queues_a_job_and_opens_its_page(alice: Client, user: User):
