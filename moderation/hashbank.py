@@ -219,6 +219,7 @@ def fingerprint_record(
         defaults={
             "hashes": hashes,
             "published_hashes": frame_hashes(published) if published is not None else [],
+            "published_hashed": published is not None,
             "match_id": entry_id,
             "matched_share": matched_share,
         },
@@ -266,13 +267,15 @@ def bank_add(*, post: Any, decision: Decision | None = None) -> HashBankEntry:
         return existing
     found = (
         ClipFingerprint.objects.filter(job__published_post_id=post.pk)
-        .values_list("hashes", "published_hashes")
+        .values_list("hashes", "published_hashes", "published_hashed")
         .first()
     )
     if found is None:
         hashes = _post_video_hashes(post)
     else:
-        hashes = list(dict.fromkeys([*found[0], *found[1]]))
+        # A clip made before posted files were hashed has its file hashed now.
+        published = found[1] if found[2] else _post_video_hashes(post)
+        hashes = list(dict.fromkeys([*found[0], *published]))
     entry = HashBankEntry.objects.create(post=post, decision=decision, hashes=hashes)
     audit_record(
         actor=None,

@@ -16,12 +16,15 @@ while touching only a sliver of the stored hashes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
+import av
 import numpy as np
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
 
+from .hashbank import video_hashes
 from .models import ClipFingerprint, ModerationSettings
 
 PDQ_BITS = 256
@@ -65,9 +68,10 @@ def _bytes(hashes: list[str]) -> np.ndarray:
 
 
 # The last index this process built, with the (count, highest fingerprint id, highest post
-# id) of the published fingerprints it was built from: a new post or a deleted one changes
-# them. Building costs ~0.4 s per 100,000 stored hashes; the check is one query.
-_loaded: tuple[tuple[int, int | None, int | None], PublishedIndex] | None = None
+# id, count hashed) of the published fingerprints it was built from: a new post, a deleted
+# one or a backfilled file changes them. Building costs ~0.4 s per 100,000 stored hashes;
+# the check is one query.
+_loaded: tuple[tuple[int, int | None, int | None, int], PublishedIndex] | None = None
 
 
 def published_index() -> PublishedIndex:
@@ -75,9 +79,12 @@ def published_index() -> PublishedIndex:
     global _loaded
     published = ClipFingerprint.objects.filter(job__published_post_id__isnull=False)
     stamp = published.aggregate(
-        count=Count("pk"), top=Max("pk"), post=Max("job__published_post_id")
+        count=Count("pk"),
+        top=Max("pk"),
+        post=Max("job__published_post_id"),
+        hashed=Count("pk", filter=Q(published_hashed=True)),
     )
-    key = (stamp["count"], stamp["top"], stamp["post"])
+    key = (stamp["count"], stamp["top"], stamp["post"], stamp["hashed"])
     if _loaded is not None and _loaded[0] == key:
         return _loaded[1]
     rows = [
@@ -120,3 +127,30 @@ def looks_like(hashes: list[str]) -> PerceptualMatch | None:
     return published_match(
         hashes, published_index(), distance=rules.hash_distance, share=rules.hash_share
     )
+
+
+def published_hashes_backfill(*, limit: int, open_video: Callable[[int], IO[bytes] | None]) -> int:
+    """Hash the posted files of up to `limit` clips posted before their files were hashed
+    (Celery beat runs this until none is left); how many were hashed.
+
+    `open_video(post_id)` opens the post's video file, or returns None when it has none
+    (moderation sits below the feed, which owns posts and their files).
+    """
+    waiting = (
+        ClipFingerprint.objects.filter(job__published_post_id__isnull=False, published_hashed=False)
+        .values_list("pk", "job__published_post_id")
+        .order_by("pk")[:limit]
+    )
+    done = 0
+    for pk, post_id in waiting:
+        handle = open_video(post_id) if post_id is not None else None
+        hashes = []
+        if handle is not None:
+            with handle:
+                try:
+                    hashes = video_hashes(handle)
+                except (av.error.FFmpegError, IndexError):
+                    hashes = []
+        ClipFingerprint.objects.filter(pk=pk).update(published_hashes=hashes, published_hashed=True)
+        done += 1
+    return done

@@ -41,6 +41,9 @@ class ClipFingerprint(models.Model):
     )
     hashes = models.JSONField(default=list)
     published_hashes = models.JSONField(default=list, blank=True)
+    # Whether the posted file was hashed (clips made before it was have their file hashed
+    # once it is posted, by moderation.perceptual.published_hashes_backfill).
+    published_hashed = models.BooleanField(default=False)
     match = models.ForeignKey(
         HashBankEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="matches"
     )

@@ -8,6 +8,7 @@ import io
 
 import c2pa
 import pytest
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.test import Client
 from rest_framework.test import APIClient
@@ -15,10 +16,12 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from feed.models import Post
 from feed.services import post_publish
+from feed.tasks import published_hashes_backfill_task
 from generation.models import GenerationJob
 from generation.video import encode_mp4
 from moderation.content_credentials import sign_clip
 from moderation.hashbank import fingerprint_record, video_hashes
+from moderation.models import ClipFingerprint
 from moderation.perceptual import published_index, published_match
 from moderation.provenance import clip_read
 from moderation.watermark import label_frames, mark_frames
@@ -129,3 +132,20 @@ def test_a_c2pa_reader_resolves_the_soft_binding_to_the_stored_manifest(other_us
     assert APIClient().get(url, {**query, "value": "not base64!"}).status_code == 400
     assert APIClient().get(url, {**query, "value": "AAAA"}).status_code == 400
     assert APIClient().get(url, {**query, "value": "AAAAAAAB"}).status_code == 404
+
+
+def test_clips_posted_before_their_files_were_hashed_are_hashed_by_beat(other_user: User):
+    post, data = posted_clip(other_user)
+    ClipFingerprint.objects.filter(job__published_post_id=post.pk).update(
+        published_hashes=[], published_hashed=False
+    )  # as a clip made before this kept its posted file's hashes
+    copy = video_hashes(io.BytesIO(reencoded(data, crf=30, scale=0.5)))
+    assert published_match(copy, published_index(), distance=31, share=0.8) is None
+
+    assert published_hashes_backfill_task() == 1
+    assert published_hashes_backfill_task() == 0  # each file once
+    found = published_match(copy, published_index(), distance=31, share=0.8)
+    assert found is not None and found.post_id == post.pk
+    assert settings.CELERY_BEAT_SCHEDULE["hash-posted-files"]["task"] == (
+        "feed.published_hashes_backfill"
+    )
