@@ -69,8 +69,9 @@ def _bytes(hashes: list[str]) -> np.ndarray:
 
 # The last index this process built, with the (count, highest fingerprint id, highest post
 # id, count hashed) of the published fingerprints it was built from: a new post, a deleted
-# one or a backfilled file changes them. Building costs ~0.4 s per 100,000 stored hashes;
-# the check is one query.
+# one or a backfilled file changes them. Building costs ~0.8 s per 100,000 stored hashes
+# (5 s for 100,000 clips of 16 frames, one core) and a 16-frame search 3 to 50 ms; the
+# check is one query.
 _loaded: tuple[tuple[int, int | None, int | None, int], PublishedIndex] | None = None
 
 
