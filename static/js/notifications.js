@@ -102,7 +102,7 @@
 
   function showJob(chip, status) {
     if (!status || !status.state) return;
-    var text = chip.querySelector(".job-chip-text");
+    var text = chip.querySelector(".render-chip-text");
     var progress = status.progress || {};
     var share = progress.total ? Math.round((100 * progress.step) / progress.total) : 0;
     chip.setAttribute("data-state", status.state);

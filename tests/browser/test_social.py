@@ -272,4 +272,9 @@ def test_a_clip_being_made_rides_along_in_the_header(
     expect(chip).to_contain_text("Ready")
     chip.click()
     expect(page).to_have_url(re.compile(rf"/create/jobs/{job.pk}/$"))
+    # The job page's own state chip is not the header's ring: its word shows whole on a phone.
+    page.set_viewport_size(MOBILE)
+    state = page.locator(".job-state .js-state-label")
+    expect(state).to_have_text("Ready")
+    assert state.evaluate("el => el.scrollWidth <= el.clientWidth && el.clientWidth > 40")
     assert page.console_errors == []  # type: ignore[attr-defined]
