@@ -125,3 +125,8 @@ def client_address(request: HttpRequest) -> str:
     (which calls this) all key on the same address.
     """
     return str(request.META.get("REMOTE_ADDR") or "")
+
+
+def site_url(path: str) -> str:
+    """A path of this instance as a full address (SITE_URL), for emails and notices."""
+    return settings.SITE_URL.rstrip("/") + path

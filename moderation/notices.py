@@ -7,21 +7,16 @@ appeal's address in full so that it is a link in the email as on the notices pag
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from core.web import site_url
 
 from . import events
 from .models import Appeal, Decision, Notice
-
-
-def absolute(path: str) -> str:
-    """A path of this instance as a full address (for emails and notices)."""
-    return settings.SITE_URL.rstrip("/") + path
 
 
 def statement_of_reasons(decision: Decision, *, strikes: int) -> tuple[str, str]:
@@ -40,7 +35,7 @@ def statement_of_reasons(decision: Decision, *, strikes: int) -> tuple[str, str]
             "decision": decision,
             "case": case,
             "strikes": strikes,
-            "appeal_url": absolute(
+            "appeal_url": site_url(
                 reverse("moderation:decision_appeal", kwargs={"pk": decision.pk})
             ),
         },
@@ -72,7 +67,7 @@ def appeal_notice_send(appeal: Appeal) -> Notice:
     )
     body = render_to_string(
         "moderation/appeal_outcome.txt",
-        {"appeal": appeal, "appeals_url": absolute(reverse("moderation:my_appeals"))},
+        {"appeal": appeal, "appeals_url": site_url(reverse("moderation:my_appeals"))},
     ).strip()
     notice = Notice.objects.create(
         recipient=appeal.appellant,

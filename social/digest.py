@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from allauth.account.models import EmailAddress
-from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
@@ -25,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from core.web import site_url
 
 from .models import Notification, NotificationSettings
 from .selectors import LIST_LIMIT, NotificationGroup, group_lines, notifications_among
@@ -128,10 +128,6 @@ def _lines_of(
     return {pk: group_lines(mine, recipient=people[pk]) for pk, mine in of.items()}
 
 
-def _absolute(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path
-
-
 def unsubscribe_token(*, user_id: int) -> str:
     """The signed token of a person's unsubscribe link (it never expires)."""
     return signing.dumps(user_id, salt=UNSUBSCRIBE_SALT)
@@ -154,19 +150,19 @@ def digest_email(
 ) -> EmailMultiAlternatives:
     """The digest email of these lines, with its one-click unsubscribe (RFC 8058)."""
     token = unsubscribe_token(user_id=user.pk)
-    unsubscribe = _absolute(reverse("social:digest_unsubscribe", kwargs={"token": token}))
+    unsubscribe = site_url(reverse("social:digest_unsubscribe", kwargs={"token": token}))
     count = len(groups)
     context = {
         "name": user.profile.name,
         "count": count,
         "lines": [
-            {"sentence": group.sentence, "quote": group.quote, "url": _absolute(group.url)}
+            {"sentence": group.sentence, "quote": group.quote, "url": site_url(group.url)}
             for group in groups[:EMAIL_LINES]
         ],
         "more": max(0, count - EMAIL_LINES),
         "how_often": how_often,
-        "notifications_url": _absolute(reverse("social:notifications")),
-        "settings_url": _absolute(reverse("social:notification_settings")),
+        "notifications_url": site_url(reverse("social:notifications")),
+        "settings_url": site_url(reverse("social:notification_settings")),
         "unsubscribe_url": unsubscribe,
     }
     message = EmailMultiAlternatives(

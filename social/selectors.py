@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.urls import reverse
 
 from accounts.models import Block, User
@@ -156,17 +158,31 @@ def group_lines(rows: Iterable[Notification], *, recipient: User) -> list[Notifi
     return list(groups.values())
 
 
-def notification_line(*, user: User, group_key: str) -> NotificationGroup | None:
-    """One line of a person's list as it reads now (what a browser push says), or None when
-    nothing of it is shown (one query)."""
+def notification_lines(
+    *, recipients: Sequence[User], group_key: str
+) -> dict[int, NotificationGroup]:
+    """The line `group_key` makes in each of these people's lists as it reads now (what a
+    browser push says), by person; none for whom nothing of it is shown (one query)."""
+    people = {person.pk: person for person in recipients}
     rows = (
-        notifications_of(user=user)
+        notifications_among(recipient_ids=people)
         .filter(group_key=group_key)
+        .annotate(
+            nth=Window(
+                RowNumber(),
+                partition_by=F("recipient_id"),
+                order_by=[F("created").desc(), F("id").desc()],
+            )
+        )
+        .filter(nth__lte=LIST_LIMIT)
         .select_related("actor__profile", "post__owner")
-        .order_by("-created", "-id")[:LIST_LIMIT]
+        .order_by("recipient_id", "-created", "-id")
     )
-    lines = group_lines(rows, recipient=user)
-    return lines[0] if lines else None
+    of: dict[int, list[Notification]] = defaultdict(list)
+    for row in rows:
+        of[row.recipient_id].append(row)
+    lines = {pk: group_lines(mine, recipient=people[pk]) for pk, mine in of.items()}
+    return {pk: found[0] for pk, found in lines.items() if found}
 
 
 def kinds_off(*, user: User) -> list[str]:

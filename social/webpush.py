@@ -258,12 +258,13 @@ def push_line(*, user_ids: Iterable[int], group_key: str) -> int:
     sent = 0
     with requests.Session() as session:
         session.max_redirects = 0  # a push service answers; it never sends the push elsewhere
-        for user in User.objects.filter(pk__in=list(by_user), is_active=True):
-            line = selectors.notification_line(user=user, group_key=group_key)
-            if line is None or not line.unread:
-                continue  # read on an open page already, or no longer shown
+        people = list(User.objects.filter(pk__in=list(by_user), is_active=True))
+        lines = selectors.notification_lines(recipients=people, group_key=group_key)
+        for user_id, line in lines.items():
+            if not line.unread:
+                continue  # read on an open page already
             data = json.dumps(push_payload(line))
-            for subscription in by_user[user.pk]:
+            for subscription in by_user[user_id]:
                 sent += _send(subscription, data, signer=signer, session=session)
     return sent
 
