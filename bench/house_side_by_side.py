@@ -47,6 +47,15 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "velocity": {"model": {"prediction_type": "velocity", "input_skip": True}},
     "logit-normal": {"sigma_sampling": "logit_normal"},
     "frame-diff": {"frame_diff_weight": 1.0},
+    # The first round's choice, and the same with the objects' places given (layout.py).
+    "chosen": {
+        "sigma_sampling": "logit_normal",
+        "model": {"frame_embedding": "sinusoidal", "temporal_head": True},
+    },
+    "layout": {
+        "sigma_sampling": "logit_normal",
+        "model": {"frame_embedding": "sinusoidal", "temporal_head": True, "layout_channels": 2},
+    },
 }
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from .scenes import train_batches
 from .specs import Array
 
-Batch = tuple[Array, list[str]]
+Batch = tuple[Array, list[str], Array]
 
 
 def step_seed(seed: int, step: int, stream: int) -> int:
@@ -29,7 +29,7 @@ def step_seed(seed: int, step: int, stream: int) -> int:
 
 def render_batch(seed: int, step: int, batch_size: int, size: int, frames: int) -> Batch:
     """The training batch of step `step` of a run seeded `seed` (its own stream of scenes,
-    so any step can be drawn alone): frames (B, T, H, W, 3) uint8 and captions."""
+    so any step can be drawn alone): frames (B, T, H, W, 3) uint8, captions and layouts."""
     return next(train_batches(step_seed(seed, step, 0), batch_size, size, frames))
 
 

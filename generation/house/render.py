@@ -168,6 +168,15 @@ def _trajectories(
 
 def render(spec: SceneSpec, size: int = 32, frames: int = 8) -> Array:
     """Draw a spec as uint8 frames (T, H, W, 3); the same spec always gives the same clip."""
+    return render_scene(spec, size, frames)[0]
+
+
+def render_scene(spec: SceneSpec, size: int = 32, frames: int = 8) -> tuple[Array, Array]:
+    """The clip `render` draws, and where its objects are halfway through it.
+
+    The centres are (objects, 2) floats, x and y as fractions of the frame, in the spec's
+    order of objects: the layout a layout-conditioned model is trained on (layout.py).
+    """
     if spec.background is None or spec.motion is None:
         raise ValueError("render needs a complete spec")
     rng = np.random.default_rng(np.random.SeedSequence([spec.seed, 7]))
@@ -182,4 +191,22 @@ def render(spec: SceneSpec, size: int = 32, frames: int = 8) -> Array:
             rgb = np.array(COLOURS[obj.colour], dtype=np.float32)
             _draw(frame, obj.shape, rgb, cx[k], cy[k], radius[k], angle[k])
         out[k] = np.clip(np.rint(frame), 0, 255).astype(np.uint8)
-    return out
+    return out, _midpoints(paths, h, w)
+
+
+def _midpoints(paths: list[tuple[Array, Array, Array, Array]], h: int, w: int) -> Array:
+    """Each path's centre halfway through the clip, as fractions of the frame."""
+    points = []
+    for cx, cy, _radius, _angle in paths:
+        t = np.linspace(0.0, 1.0, len(cx))
+        points.append((np.interp(0.5, t, cx) / w, np.interp(0.5, t, cy) / h))
+    return np.array(points, dtype=np.float32).reshape(-1, 2)
+
+
+def plan_centres(spec: SceneSpec, size: int, frames: int, rng: np.random.Generator) -> Array:
+    """Where a complete spec's objects could be halfway through a clip: a fresh draw of the
+    layouts `render_scene` makes, from `rng` instead of the spec's seed."""
+    if spec.motion is None:
+        raise ValueError("planning needs the motion")
+    t = np.linspace(0.0, 1.0, frames)
+    return _midpoints(_trajectories(spec, size, size, t, rng), size, size)

@@ -114,6 +114,8 @@ class Sample:
     frames: Array
     caption: str
     spec: SceneSpec
+    # Where the objects are halfway through the clip (layout.py), when the sample has it.
+    layout: Array | None = None
 
 
 # --- colour -------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from .layout import layout_maps
 from .loader import Batches, render_batch, step_seed
 from .model import HouseDenoiser, build_denoiser
 from .pipeline import MAX_TEXT_TOKENS, HouseVideoPipeline, TextEmbedding, encode_text
@@ -112,7 +113,7 @@ def object_mask(clips: torch.Tensor, threshold: float = 0.12) -> torch.Tensor:
     return (distance > threshold).float()
 
 
-def batch_for(config: TrainConfig, step: int) -> tuple[np.ndarray, list[str]]:
+def batch_for(config: TrainConfig, step: int) -> tuple[np.ndarray, list[str], np.ndarray]:
     """The training batch of step `step` (its own stream of scenes, so any step can be drawn)."""
     return render_batch(config.seed, step, config.batch_size, config.size, config.frames)
 
@@ -179,8 +180,12 @@ class Trainer:
         """Number of trainable parameters."""
         return sum(p.numel() for p in self.model.parameters())
 
-    def loss(self, frames: np.ndarray, captions: list[str], step: int) -> torch.Tensor:
+    def loss(
+        self, frames: np.ndarray, captions: list[str], step: int, layouts: np.ndarray | None = None
+    ) -> torch.Tensor:
         """The loss on one batch, with step `step`'s noise and caption dropout.
+
+        `layouts` (B, 2, 3) are the batch's layouts, which a layout-conditioned model needs.
 
         The model's target is the clean clip or the velocity (its `prediction_type`); the
         frame-difference term, when on, compares the clean clip that either implies.
@@ -201,6 +206,12 @@ class Trainer:
         sigma, noise = sigma.to(self.device), noise.to(self.device)
         s = sigma[:, None, None, None, None]
         noisy = (1 - s) * clips + s * noise
+        model_config: Any = self.model.config
+        maps = None
+        if getattr(model_config, "layout_channels", 0):
+            if layouts is None:
+                raise ValueError("a layout-conditioned model trains on layouts; none were given")
+            maps = layout_maps(torch.from_numpy(layouts).to(self.device), clips.shape[-1])
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.autocast):
             predicted = self.model(
                 noisy,
@@ -208,9 +219,9 @@ class Trainer:
                 encoder_hidden_states=text.tokens,
                 pooled_text=text.pooled,
                 encoder_attention_mask=text.mask,
+                layout=maps,
             )
         predicted = predicted.float()
-        model_config: Any = self.model.config
         velocity = model_config.prediction_type == "velocity"
         target = noise - clips if velocity else clips
         error = (predicted - target) ** 2
@@ -223,10 +234,12 @@ class Trainer:
             loss = loss + self.config.frame_diff_weight * (change**2).mean()
         return loss
 
-    def train_step(self, frames: np.ndarray, captions: list[str]) -> float:
+    def train_step(
+        self, frames: np.ndarray, captions: list[str], layouts: np.ndarray | None = None
+    ) -> float:
         """One optimiser step on a batch; returns its loss."""
         started = time.monotonic()
-        loss = self.loss(frames, captions, self.step)
+        loss = self.loss(frames, captions, self.step, layouts)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
@@ -266,9 +279,9 @@ class Trainer:
                 if deadline is not None and time.monotonic() >= deadline:
                     break
                 started = time.monotonic()
-                frames, captions = next(batches)
+                frames, captions, layouts = next(batches)
                 self.elapsed_s += time.monotonic() - started
-                loss = self.train_step(frames, captions)
+                loss = self.train_step(frames, captions, layouts)
                 if on_step is not None:
                     on_step(self.step, loss)
 

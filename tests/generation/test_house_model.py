@@ -109,7 +109,7 @@ def test_presets_fit_the_sizes_they_name() -> None:
 
 def test_a_few_steps_on_one_batch_reduce_its_loss() -> None:
     trainer = Trainer(replace(CONFIG, warmup=0, lr=2e-3))
-    frames, captions = batch_for(trainer.config, 0)
+    frames, captions, _layouts = batch_for(trainer.config, 0)
     with torch.no_grad():
         before = float(trainer.loss(frames, captions, step=0))
 
@@ -304,6 +304,7 @@ OPTIONS = {
     "time": {"model": {**TINY, "frame_embedding": "sinusoidal", "temporal_head": True}},
     "logit-normal": {"sigma_sampling": "logit_normal"},
     "frame-diff": {"frame_diff_weight": 1.0},
+    "layout": {"model": {**TINY, "layout_channels": 2}},
 }
 
 
@@ -317,16 +318,17 @@ def test_today_s_model_and_training_are_the_defaults() -> None:
     assert not model.config.input_skip
     assert isinstance(model.frame_pos, torch.nn.Parameter)
     assert (config.sigma_sampling, config.frame_diff_weight) == ("uniform", 0.0)
-    # The shipped weights' tensors are exactly the default model's.
+    assert model.layout_embed is None
+    # The shipped weights hold exactly the tensors of a model of their own configuration.
     shipped = Path(__file__).resolve().parents[2] / "generation/house/weights/denoiser"
     denoiser = HouseDenoiser.from_pretrained(str(shipped))
-    assert denoiser.config.prediction_type == "x0"
-    assert set(denoiser.state_dict()) == set(model.state_dict())
+    fresh = HouseDenoiser.from_config(denoiser.config)
+    assert set(denoiser.state_dict()) == set(fresh.state_dict())
 
 
 def test_the_default_loss_is_the_object_weighted_x0_error_at_uniform_noise() -> None:
     trainer = Trainer(replace(CONFIG, object_weight=4.0))
-    frames, captions = batch_for(trainer.config, 0)
+    frames, captions, _layouts = batch_for(trainer.config, 0)
     with torch.no_grad():
         loss = float(trainer.loss(frames, captions, step=0))
 
@@ -398,7 +400,7 @@ def test_the_command_records_the_options(tmp_path: Path) -> None:
         *("--out", str(out), "--batch-size", "2", "--steps", "1", "--threads", "1"),
         *("--prediction-type", "velocity", "--frame-embedding", "sinusoidal"),
         *("--temporal-head", "--input-skip", "--sigma-sampling", "logit_normal"),
-        *("--frame-diff-weight", "0.5"),
+        *("--frame-diff-weight", "0.5", "--layout"),
         stdout=io.StringIO(),
         stderr=io.StringIO(),
     )
@@ -409,11 +411,15 @@ def test_the_command_records_the_options(tmp_path: Path) -> None:
         "frame_embedding": "sinusoidal",
         "temporal_head": True,
         "input_skip": True,
+        "layout_channels": 2,
     }
     assert (saved["sigma_sampling"], saved["frame_diff_weight"]) == ("logit_normal", 0.5)
     record = (out / "weights" / "TRAINING.md").read_text()
     assert "noise levels logit-normal; frame-difference loss weight 0.5" in record
-    assert "sinusoidal frame positions; 3-D output head with the input; predicts velocity" in record
+    assert (
+        "sinusoidal frame positions; 3-D output head with the input; "
+        "draws around a layout of the objects; predicts velocity" in record
+    )
 
 
 def test_an_export_keeps_the_side_by_side_section_of_its_training_record(tmp_path: Path) -> None:

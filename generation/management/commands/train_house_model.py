@@ -58,6 +58,14 @@ class Command(BaseCommand):
             "--input-skip", action="store_true", help="the output head also sees the input"
         )
         parser.add_argument(
+            "--layout",
+            action="store_const",
+            const=2,
+            default=0,
+            dest="layout_channels",
+            help="the model draws around where each object is (layout.py)",
+        )
+        parser.add_argument(
             "--sigma-sampling",
             choices=("uniform", "logit_normal"),
             default="uniform",
@@ -244,6 +252,7 @@ def _training_record(
         f"{model.frame_embedding} frame positions; "
         f"{'3-D' if model.temporal_head else 'per-frame'} output head"
         f"{' with the input' if model.input_skip else ''}; "
+        f"{'draws around a layout of the objects; ' if _layout(model) else ''}"
         f"predicts {model.prediction_type} under rectified flow",
         f"- Exported: {mb:.1f} MB (fp16 safetensors)",
         f"- Device: {device} ({hardware or 'unknown'}), torch {torch.__version__}, "
@@ -288,7 +297,18 @@ def _kept_sections(path: Path) -> str:
 
 
 # The model's switches that are command options (with the same names, dashed).
-MODEL_SWITCHES = ("prediction_type", "frame_embedding", "temporal_head", "input_skip")
+MODEL_SWITCHES = (
+    "prediction_type",
+    "frame_embedding",
+    "temporal_head",
+    "input_skip",
+    "layout_channels",
+)
+
+
+def _layout(model: Any) -> bool:
+    """Whether a denoiser config draws around a layout (configs before layouts don't)."""
+    return bool(getattr(model, "layout_channels", 0))
 
 
 def _model_options(options: dict[str, Any]) -> dict[str, Any]:
