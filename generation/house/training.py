@@ -11,6 +11,7 @@ changes its earlier steps.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import shutil
 import time
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from .specs import Sample
 
 CHECKPOINT = "checkpoint.pt"
+# Written beside exported weights: what a later run needs to continue from them alone.
+TRAINING_STATE = "training_state.json"
 
 
 @dataclass(frozen=True)
@@ -316,13 +319,7 @@ class Trainer:
         """The trainer saved in out/checkpoint.pt; ValueError if `config` differs from its own."""
         state = torch.load(out / CHECKPOINT, map_location=device, weights_only=False)
         saved = TrainConfig(**state["config"])
-        if saved != config:
-            changed = {
-                k: (v, getattr(config, k))
-                for k, v in asdict(saved).items()
-                if asdict(config)[k] != v
-            }
-            raise ValueError(f"the checkpoint was trained with other settings: {changed}")
+        _check_same(saved, config, "the checkpoint was")
         trainer = cls(saved, device)
         trainer.model.load_state_dict(state["model"])
         trainer.optimizer.load_state_dict(state["optimizer"])
@@ -334,6 +331,28 @@ class Trainer:
         trainer.step = state["step"]
         trainer.elapsed_s = state["elapsed_s"]
         trainer.losses = list(state["losses"])
+        return trainer
+
+    @classmethod
+    def from_weights(cls, path: Path, config: TrainConfig, device: str = "cpu") -> Trainer:
+        """A trainer continuing from exported weights (a pipeline folder with its
+        TRAINING_STATE), for a machine that no longer has the run's checkpoint.
+
+        Its step count and training time go on from the export's; the optimiser starts
+        afresh (and warms up again), and the weights are the export's fp16 ones, so this is
+        close to, not exactly, an uninterrupted run. ValueError if `config` differs."""
+        state_file = path / TRAINING_STATE
+        if not state_file.is_file():
+            raise FileNotFoundError(state_file)
+        state = json.loads(state_file.read_text())
+        _check_same(TrainConfig(**state["config"]), config, "the weights were")
+        trainer = cls(config, device)
+        exported = HouseDenoiser.from_pretrained(str(path / "denoiser"))
+        trainer.model.load_state_dict({k: v.float() for k, v in exported.state_dict().items()})
+        if trainer.ema is not None:
+            trainer.ema.shadow_params = [p.clone().detach() for p in trainer.model.parameters()]
+        trainer.step = int(state["step"])
+        trainer.elapsed_s = float(state["elapsed_s"])
         return trainer
 
     def shipping_model(self) -> HouseDenoiser:
@@ -357,9 +376,20 @@ class Trainer:
         partial = path.with_name(path.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
         pipe.save_pretrained(str(partial), safe_serialization=True)
+        record = {"config": asdict(self.config), "step": self.step, "elapsed_s": self.elapsed_s}
+        (partial / TRAINING_STATE).write_text(json.dumps(record, indent=1) + "\n")
         shutil.rmtree(path, ignore_errors=True)
         partial.rename(path)
         return pipe
+
+
+def _check_same(saved: TrainConfig, config: TrainConfig, what: str) -> None:
+    """ValueError naming the settings in which `config` differs from the `saved` run's."""
+    if saved != config:
+        changed = {
+            k: (v, getattr(config, k)) for k, v in asdict(saved).items() if asdict(config)[k] != v
+        }
+        raise ValueError(f"{what} trained with other settings: {changed}")
 
 
 def size_mb(path: Path) -> float:

@@ -143,6 +143,55 @@ def test_resuming_a_checkpoint_gives_the_weights_of_an_uninterrupted_run(tmp_pat
         Trainer.resume(tmp_path, replace(config, seed=4))
 
 
+def test_a_run_continues_from_its_exported_weights_alone(tmp_path: Path) -> None:
+    """Where the checkpoint is gone (a fresh machine), the export carries the run on."""
+    config = replace(CONFIG, ema_decay=0.9)
+    first = Trainer(config)
+    first.run(3)
+    first.export(tmp_path / "weights")
+
+    went_on = Trainer.from_weights(tmp_path / "weights", config)
+    assert (went_on.step, went_on.elapsed_s) == (3, first.elapsed_s)
+    shipped = first.shipping_model().state_dict()
+    for name, value in went_on.model.state_dict().items():
+        torch.testing.assert_close(value, shipped[name].half().float(), msg=name)
+    # Its next batch is step 3's, not a repeat of step 0's.
+    went_on.run(1)
+    assert went_on.step == 4
+    with pytest.raises(ValueError, match="other settings"):
+        Trainer.from_weights(tmp_path / "weights", replace(config, batch_size=4))
+    with pytest.raises(FileNotFoundError):
+        Trainer.from_weights(tmp_path, config)
+
+
+def test_the_command_continues_from_weights(tmp_path: Path) -> None:
+    common = ["--batch-size", "2", "--seed", "1", "--threads", "1"]
+    quiet = {"stdout": io.StringIO(), "stderr": io.StringIO()}
+    call_command(
+        "train_house_model", "--out", str(tmp_path / "a"), *common, "--steps", "2", **quiet
+    )
+    weights = tmp_path / "a" / "weights"
+
+    args = ["--out", str(tmp_path / "b"), *common, "--steps", "1", "--from-weights", str(weights)]
+    call_command("train_house_model", *args, **quiet)
+    assert "Steps: 3 in all (1 in the last run)" in (tmp_path / "b/weights/TRAINING.md").read_text()
+    with pytest.raises(CommandError, match="other settings"):
+        call_command(
+            "train_house_model",
+            *args[:-2],
+            "--from-weights",
+            str(weights),
+            "--out",
+            str(tmp_path / "c"),
+            "--layout",
+            **quiet,
+        )
+    with pytest.raises(CommandError, match="can't be continued"):
+        call_command(
+            "train_house_model", *args[:-1], str(tmp_path), "--out", str(tmp_path / "d"), **quiet
+        )
+
+
 def test_workers_drawing_the_batches_give_the_same_weights(tmp_path: Path) -> None:
     """Batches drawn ahead by a worker process are the batches of the same steps, so the
     run is the same run; a deadline already past runs no step."""

@@ -77,7 +77,13 @@ class Command(BaseCommand):
             default=0.0,
             help="loss weight on consecutive-frame differences (0: off)",
         )
-        parser.add_argument("--resume", action="store_true", help="continue <out>/checkpoint.pt")
+        start = parser.add_mutually_exclusive_group()
+        start.add_argument("--resume", action="store_true", help="continue <out>/checkpoint.pt")
+        start.add_argument(
+            "--from-weights",
+            type=Path,
+            help="continue from exported weights (e.g. the shipped ones) where no checkpoint is",
+        )
         parser.add_argument("--checkpoint-every", type=int, default=500, help="steps")
         parser.add_argument(
             "--checkpoint-minutes", type=float, default=1.0, help="and at least this often"
@@ -143,7 +149,17 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"{out} already has a checkpoint: pass --resume or another --out"
                 )
-            trainer = Trainer(config, device)
+            if options["from_weights"]:
+                try:
+                    trainer = Trainer.from_weights(options["from_weights"], config, device)
+                except FileNotFoundError as missing:
+                    raise CommandError(
+                        f"{options['from_weights']} can't be continued: no {missing}"
+                    ) from None
+                except ValueError as error:
+                    raise CommandError(str(error)) from None
+            else:
+                trainer = Trainer(config, device)
         first = trainer.step
         minutes = options["minutes"]
         steps = options["steps"] or (10**9 if minutes else 1000)
