@@ -56,6 +56,18 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "sigma_sampling": "logit_normal",
         "model": {"frame_embedding": "sinusoidal", "temporal_head": True, "layout_channels": 2},
     },
+    # The long round (TRAINING.md): "layout" continued, and the same model with 4x the steps
+    # for the same work (batch 8) and a lighter object weight, each trained by the command.
+    "layout-long": {
+        "sigma_sampling": "logit_normal",
+        "model": {"frame_embedding": "sinusoidal", "temporal_head": True, "layout_channels": 2},
+    },
+    "layout-batch8": {
+        "batch_size": 8,
+        "object_weight": 1.0,
+        "sigma_sampling": "logit_normal",
+        "model": {"frame_embedding": "sinusoidal", "temporal_head": True, "layout_channels": 2},
+    },
 }
 
 
