@@ -10,7 +10,7 @@ convolutional head per frame that smooths the patch grid away.
 By default it predicts the clean clip (x0) under a rectified-flow schedule
 (x_t = (1 - s) x0 + s noise): predicting the velocity with tokens narrower than their pixels
 gave pure noise in an earlier, channel-stacked model. Options compared in TRAINING.md's
-side-by-side runs, each off by default so that the shipped weights load and sample as before:
+side-by-side runs, each off by default so that weights saved before it existed load as they were:
 
 - `prediction_type` "velocity" (noise - x0, as SD3) instead of "x0", best with
   `input_skip` (below);
