@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -17,8 +16,8 @@ from allauth.account.models import EmailAddress
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import DateTimeField, Exists, F, OuterRef, Q, QuerySet, Value, Window
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models import DateTimeField, Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -27,7 +26,7 @@ from accounts.models import User
 from core.web import site_url
 
 from .models import Notification, NotificationSettings
-from .selectors import LIST_LIMIT, NotificationGroup, group_lines, notifications_among
+from .selectors import NotificationGroup, group_lines, newest_by_recipient, notifications_among
 
 logger = logging.getLogger(__name__)
 
@@ -110,20 +109,9 @@ def _lines_of(
         notifications_among(recipient_ids=[row.user_id for row in due])
         .filter(read__isnull=True, created__lte=now)
         .filter(Q(recipient__notification_settings__digest_sent__isnull=True) | Q(created__gt=last))
-        .annotate(
-            nth=Window(
-                RowNumber(),
-                partition_by=F("recipient_id"),
-                order_by=[F("created").desc(), F("id").desc()],
-            )
-        )
-        .filter(nth__lte=LIST_LIMIT)
         .select_related("actor__profile")
-        .order_by("recipient_id", "-created", "-id")
     )
-    of: dict[int, list[Notification]] = defaultdict(list)
-    for row in rows:
-        of[row.recipient_id].append(row)
+    of = newest_by_recipient(rows)
     people = {row.user_id: row.user for row in due}
     return {pk: group_lines(mine, recipient=people[pk]) for pk, mine in of.items()}
 

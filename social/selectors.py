@@ -164,10 +164,17 @@ def notification_lines(
     """The line `group_key` makes in each of these people's lists as it reads now (what a
     browser push says), by person; none for whom nothing of it is shown (one query)."""
     people = {person.pk: person for person in recipients}
-    rows = (
-        notifications_among(recipient_ids=people)
-        .filter(group_key=group_key)
-        .annotate(
+    rows = notifications_among(recipient_ids=people).filter(group_key=group_key)
+    of = newest_by_recipient(rows.select_related("actor__profile", "post__owner"))
+    lines = {pk: group_lines(mine, recipient=people[pk]) for pk, mine in of.items()}
+    return {pk: found[0] for pk, found in lines.items() if found}
+
+
+def newest_by_recipient(rows: QuerySet[Notification]) -> dict[int, list[Notification]]:
+    """Each recipient's newest LIST_LIMIT of `rows` (newest first), by recipient id, read in
+    one query (a window over the recipients)."""
+    newest = (
+        rows.annotate(
             nth=Window(
                 RowNumber(),
                 partition_by=F("recipient_id"),
@@ -175,14 +182,12 @@ def notification_lines(
             )
         )
         .filter(nth__lte=LIST_LIMIT)
-        .select_related("actor__profile", "post__owner")
         .order_by("recipient_id", "-created", "-id")
     )
     of: dict[int, list[Notification]] = defaultdict(list)
-    for row in rows:
+    for row in newest:
         of[row.recipient_id].append(row)
-    lines = {pk: group_lines(mine, recipient=people[pk]) for pk, mine in of.items()}
-    return {pk: found[0] for pk, found in lines.items() if found}
+    return of
 
 
 def kinds_off(*, user: User) -> list[str]:

@@ -37,10 +37,10 @@ def test_layout_rows_mark_present_objects_and_maps_peak_at_them() -> None:
 
 def test_a_plan_follows_what_the_prompt_says_and_draws_the_rest() -> None:
     rng = np.random.default_rng(0)
-    two = np.stack([plan_layout("a red ball and a blue star moving left", 32, 8, rng)] * 1)
-    assert two[0, :, 2].tolist() == [1.0, 1.0]
+    two = plan_layout("a red ball and a blue star moving left", 32, 8, rng)
+    assert two[:, 2].tolist() == [1.0, 1.0]
     # Two objects moving sideways share the frame in lanes, one above the other.
-    assert two[0, 0, 1] < 0.5 < two[0, 1, 1]
+    assert two[0, 1] < 0.5 < two[1, 1]
     # Sideways motion is halfway across at mid-clip; upward motion halfway up.
     sideways = np.stack([plan_layout("a red square moving right", 32, 8, rng) for _ in range(40)])
     rising = np.stack([plan_layout("a green star rising", 32, 8, rng) for _ in range(40)])
