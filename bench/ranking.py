@@ -47,6 +47,12 @@ import django  # noqa: E402
 
 django.setup()
 
+from config.celery import app as celery_app  # noqa: E402
+
+# No worker runs here: what the bench's likes ask of the queue (their notifications) goes to
+# an in-memory one and is dropped, never into the folder queue a later bin/run would work off.
+celery_app.conf.broker_url = "memory://"
+
 import numpy as np  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402

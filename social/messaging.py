@@ -10,7 +10,6 @@ and clip links only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -21,6 +20,7 @@ from django.utils import timezone
 from accounts.models import Block, Follow, User
 from accounts.selectors import user_by_handle
 from accounts.services import block_create
+from core.events import after_commit
 from core.text import has_control_characters
 from feed.models import Post
 from feed.selectors import visible_posts
@@ -135,9 +135,7 @@ def message_send(*, sender: User, recipient: User, body: str, post: Post | None 
         conversation.last_message_at = now
         _mark_read(conversation, sender.pk, now)
         conversation.save()
-        transaction.on_commit(
-            partial(notify.delay, "messaged", {"message_id": message.pk}), robust=True
-        )
+        after_commit(notify.delay, "messaged", {"message_id": message.pk})
     return message
 
 

@@ -1,20 +1,19 @@
 """What the social app does when the apps below tell it something (core/events.py): it
 notifies, and carries out moderation's decisions on messages.
 
-Each notifying receiver only asks for the `social.notify` task once the sender's transaction commits
-(ids only; the task re-reads). `robust`: a broker that can't be reached loses that
-notification, logged, and never fails the like or comment that was already saved.
+Each notifying receiver asks for the `social.notify` task once the sender's transaction
+commits (ids only; the task re-reads), best effort (core/events.py `after_commit`): a broker
+that can't be reached loses that notification, logged, and never fails the like or comment
+that was already saved.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
-from django.db import transaction
-
 from accounts import events as accounts_events
+from core.events import after_commit
 from feed import events as feed_events
 from generation import events as generation_events
 from moderation import events as moderation_events
@@ -28,7 +27,7 @@ HIDES_MESSAGE = (Decision.Action.REMOVE, Decision.Action.SUSPEND)
 
 
 def _later(event: str, **ids: Any) -> None:
-    transaction.on_commit(partial(notify.delay, event, ids), robust=True)
+    after_commit(notify.delay, event, ids)
 
 
 def on_post_liked(*, user: Any, post: Any, **kwargs: Any) -> None:

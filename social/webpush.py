@@ -18,7 +18,6 @@ import socket
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from email.utils import parseaddr
-from functools import partial
 from urllib.parse import urlsplit
 
 import requests
@@ -33,6 +32,7 @@ from py_vapid import Vapid02
 from pywebpush import WebPushException, webpush
 
 from accounts.models import User
+from core.events import after_commit
 
 from . import selectors
 from .models import PushSubscription, VapidKey
@@ -224,8 +224,8 @@ def push_later(*, user_ids: Sequence[int], group_key: str) -> None:
     )
     for start in range(0, len(subscribed), BATCH):
         chunk = subscribed[start : start + BATCH]
-        # robust: a broker that can't be reached loses the push, never the notification.
-        transaction.on_commit(partial(_ask, chunk, group_key), robust=True)
+        # A broker that can't be reached loses the push, never the notification.
+        after_commit(_ask, chunk, group_key)
 
 
 def _ask(user_ids: list[int], group_key: str) -> None:

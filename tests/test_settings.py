@@ -142,3 +142,14 @@ def test_database_options_of_the_url_are_kept_beside_riffs():
     )
     assert config["CONN_MAX_AGE"] == 60
     assert "OPTIONS" not in database("sqlite:///riff.sqlite3", conn_max_age=0, parallel_workers=0)
+
+
+def test_a_process_on_the_embedded_queue_makes_its_folders(tmp_path: Path):
+    """Not only bin/run: any process that sends on the folder queue (a management command,
+    a bench) finds its folders made, and its message waits there for the worker."""
+    send = "from config.celery import app; app.send_task('social.notify', args=['liked', {}])"
+    result = manage(
+        "shell", "--no-imports", "-c", send, DEBUG="1", REDIS_URL="", RIFF_DATA_DIR=str(tmp_path)
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(list((tmp_path / "broker").iterdir())) == 1
