@@ -3,10 +3,11 @@
 For each size and seed, a population with hidden tastes (ranking/evaluation/simulated.py),
 with clips known by id only and again with prompts, replayed by the offline evaluation
 (train on the first 80% of the log, then predict each showing before learning it). Prints
-like AUC for random, recency, popularity, the learner and the oracle that knows the
-tastes; how much of the way from popularity to the oracle the learner goes (target: two
-thirds); NDCG@10 of the learner against the best baseline, and its coverage@10 and
-creator Gini@10 against popularity's.
+like AUC for random, recency, popularity, the learner, a ranker that knows the clips' side
+alone (their styles and quality; it learns the viewers' tastes as the learner does) and the
+oracle that knows the tastes; how much of the way from popularity to the oracle the learner
+goes (target: two thirds); NDCG@10 of the learner against the best baseline, and its
+coverage@10 and creator Gini@10 against popularity's.
 
     .venv/bin/python bench/ranking_tastes.py                 # 300x400 and 1000x1000, 3 seeds
     .venv/bin/python bench/ranking_tastes.py --large         # and 3000 viewers x 1000 clips
@@ -31,7 +32,7 @@ import django  # noqa: E402
 django.setup()
 
 from ranking.evaluation import EventLog, evaluate  # noqa: E402
-from ranking.evaluation.simulated import OracleRanker, Population  # noqa: E402
+from ranking.evaluation.simulated import KnownClipsRanker, OracleRanker, Population  # noqa: E402
 
 BASELINES = ("random", "recency", "popularity")
 
@@ -41,7 +42,7 @@ def run(viewers: int, items: int, seed: int, prompts: bool) -> dict[str, float]:
     population = Population(seed=seed, viewers=viewers, items=items, prompts=prompts)
     report = evaluate(
         EventLog(events=population.events, items=population.items),
-        others={"oracle": OracleRanker(population)},
+        others={"known": KnownClipsRanker(population), "oracle": OracleRanker(population)},
     )
     models = {model.name: model for model in report.models}
     auc = {name: model.auc["like"] or 0.0 for name, model in models.items()}
@@ -74,10 +75,11 @@ def main() -> None:
         sizes.append((3000, 1000))
     header = (
         f"{'population':<24}{'events':>8}{'random':>8}{'recency':>8}{'popular':>8}"
-        f"{'learner':>8}{'oracle':>8}{'closed':>8}  {'NDCG@10':>13}  {'coverage@10':>13}"
-        f"  {'creator Gini':>13}"
+        f"{'learner':>8}{'known':>8}{'oracle':>8}{'closed':>8}  {'NDCG@10':>13}"
+        f"  {'coverage@10':>13}  {'creator Gini':>13}"
     )
-    print("like AUC per model; closed: share of the way from popularity to the oracle")
+    print("like AUC per model; known: knows the clips' styles and quality, learns the viewers'")
+    print("tastes; closed: share of the way from popularity to the oracle")
     print("(target 0.67); NDCG@10: learner / best baseline; coverage@10 and creator Gini@10:")
     print("learner / popularity (random's coverage is about 1: it spreads at random)\n")
     print(header)
@@ -92,7 +94,7 @@ def main() -> None:
                 print(
                     f"{label:<24}{row['events']:>8}{row['auc_random']:>8.3f}"
                     f"{row['auc_recency']:>8.3f}{row['auc_popularity']:>8.3f}"
-                    f"{row['auc_learner']:>8.3f}{row['auc_oracle']:>8.3f}{row['closed']:>8.2f}"
+                    f"{row['auc_learner']:>8.3f}{row['auc_known']:>8.3f}{row['auc_oracle']:>8.3f}{row['closed']:>8.2f}"
                     f"  {row['ndcg']:>6.3f}/{row['ndcg_best_baseline']:.3f}"
                     f"  {row['coverage']:>6.2f}/{row['coverage_popularity']:.2f}  "
                     f"  {row['gini']:>6.2f}/{row['gini_popularity']:.2f}"
@@ -100,7 +102,7 @@ def main() -> None:
                     flush=True,
                 )
             closed = statistics.mean(row["closed"] for row in rows)
-            print(f"{'':<24}{'mean closed':>56}{closed:>8.2f}\n", flush=True)
+            print(f"{'':<24}{'mean closed':>64}{closed:>8.2f}\n", flush=True)
 
 
 if __name__ == "__main__":

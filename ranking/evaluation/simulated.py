@@ -3,8 +3,10 @@
 Viewers and clips get hidden topic vectors; what a viewer does with a clip shown follows a
 logistic of their match (3 x taste . style + the clip's quality), so there is a right
 answer to compare the learner with: `OracleRanker` ranks by the true match, popularity and
-recency by what anyone can count, and the learner sits between. `bench/ranking_tastes.py`
-prints them over several seeds and sizes; tests/ranking/test_learner.py checks the margins.
+recency by what anyone can count, and the learner sits between. `KnownClipsRanker` knows
+the clips' side alone, so the learner's distance from it is what its clips' factors miss.
+`bench/ranking_tastes.py` prints them over several seeds and sizes;
+tests/ranking/test_learner.py checks the margins.
 
 With `prompts`, every clip also has an "embedding" as its prompt would give it: a fixed
 random projection of its topic mix plus noise (`prompt_noise`; 0.5 a prompt that says what
@@ -18,6 +20,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from ..learner import HEADS, Event, ItemInfo
+from ..learner.collaborative import CF_SIGNAL
 
 T0 = 1_700_000_000.0
 DAY = 86400.0
@@ -141,3 +144,76 @@ class OracleRanker:
         """The match for the heads that rise with it, its negative for those that fall."""
         match = self.value(viewer, items, now)
         return {head: -match if head in ("skip", "negative") else match for head in HEADS}
+
+
+class KnownClipsRanker:
+    """Knows every clip's hidden style and quality, but no viewer's taste: it learns each
+    viewer's from what they did, online, as the learner folds a viewer's factors in against
+    its clips' factors (collaborative.py), which the learner has to learn as well.
+
+    A viewer's predicted cell (the summed `CF_SIGNAL` of a showing) is a ridge regression on
+    the clip's [style, quality, 1], drawn towards the whole population's fit: the learner
+    with exact clip factors. Between the learner and the oracle, the learner's distance
+    from this one is what its clips' factors miss, and this one's from the oracle what the
+    viewers' few showings can't tell.
+    """
+
+    def __init__(self, population: Population, regularization: float = 1.0) -> None:
+        """The ranker of this population; `regularization` weighs the population's fit."""
+        self.population = population
+        self.regularization = regularization
+        self._prior = np.zeros(population.style.shape[1] + 2)
+        self._normal: dict[str, np.ndarray] = {}
+        self._right: dict[str, np.ndarray] = {}
+        self._open: set[tuple[str, str]] = set()
+
+    def _clips(self, rows: np.ndarray) -> np.ndarray:
+        quality = self.population.quality[rows, None]
+        return np.hstack([self.population.style[rows], quality, np.ones_like(quality)])
+
+    def fit(self, events: Iterable[Event]) -> KnownClipsRanker:
+        """The population's fit over the events' cells, then every viewer's, event by event."""
+        ordered = list(events)
+        cells: dict[tuple[str, str], float] = {}
+        for event in ordered:
+            if event.viewer and event.item:
+                key = (event.viewer, event.item)
+                cells[key] = cells.get(key, 0.0) + CF_SIGNAL.get(event.kind, 0.0)
+        if cells:
+            rows = np.array([int(item[1:]) for _, item in cells], dtype=np.int64)
+            self._prior = np.linalg.lstsq(
+                self._clips(rows), np.fromiter(cells.values(), float), rcond=None
+            )[0]
+        for event in ordered:
+            self.update(event)
+        return self
+
+    def update(self, event: Event) -> bool:
+        """A showing opens the viewer's cell with the clip; a signal adds to it."""
+        if not event.viewer or not event.item:
+            return True
+        clip = self._clips(np.array([int(event.item[1:])]))[0]
+        key = (event.viewer, event.item)
+        if event.kind == "impression" or key not in self._open:
+            self._open.add(key)
+            width = len(self._prior)
+            normal = self._normal.setdefault(event.viewer, self.regularization * np.eye(width))
+            normal += np.outer(clip, clip)
+            self._right.setdefault(event.viewer, self.regularization * self._prior)
+        self._right[event.viewer] += CF_SIGNAL.get(event.kind, 0.0) * clip
+        return True
+
+    def value(self, viewer: str, items: Sequence[str], now: float | None = None) -> np.ndarray:
+        """The viewer's predicted cell with each clip (the population's for a stranger)."""
+        rows = np.array([int(item[1:]) for item in items], dtype=np.int64)
+        weights = self._prior
+        if viewer in self._normal:
+            weights = np.linalg.solve(self._normal[viewer], self._right[viewer])
+        return self._clips(rows) @ weights
+
+    def score(
+        self, viewer: str, items: Sequence[str], now: float | None = None
+    ) -> dict[str, np.ndarray]:
+        """The predicted cell for the heads that rise with it, its negative for the others."""
+        cell = self.value(viewer, items, now)
+        return {head: -cell if head in ("skip", "negative") else cell for head in HEADS}
