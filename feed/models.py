@@ -84,6 +84,14 @@ class Post(models.Model):
             models.Index(fields=["-created", "-id"], name="post_recent"),
             models.Index(fields=["owner", "-created"], name="post_owner_recent"),
             models.Index(fields=["visibility", "-created", "-id"], name="post_vis_recent"),
+            # What For You reads of each of its ~400 candidate clips, so PostgreSQL reads
+            # this index alone: a clip's row holds its prompt embedding and fills most of a
+            # table page, so each candidate read from the table is a page read from cold.
+            models.Index(
+                fields=["id"],
+                include=["owner", "remix_of", "created", "visibility", "standing"],
+                name="post_candidate",
+            ),
         ]
 
     def __str__(self) -> str:

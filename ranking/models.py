@@ -63,8 +63,15 @@ class EngagementEvent(models.Model):
         indexes = [
             models.Index(fields=["post", "kind"], name="event_post_kind"),
             models.Index(fields=["viewer", "-created"], name="event_viewer_recent"),
-            # What a viewer did about given clips (For You's seen filter, intake's caps).
-            models.Index(fields=["viewer", "post"], name="event_viewer_post"),
+            # What a viewer did about given clips (For You's seen filter, intake's caps). It
+            # carries what the seen filter reads, so on PostgreSQL that filter reads the index
+            # alone: a viewer's events lie together there, where the table scatters them over
+            # a page each (a first page for a viewer with 2,000 events read 1,500 of them).
+            models.Index(
+                fields=["viewer", "post"],
+                name="event_viewer_post_seen",
+                include=["kind", "created", "id"],
+            ),
             models.Index(fields=["-created"], name="event_recent"),
         ]
         constraints = [

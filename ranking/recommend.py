@@ -42,7 +42,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Follow, User
@@ -231,17 +231,24 @@ def turned_down(viewer: User | None, post_ids: Iterable[int]) -> tuple[set[int],
 
     One query along the (viewer, post) index, for the candidates and the viewer's resets
     (the events without a post) alone: 1 ms for a viewer with 6,500 events in the window,
-    where reading all of them took 11.
+    where reading all of them took 11. The index carries every column read, so PostgreSQL
+    need not read the table, where a viewer's events lie a page apart: a heavy viewer's
+    first page in a process read 30-40 ms of them from cold.
     """
     if viewer is None or not viewer.is_authenticated:
         return set(), set()
     since = timezone.now() - timedelta(days=SEEN_DAYS)
-    rows = EngagementEvent.objects.filter(
-        Q(post_id__any_of=set(post_ids)) | Q(post__isnull=True),
-        viewer=viewer,
-        created__gte=since,
-        kind__in=(*SEEN_KINDS, EngagementEvent.Kind.RESET),
-    ).values_list("post_id", "kind", "created", "pk")
+    mine = EngagementEvent.objects.filter(
+        viewer=viewer, created__gte=since, kind__in=(*SEEN_KINDS, EngagementEvent.Kind.RESET)
+    )
+    columns = ("post_id", "kind", "created", "pk")
+    # Two parts of one query rather than an OR, which PostgreSQL answers by a bitmap of the
+    # two and then reads the table: as they are, each part reads the index alone.
+    rows = (
+        mine.filter(post_id__any_of=set(post_ids))
+        .values_list(*columns)
+        .union(mine.filter(post__isnull=True).values_list(*columns), all=True)
+    )
     events = list(rows)
     # What was seen before a reset may be shown again; what was turned down stays hidden.
     reset = max(

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -22,7 +22,7 @@ from accounts.services import block_create
 from core.embedding import embed
 from feed import services as feed_services
 from feed.models import Post
-from feed.selectors import Feed
+from feed.selectors import Feed, live_posts
 from feed.services import feed_serve
 from ranking import recommend
 from ranking.event_log import events_record
@@ -345,6 +345,68 @@ def test_what_a_viewer_saw_or_turned_down_is_read_for_the_candidates_exactly():
     assert refused == {before_reset.pk}
     # Clips that are not candidates are not read.
     assert recommend.turned_down(viewer, [others[0].pk]) == ({others[0].pk}, set())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_seen_filter_reads_its_index_alone():
+    """Everything the seen filter reads is in the (viewer, post) index, so PostgreSQL answers
+    it without the table, where a viewer's events lie a page apart (a first page for a
+    viewer with 2,000 events read 1,500 table pages, from cold). Vacuumed as autovacuum
+    would, and with the table scans the planner prefers for so few rows turned off, the plan
+    is an index-only scan that fetches nothing from the table."""
+    assert connection.vendor == "postgresql", "needs DATABASE_URL"
+    viewer = person("reader")
+    posts = [PostFactory() for _ in range(3)]
+    EngagementEvent.objects.bulk_create(
+        EngagementEvent(viewer=viewer, post=post, kind=kind)
+        for post in posts
+        for kind in ("impression", "complete")
+    )
+    # Others watched the same clips (signed out here): the viewer's events are the few.
+    EngagementEvent.objects.bulk_create(
+        EngagementEvent(post=post, kind="impression") for post in posts for _ in range(500)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE ranking_engagementevent")
+    with CaptureQueriesContext(connection) as ctx:
+        seen = recommend.turned_down(viewer, [p.pk for p in posts])
+    assert seen == ({p.pk for p in posts}, set())
+    (query,) = ctx.captured_queries
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + query["sql"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan using event_viewer_post_seen" in plan, plan
+    assert "Heap Fetches: 0" in plan, plan
+
+
+@pytest.mark.django_db(transaction=True)
+def test_for_you_reads_its_candidates_from_an_index_alone():
+    """What For You reads of its candidate clips is in an index (post_candidate), so a page
+    does not read a table page per candidate (a clip's row, with its prompt embedding,
+    fills most of one). Vacuumed as autovacuum would, and with table scans turned off."""
+    assert connection.vendor == "postgresql", "needs DATABASE_URL"
+    posts = [PostFactory() for _ in range(3)]
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE feed_post")
+    # For You's clips (feed.services.feed_serve, ranking.hooks.for_you): those ids of them.
+    base = live_posts().filter(
+        visibility=Post.Visibility.PUBLIC,
+        standing=Post.Standing.OK,
+        pk__any_of={p.pk for p in posts},
+    )
+    with CaptureQueriesContext(connection) as ctx:
+        rows = recommend.candidate_rows(base)
+    assert {row[0] for row in rows} == {p.pk for p in posts}
+    (query,) = ctx.captured_queries
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + query["sql"])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan using post_candidate on feed_post" in plan, plan
+    assert "Heap Fetches: 0" in plan, plan
 
 
 @pytest.mark.django_db
