@@ -347,6 +347,17 @@ def test_what_a_viewer_saw_or_turned_down_is_read_for_the_candidates_exactly():
     assert recommend.turned_down(viewer, [others[0].pk]) == ({others[0].pk}, set())
 
 
+def plan_without_table_scans(ctx: CaptureQueriesContext) -> str:
+    """The plan PostgreSQL runs the one query captured by with its table scans turned off
+    (a few rows make them the cheapest), and the rows each step read."""
+    (query,) = ctx.captured_queries
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + query["sql"])
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_seen_filter_reads_its_index_alone():
     """Everything the seen filter reads is in the (viewer, post) index, so PostgreSQL answers
@@ -371,12 +382,7 @@ def test_the_seen_filter_reads_its_index_alone():
     with CaptureQueriesContext(connection) as ctx:
         seen = recommend.turned_down(viewer, [p.pk for p in posts])
     assert seen == ({p.pk for p in posts}, set())
-    (query,) = ctx.captured_queries
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("SET LOCAL enable_bitmapscan = off")
-        cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + query["sql"])
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = plan_without_table_scans(ctx)
     assert "Index Only Scan using event_viewer_post_seen" in plan, plan
     assert "Heap Fetches: 0" in plan, plan
 
@@ -399,12 +405,7 @@ def test_for_you_reads_its_candidates_from_an_index_alone():
     with CaptureQueriesContext(connection) as ctx:
         rows = recommend.candidate_rows(base)
     assert {row[0] for row in rows} == {p.pk for p in posts}
-    (query,) = ctx.captured_queries
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("SET LOCAL enable_bitmapscan = off")
-        cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + query["sql"])
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = plan_without_table_scans(ctx)
     assert "Index Only Scan using post_candidate on feed_post" in plan, plan
     assert "Heap Fetches: 0" in plan, plan
 
