@@ -65,8 +65,8 @@ class EngagementEvent(models.Model):
             models.Index(fields=["viewer", "-created"], name="event_viewer_recent"),
             # What a viewer did about given clips (For You's seen filter, intake's caps). It
             # carries what the seen filter reads, so on PostgreSQL that filter reads the index
-            # alone: a viewer's events lie together there, where the table scatters them over
-            # a page each (a first page for a viewer with 2,000 events read 1,500 of them).
+            # alone: a viewer's events lie together there, where the table scatters them a
+            # page apart (a heavy viewer's 179 rows took 99 table pages, 30-40 ms from cold).
             models.Index(
                 fields=["viewer", "post"],
                 name="event_viewer_post_seen",
