@@ -8,6 +8,7 @@ databases (SQLite, the embedded default) give the datetime, which `as_seconds` c
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,28 @@ def values_with_seconds(query: QuerySet[Any], *fields: str, time: str = "created
         return query.values_list(*fields, time)
     seconds = Cast(Extract(time, "epoch"), FloatField())
     return query.annotate(_seconds=seconds).values_list(*fields, "_seconds")
+
+
+def stream_with_seconds(
+    query: QuerySet[Any], *fields: str, chunk_size: int, time: str = "created"
+) -> Iterator[tuple[Any, ...]]:
+    """`values_with_seconds(query, ...)` row by row through a server-side cursor, holding
+    `chunk_size` rows at a time; for `fields` that Django reads as psycopg gives them
+    (integers, floats, text: not a decimal, JSON or time column).
+
+    On PostgreSQL the rows come straight from psycopg: Django's per-row work took 7.7 µs a
+    row where psycopg's fetch takes 1.6, and a retrain reads millions. Elsewhere,
+    `QuerySet.iterator`.
+    """
+    rows = values_with_seconds(query, *fields, time=time)
+    if connection.vendor != "postgresql":
+        yield from rows.iterator(chunk_size=chunk_size)
+        return
+    sql, params = rows.query.sql_with_params()
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while chunk := cursor.fetchmany(chunk_size):
+            yield from chunk
 
 
 def as_seconds(value: float | datetime) -> float:

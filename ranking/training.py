@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
-from core.seconds import as_seconds, values_with_seconds
+from core.seconds import as_seconds, stream_with_seconds
 
 from .evaluation.holdout import Holdout, holdout_compare
 from .learner import Event, Learner, LearnerConfig
@@ -53,18 +53,22 @@ def events_stream(query: QuerySet[EngagementEvent], count: list[int]) -> Iterato
     """The learner's events of `query`, in time order, through a server-side cursor;
     `count[0]` is set to how many were read."""
     count[0] = 0
-    ordered = query.order_by("created", "pk")
-    # The times as seconds (core/seconds.py): reading 2 million events takes 5 s so, where
-    # turning each row's datetime into seconds took 17.
-    rows = values_with_seconds(ordered, "viewer_id", "post_id", "kind", "value")
-    for viewer_id, post_id, kind, value, when in rows.iterator(chunk_size=READ_CHUNK):
+    # The times as seconds, the rows as psycopg reads them (core/seconds.py): 300,000 events
+    # in 0.5 s, where Django's values_list took 2.3 (and datetimes to seconds 17 s more at 2
+    # million events).
+    rows = stream_with_seconds(
+        query.order_by("created", "pk"),
+        *("viewer_id", "post_id", "kind", "value"),
+        chunk_size=READ_CHUNK,
+    )
+    for viewer_id, post_id, kind, value, when in rows:
         count[0] += 1
         yield Event(
-            viewer=str(viewer_id),
-            item="" if post_id is None else str(post_id),
-            kind=kind,
-            value=float(value),
-            ts=as_seconds(when),
+            str(viewer_id),
+            "" if post_id is None else str(post_id),
+            kind,
+            float(value),
+            as_seconds(when),
         )
 
 

@@ -5,6 +5,7 @@ A mixin of `Learner` (kept apart from the model's arithmetic); everything here o
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 from collections.abc import Sequence
@@ -65,15 +66,21 @@ class LearnerReads:
     def _session_now(self, v: int, now: float) -> np.ndarray | None:
         """The viewer's session taste as it reads at `now`: the direction of what they
         engaged with lately, shrunk by how long ago that was (None: nothing lately)."""
+        scale = self._session_scale(v, now)
+        return self.session[v] * np.float32(scale) if scale else None
+
+    def _session_scale(self, v: int, now: float) -> float:
+        """What the viewer's session sum is multiplied by to read as `_session_now`: its
+        fading over its length; 0 for nothing lately."""
         if not v or not self._dim or not self.session_ts[v]:
-            return None
+            return 0.0
         age = max(now - float(self.session_ts[v]), 0.0)
         fade = 2.0 ** (-age / self.config.session_half_life_s)
         if fade < 1e-3:
-            return None
+            return 0.0
         vector = self.session[v]
-        norm = float(np.linalg.norm(vector))
-        return None if norm <= 0 else vector * np.float32(fade / norm)
+        norm = math.sqrt(float(vector @ vector))
+        return fade / norm if norm > 0 else 0.0
 
     @locked
     def has_item(self, item: str) -> bool:

@@ -138,9 +138,14 @@ class LearnerSaving:
         self.lock = threading.RLock()
 
     def to_bytes(self) -> bytes:
-        """The state as one .npz file's bytes (no pickles), for saving a version."""
+        """The state as one .npz file's bytes (no pickles), for saving a version.
+
+        Uncompressed: at 10,000 viewers and 100,000 clips, 153 MB written in 0.2 s and read
+        in 0.2, where compressing took 5.3 s to reach 112 MB and every process loading the
+        version 1.6 s to read it back (most of it is float embeddings, which compress little).
+        """
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, **self.state_dict())  # type: ignore[arg-type]
+        np.savez(buffer, **self.state_dict())  # type: ignore[arg-type]
         return buffer.getvalue()
 
     @classmethod

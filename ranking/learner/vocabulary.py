@@ -130,7 +130,6 @@ PRIORS: dict[str, dict[str, float]] = {
     "session": SESSION_PRIOR,
 }
 
-_ALL_HEADS = np.ones(len(HEADS))
 _HOUR = 3600.0
 _DAY = 24 * _HOUR
 

@@ -11,6 +11,7 @@ from ranking.evaluation import EventLog, Report, evaluate, format_report
 from ranking.evaluation.simulated import KnownClipsRanker, OracleRanker, Population
 from ranking.learner import (
     EVENT_KINDS,
+    FEATURES,
     HEADS,
     Event,
     ItemInfo,
@@ -230,6 +231,26 @@ def test_taste_follows_prompt_embeddings():
     assert taste[:3].min() > 0.9 and taste[3:].max() < 0.2
     affinity = features[:, 0]
     assert affinity[:3].min() > 0 and affinity[3:].max() == 0
+
+
+def test_a_showings_features_are_the_pages_features_of_that_clip():
+    """Learning computes one clip's features at a time (`_features_one`, written for speed);
+    a page computes them for all its candidates at once (`_features`). They must agree, or
+    the model would learn from features it never sees when it ranks."""
+    prompted = Population(viewers=100, items=200, prompts=True)
+    trained = Learner(items=prompted.items).fit(prompted.events)
+    now = trained.clock
+    items = list(trained._items.ids[1:])
+    viewers = sorted(trained._viewers.index.items())[:40]
+    rows = []
+    for _name, v in viewers:
+        batch = trained._features(v, trained._side(items, None), now)
+        one = np.array([trained._features_one(v, trained._items.index[i], now) for i in items])
+        np.testing.assert_allclose(one, batch, rtol=1e-5, atol=1e-6)
+        rows.append(batch)
+    # Every feature was exercised: each is non-zero somewhere.
+    nonzero = np.abs(np.concatenate(rows)).max(axis=0) > 0
+    assert nonzero.all(), [name for name, on in zip(FEATURES, nonzero, strict=True) if not on]
 
 
 def test_scoring_covers_every_head_for_known_and_unknown_clips(

@@ -23,7 +23,7 @@ from feed.services import feed_serve
 from ranking.event_log import events_record
 from ranking.intake import EventIn
 from ranking.learner import Event, ItemInfo, Learner, LearnerConfig, state_equal
-from ranking.live import live
+from ranking.live import SWITCH_INTERVAL_S, live
 from ranking.models import RankingModel, ServedItem
 from tests.factories import PostFactory, UserFactory
 
@@ -328,6 +328,24 @@ def test_a_page_is_answered_while_the_updater_is_held():
     # Let go, the updater catches up: the like is in the next page's learner.
     assert live.wait_synced(syncs, timeout=60)
     assert live.learner.item_counts([liked])[1][0] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_process_with_an_updater_offers_request_threads_the_interpreter_sooner():
+    """The updater learns in the interpreter the request threads share: starting it shortens
+    the interpreter's switch interval to SWITCH_INTERVAL_S (live.py); a shorter one stays."""
+    switching = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)  # Python's default
+        live.start()
+        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL_S, rel=0.05)
+        live.stop()
+        sys.setswitchinterval(SWITCH_INTERVAL_S / 10)
+        live.start()
+        assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL_S / 10, rel=0.05)
+    finally:
+        live.stop()
+        sys.setswitchinterval(switching)
 
 
 @pytest.mark.django_db(transaction=True)
