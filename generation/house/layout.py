@@ -23,7 +23,16 @@ import torch
 
 from .captions import parse_caption
 from .render import plan_centres
-from .specs import COLOURS, MOTIONS, SHAPES, SIZES, Array, ObjectSpec, SceneSpec
+from .specs import (
+    COLOURS,
+    MOTIONS,
+    ROUND_SHAPES,
+    SHAPES,
+    SIZES,
+    Array,
+    ObjectSpec,
+    SceneSpec,
+)
 
 MAX_OBJECTS = 2
 # Width of each object's mark in the maps, as a fraction of the frame.
@@ -54,7 +63,10 @@ def plan_layout(prompt: str, size: int, frames: int, rng: np.random.Generator) -
     objects = list(said.objects[:MAX_OBJECTS])
     if not objects:
         colour = list(COLOURS)[int(rng.integers(len(COLOURS)))]
-        objects = [ObjectSpec(colour, SHAPES[int(rng.integers(len(SHAPES)))])]
+        # As the training scenes do (specs.random_spec): a circle or ball is never drawn
+        # to spin.
+        shapes = [s for s in SHAPES if not (motion == "spinning" and s in ROUND_SHAPES)]
+        objects = [ObjectSpec(colour, shapes[int(rng.integers(len(shapes)))])]
     sized = []
     for obj in objects:
         size_word = obj.size

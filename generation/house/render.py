@@ -158,7 +158,8 @@ def _trajectories(
         elif motion == "bouncing":
             height = np.abs(np.cos(math.pi * (t + rng.uniform(0.0, 0.15))))
             cy = yb - height * (yb - ya)
-        elif motion == "spinning":
+        elif motion == "spinning" and obj.shape in SYMMETRY:
+            # (A circle or ball a prompt says is spinning looks the same at every turn.)
             period = 2 * math.pi / SYMMETRY[obj.shape]
             turn = SPIN_FRACTION * period * (1 if rng.random() < 0.5 else -1)
             angle = rng.uniform(0, period) + turn * t
