@@ -17,6 +17,12 @@ from django.db.models import Field, ForeignObject
 from django.db.models.lookups import In
 
 
+def bigint_array(values: Sequence[int]) -> str:
+    """Integers as one PostgreSQL array literal, for a `%s::bigint[]` parameter: psycopg
+    sends the string as it is, where a list is dumped value by value (0.4 ms for 600)."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
 @ForeignObject.register_lookup  # foreign keys keep lookups of their own: `post_id__any_of`
 @Field.register_lookup
 class AnyOf(In):
@@ -42,6 +48,5 @@ class AnyOf(In):
         if not values:
             raise EmptyResultSet
         if all(type(v) is int for v in values):
-            literal = "{" + ",".join(map(str, values)) + "}"
-            return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, literal]
+            return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, bigint_array(values)]
         return f"{lhs} = ANY(%s)", [*lhs_params, values]

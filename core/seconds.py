@@ -8,10 +8,11 @@ databases (SQLite, the embedded default) give the datetime, which `as_seconds` c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import FloatField, QuerySet
 from django.db.models.functions import Cast, Extract
@@ -26,24 +27,49 @@ def values_with_seconds(query: QuerySet[Any], *fields: str, time: str = "created
     return query.annotate(_seconds=seconds).values_list(*fields, "_seconds")
 
 
+def _compiled(rows: QuerySet[Any]) -> tuple[str, Sequence[Any]] | None:
+    """The SQL and parameters of a values_list query; None if it can match nothing."""
+    try:
+        return rows.query.get_compiler(using=rows.db).as_sql()
+    except EmptyResultSet:  # an empty `__any_of`, say: Django's own iterator reads nothing
+        return None
+
+
+def read_with_seconds(
+    query: QuerySet[Any], *fields: str, time: str = "created", limit: int | None = None
+) -> list[tuple[Any, ...]]:
+    """`list(values_with_seconds(query, ...)[:limit])`, for `fields` that Django reads as
+    psycopg gives them (integers, floats, text: not a decimal, JSON or time column).
+
+    On PostgreSQL the rows come straight from psycopg, without Django's per-row work: the
+    updater's catch-up reads up to 20,000 events, at 1.6 µs a row against 7.7; a For You
+    page's 650 candidates came in 2.3 ms against 2.5.
+    """
+    rows = values_with_seconds(query, *fields, time=time)[:limit]
+    if connection.vendor != "postgresql":
+        return list(rows)
+    compiled = _compiled(rows)
+    if compiled is None:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(*compiled)
+        return cursor.fetchall()
+
+
 def stream_with_seconds(
     query: QuerySet[Any], *fields: str, chunk_size: int, time: str = "created"
 ) -> Iterator[tuple[Any, ...]]:
-    """`values_with_seconds(query, ...)` row by row through a server-side cursor, holding
-    `chunk_size` rows at a time; for `fields` that Django reads as psycopg gives them
-    (integers, floats, text: not a decimal, JSON or time column).
-
-    On PostgreSQL the rows come straight from psycopg: Django's per-row work took 7.7 µs a
-    row where psycopg's fetch takes 1.6, and a retrain reads millions. Elsewhere,
-    `QuerySet.iterator`.
-    """
+    """`read_with_seconds` row by row through a server-side cursor, holding `chunk_size`
+    rows at a time (a retrain reads millions); elsewhere, `QuerySet.iterator`."""
     rows = values_with_seconds(query, *fields, time=time)
     if connection.vendor != "postgresql":
         yield from rows.iterator(chunk_size=chunk_size)
         return
-    sql, params = rows.query.sql_with_params()
+    compiled = _compiled(rows)
+    if compiled is None:
+        return
     with connection.chunked_cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(*compiled)
         while chunk := cursor.fetchmany(chunk_size):
             yield from chunk
 

@@ -30,7 +30,7 @@ from django.db import connection
 from django.db.models import Min, TextChoices
 
 from accounts.models import User
-from core import lookups  # noqa: F401  (registers the any_of lookup used below)
+from core.lookups import bigint_array  # the module registers the any_of lookup used below
 from core.seconds import as_seconds, values_with_seconds
 from feed.selectors import visible_posts
 
@@ -293,10 +293,10 @@ def _clips_tallied(viewer_id: int, durations: dict[int, float], now: datetime) -
         WITH shown AS (
             SELECT post_id, min(created) AS first FROM (
                 SELECT post_id, created FROM {ServedItem._meta.db_table}
-                 WHERE viewer_id = %s AND post_id = ANY(%s) AND created >= %s
+                 WHERE viewer_id = %s AND post_id = ANY(%s::bigint[]) AND created >= %s
                 UNION ALL
                 SELECT post_id, created FROM {ClipShown._meta.db_table}
-                 WHERE viewer_id = %s AND post_id = ANY(%s) AND created >= %s
+                 WHERE viewer_id = %s AND post_id = ANY(%s::bigint[]) AND created >= %s
             ) AS showings GROUP BY post_id
         )
         SELECT shown.post_id, extract(epoch FROM shown.first)::float8, event.kind,
@@ -307,7 +307,7 @@ def _clips_tallied(viewer_id: int, durations: dict[int, float], now: datetime) -
             ON event.viewer_id = %s AND event.post_id = shown.post_id AND event.created >= %s
          GROUP BY shown.post_id, shown.first, event.kind
     """  # noqa: S608
-    post_ids = list(clips)
+    post_ids = bigint_array(list(clips))
     params: list[Any] = [viewer_id, post_ids, since, viewer_id, post_ids, since, viewer_id, since]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -40,7 +40,7 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection
 
-from core.seconds import as_seconds, values_with_seconds
+from core.seconds import as_seconds, read_with_seconds
 
 from .event_log import served_write
 from .learner import EVENT_KINDS, Event, ItemInfo, Learner, LearnerConfig
@@ -344,19 +344,17 @@ class LiveLearner:
     def _catch_up(self, learner: Learner, position: _Position) -> bool:
         """Apply the events logged since `position`; whether more may be waiting."""
         fields = ("pk", "viewer_id", "post_id", "kind", "value")  # and the time (seconds)
-        rows: list[_Row] = list(
-            values_with_seconds(
-                EngagementEvent.objects.filter(pk__gt=position.high).order_by("pk"), *fields
-            )[:CATCH_UP_LIMIT]
+        rows: list[_Row] = read_with_seconds(
+            EngagementEvent.objects.filter(pk__gt=position.high).order_by("pk"),
+            *fields,
+            limit=CATCH_UP_LIMIT,
         )
         now = time.monotonic()
         late: list[_Row] = []
         if position.gaps:
-            late = list(
-                values_with_seconds(
-                    EngagementEvent.objects.filter(pk__in=list(position.gaps)).order_by("pk"),
-                    *fields,
-                )
+            late = read_with_seconds(
+                EngagementEvent.objects.filter(pk__any_of=list(position.gaps)).order_by("pk"),
+                *fields,
             )
             for row in late:
                 del position.gaps[row[0]]

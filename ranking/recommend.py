@@ -48,7 +48,7 @@ from django.utils import timezone
 from accounts.models import Follow, User
 from core import lookups  # noqa: F401  (registers the any_of lookup used below)
 from core.pagination import InvalidCursor
-from core.seconds import as_seconds, values_with_seconds
+from core.seconds import as_seconds, read_with_seconds
 from feed.models import Post
 
 from .learner import ItemInfo, Learner
@@ -127,7 +127,7 @@ def preference_of(viewer: User | None) -> Preference | None:
 def candidate_rows(posts: QuerySet[Any], limit: int | None = None) -> list[tuple[Any, ...]]:
     """(pk, owner, the post it remixes, created in unix seconds) of each post (the first
     `limit` of them); a page reads about 650 (core/seconds.py)."""
-    rows = values_with_seconds(posts, "pk", "owner_id", "remix_of_id")[:limit]
+    rows = read_with_seconds(posts, "pk", "owner_id", "remix_of_id", limit=limit)
     return [(pk, owner, remix, as_seconds(created)) for pk, owner, remix, created in rows]
 
 

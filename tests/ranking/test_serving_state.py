@@ -278,6 +278,39 @@ def _shown_with_the_updater(count: int) -> tuple[Any, list[Any]]:
 
 
 @pytest.mark.django_db(transaction=True)
+def test_an_event_that_commits_after_a_newer_one_is_still_learnt():
+    """Ids are taken at insert, rows seen at commit: an event whose transaction commits after
+    a newer one's leaves a gap below the updater's position, read again (live.GRACE_S) until
+    it comes."""
+    viewer = UserFactory()
+    first, slow, fast = PostFactory(), PostFactory(), PostFactory()
+    events_record(viewer=viewer, events=[EventIn(post_id=first.pk, kind="impression")])
+    live.sync_now()  # the updater's position: the first event
+    inserted, release = threading.Event(), threading.Event()
+
+    def insert_slowly() -> None:
+        with transaction.atomic():
+            events_record(viewer=viewer, events=[EventIn(post_id=slow.pk, kind="impression")])
+            inserted.set()
+            release.wait(60)
+
+    def shown() -> list[float]:
+        return live.learner.item_counts([str(fast.pk), str(slow.pk)])[0].tolist()
+
+    writer = _in_thread(insert_slowly)
+    try:
+        assert inserted.wait(60)
+        events_record(viewer=viewer, events=[EventIn(post_id=fast.pk, kind="impression")])
+        live.sync_now()
+        assert shown() == [1.0, 0.0]
+    finally:
+        release.set()
+        writer.join(60)
+    live.sync_now()
+    assert shown() == [1.0, 1.0]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_page_is_answered_while_the_updater_is_held():
     viewer, posts = _shown_with_the_updater(5)
     liked = str(posts[0].pk)
