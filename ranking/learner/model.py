@@ -35,16 +35,15 @@ hashed table would do and which would make a state hard to inspect or roll back.
 from __future__ import annotations
 
 import math
-import operator
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from .collaborative import CF_SIGNAL, CellLog, LearnerCollaborative
+from .features import LearnerFeatures
 from .neighbours import NearestClips
 from .overlay import ItemSide, item_side
-from .reads import LearnerReads
 from .rows import LearnerRows
 from .saving import LearnerSaving
 from .vocabulary import (
@@ -61,19 +60,14 @@ from .vocabulary import (
     LearnerConfig,
     _Ids,
     _sigmoid,
-    _signed_log,
     locked,
     prior_weights,
     weighted_value,
 )
 from .window import Affinity, Exposures
 
-_SEEN = FEATURES.index("seen")
-_COLLABORATIVE = FEATURES.index("collaborative")
-_SESSION = FEATURES.index("session")
 
-
-class Learner(LearnerRows, LearnerReads, LearnerSaving, LearnerCollaborative):
+class Learner(LearnerRows, LearnerFeatures, LearnerSaving, LearnerCollaborative):
     """Online multi-task engagement model; see the module docstring."""
 
     def __init__(
@@ -149,105 +143,9 @@ class Learner(LearnerRows, LearnerReads, LearnerSaving, LearnerCollaborative):
 
     # --- features and prediction --------------------------------------------------------
 
-    def _lift(self, counts: np.ndarray, shown: np.ndarray) -> np.ndarray:
-        """log(smoothed rate / global rate), per head: how much better than average."""
-        alpha = self.config.prior_strength
-        mean = (self.tot_cnt + 0.5) / (self.tot_imps + 1.0)
-        rate = (counts + alpha * mean) / (shown[:, None] + alpha)
-        return np.log(rate / mean)
-
-    def _features(self, v: int, side: ItemSide, now: float) -> np.ndarray:
-        cfg = self.config
-        rows = side.rows
-        n = rows.size
-        x = np.zeros((n, len(FEATURES)))
-        authors = side.take(self.item_author, "item_author")
-        if v in self._affinity:
-            x[:, 0] = _signed_log(self._affinity.values(v, authors, now))
-        taste_on = bool(self._dim and self.taste_w[v] > 0)
-        session = self._session_now(v, now)
-        if taste_on or session is not None:
-            embeddings = side.take(self.item_emb, "item_emb")
-            if taste_on:
-                taste = self.taste[v]
-                x[:, 1] = (embeddings @ taste) / (np.linalg.norm(taste) + 1e-9)
-            if session is not None:
-                x[:, _SESSION] = embeddings @ session
-        created = side.take(self.item_created, "item_created")
-        age = np.maximum(now - created, 0.0)  # unknown creation: brand new
-        x[:, 2] = np.exp(-age / cfg.freshness_s)
-        pop = side.take(self.item_pop, "item_pop") * np.exp2(
-            -np.maximum(now - side.take(self.item_pop_ts, "item_pop_ts"), 0)
-            / cfg.popularity_half_life_s
-        )
-        x[:, 3] = np.log1p(pop) / 3.0
-        x[:, 4 : 4 + len(HEADS)] = self._lift(
-            side.take(self.item_cnt, "item_cnt"), side.take(self.item_imps, "item_imps")
-        )
-        author_lift = self._lift(
-            side.take_author(self.author_cnt, authors), side.take_author(self.author_imps, authors)
-        )
-        x[:, 4 + len(HEADS)] = author_lift[:, _H["like"]]
-        x[:, 5 + len(HEADS)] = author_lift[:, _H["negative"]]
-        if v:
-            x[:, _SEEN] = np.log1p(self._exposures.shown_of(v, rows.tolist(), self._since()))
-        x[:, _COLLABORATIVE] = self._collaborative(v, side.take(self.cf_Q, "cf_Q"))
-        return x
-
     def _since(self) -> float:
         """The oldest showing still open to engagement (window.py), in the events' clock."""
         return self.clock - self.config.exposure_window_s
-
-    def _features_one(self, v: int, i: int, now: float) -> np.ndarray:
-        """`_features` for one clip, in plain Python: the training path's hot spot."""
-        cfg = self.config
-        a = int(self.item_author[i])
-        decayed = self._affinity.value(v, a, now)
-        affinity = math.copysign(math.log1p(abs(decayed)), decayed) if decayed else 0.0
-        taste = session_match = 0.0
-        if self._dim and self.item_has_emb[i]:
-            embedding = self.item_emb[i]
-            if self.taste_w[v] > 0:
-                vector = self.taste[v]
-                taste = float(embedding @ vector) / (math.sqrt(float(vector @ vector)) + 1e-9)
-            scale = self._session_scale(v, now)
-            if scale:
-                session_match = float(embedding @ self.session[v]) * scale
-        age = max(now - float(self.item_created[i]), 0.0)
-        pop_age = max(now - float(self.item_pop_ts[i]), 0.0)
-        pop = float(self.item_pop[i]) * 2.0 ** (-pop_age / cfg.popularity_half_life_s)
-        alpha, total = cfg.prior_strength, self.tot_imps + 1.0
-        means = [(c + 0.5) / total for c in self.tot_cnt.tolist()]
-        shown = float(self.item_imps[i]) + alpha
-        lifts = [
-            math.log((c + alpha * m) / shown / m)
-            for c, m in zip(self.item_cnt[i].tolist(), means, strict=True)
-        ]
-        author_shown = float(self.author_imps[a]) + alpha
-        counts = self.author_cnt[a].tolist()
-        like, negative = _H["like"], _H["negative"]
-        slot = self._exposures.find(v, i, self._since()) if v else -1
-        shown = int(self._exposures.shown[slot]) if slot >= 0 else 0
-        # `_collaborative` for one clip, in floats: the factors' product and both biases.
-        *q, q_bias = self.cf_Q[i].tolist()
-        *p, p_bias = self.cf_P[v].tolist()
-        collaborative = q_bias + p_bias + sum(map(operator.mul, q, p))
-        return np.array(
-            [
-                affinity,
-                taste,
-                math.exp(-age / cfg.freshness_s),
-                math.log1p(pop) / 3.0,
-                *lifts,
-                math.log((counts[like] + alpha * means[like]) / author_shown / means[like]),
-                math.log(
-                    (counts[negative] + alpha * means[negative]) / author_shown / means[negative]
-                ),
-                math.log1p(shown),
-                collaborative,
-                session_match,
-            ]
-        )
 
     def _side(self, items: Sequence[str], extra: Infos | None) -> ItemSide:
         """Where the tables hold each clip's rows (with `extra` clips overlaid: `overlay`)."""
