@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .collaborative import CellLog
 from .overlay import ItemSide
 from .reads import LearnerReads
 from .vocabulary import _H, FEATURES, HEADS, _signed_log
@@ -32,6 +33,7 @@ class LearnerFeatures(LearnerReads):
     author_cnt: np.ndarray
     tot_imps: float
     tot_cnt: np.ndarray
+    _cells: CellLog | None
     _since: Callable[[], float]
     _collaborative: Callable[[int, np.ndarray], np.ndarray]
 
@@ -110,10 +112,13 @@ class LearnerFeatures(LearnerReads):
         like, negative = _H["like"], _H["negative"]
         slot = self._exposures.find(v, i, self._since()) if v else -1
         shown = int(self._exposures.shown[slot]) if slot >= 0 else 0
-        # `_collaborative` for one clip, in floats: the factors' product and both biases.
-        *q, q_bias = self.cf_Q[i].tolist()
-        *p, p_bias = self.cf_P[v].tolist()
-        collaborative = q_bias + p_bias + sum(map(operator.mul, q, p))
+        # `_collaborative` for one clip, in floats: the factors' product and both biases (none
+        # while a retrain's first pass logs the cells they are fitted from).
+        collaborative = 0.0
+        if self._cells is None:
+            *q, q_bias = self.cf_Q[i].tolist()
+            *p, p_bias = self.cf_P[v].tolist()
+            collaborative = q_bias + p_bias + sum(map(operator.mul, q, p))
         return np.array(
             [
                 affinity,
