@@ -31,7 +31,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -156,7 +156,7 @@ class LiveLearner:
             self._current: tuple[Learner, int | None] = (self._blank(), None)
             self._position = _Position()
             self._loaded = False
-            self._told: dict[str, ItemInfo] = {}
+            self._told: set[str] = set()
             self._config: RankingConfig | None = None
             self.applied = 0  # events read from the log by this process
             self.syncs = 0  # syncs completed
@@ -212,15 +212,14 @@ class LiveLearner:
         """`sync_now`, by its older name."""
         return self.sync_now()
 
-    def items_tell(self, infos: Mapping[str, ItemInfo]) -> None:
-        """Note the infos of clips a page scored without the learner holding them; the
-        updater records them, so later pages find them by their prompts too."""
-        if not infos:
-            return
+    def items_tell(self, items: Iterable[str]) -> None:
+        """Note clips a page scored without the learner holding them; the updater reads their
+        infos (`item_infos`) and records them, so later pages find them by their prompts too."""
         with self._told_lock:
-            room = TOLD_MAX - len(self._told)
-            for item, info in list(infos.items())[: max(room, 0)]:
-                self._told[item] = info
+            for item in items:
+                if len(self._told) >= TOLD_MAX:
+                    break
+                self._told.add(item)
 
     def config(self) -> RankingConfig:
         """The active ranking settings: as the updater last read them (every tick), or
@@ -396,12 +395,15 @@ class LiveLearner:
 
     def _apply_told(self, learner: Learner) -> None:
         with self._told_lock:
-            told, self._told = self._told, {}
-        if told:
-            with learner.lock:
-                for item, info in told.items():
-                    if not learner.has_item(item):
-                        learner.set_item_info(item, info)
+            told, self._told = self._told, set()
+        if not told:
+            return
+        unknown = learner.unknown_items(sorted(item for item in told if item.isdigit()))
+        infos = item_infos([int(item) for item in unknown])  # no lock held: pages go on
+        with learner.lock:
+            for item, info in infos.items():
+                if not learner.has_item(item):
+                    learner.set_item_info(item, info)
 
 
 def _active_config() -> RankingConfig:

@@ -274,7 +274,8 @@ class RankedPage:
 
     The rest is what `services.served_record` logs: the session and position of the page,
     the config that ranked it, when, and the infos of clips the learner held no row for
-    (looked up to score them; `services.for_you_serve` tells the live learner of them).
+    (their creator and time, from their candidate rows: what they were scored by;
+    `services.for_you_serve` tells the live learner of them, whose updater reads the rest).
     """
 
     items: list[Any]

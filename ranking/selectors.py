@@ -17,7 +17,7 @@ from accounts.models import User
 if TYPE_CHECKING:
     from feed.models import Post
 
-from .learner import Learner
+from .learner import ItemInfo, Learner
 from .live import item_infos, live, vector_from_bytes
 from .models import FeedPreference, RankingConfig, RankingModel, ServedItem
 from .recommend import (
@@ -76,7 +76,12 @@ def for_you_page(
     preference = preference_of(viewer)
 
     found = candidates_gather(viewer, base, learner, preference, now)
-    extra = item_infos([int(item) for item in learner.unknown_items([str(pk) for pk in found])])
+    # Clips new to the learner are scored from their candidate rows (creator, time), with no
+    # query of their own; the updater reads their prompts once the page tells it of them.
+    extra = {
+        item: ItemInfo(author=str(found[int(item)].owner_id), created=found[int(item)].created)
+        for item in learner.unknown_items([str(pk) for pk in found])
+    }
     seen, refused = turned_down(viewer, set(found))
     served = (
         set(ServedItem.objects.filter(session=session).values_list("post_id", flat=True))
@@ -106,7 +111,9 @@ def for_you_page(
         again.sort(key=lambda c: (-c.score, -c.pk))
         page += assemble(again, [], size - len(page), config, rng)
 
-    posts = {p.pk: p for p in base.filter(pk__in=[c.pk for c in page])}
+    # The cards' posts, without the prompts' embeddings (1.5 KB each, which no card shows).
+    cards = base.filter(pk__in=[c.pk for c in page])
+    posts = {p.pk: p for p in cards.defer("prompt_embedding", "remix_of__prompt_embedding")}
     page = [c for c in page if c.pk in posts]
     # A page cut short by the diversity limits still has a next one while clips remain.
     left = len(found) - len(refused & found.keys()) - len(served & found.keys()) - len(page)

@@ -65,8 +65,8 @@ def for_you_serve(
         rng=rng,
         config=live.config(),
     )
-    # Clips new to the learner were scored from their infos; told of them, the updater
-    # records them, so later pages find them by their prompts too ("similar", "preference").
+    # Clips new to the learner were scored from their rows; told of them, the updater reads
+    # and records them, so later pages find them by their prompts too ("similar", "preference").
     live.items_tell(page.item_infos)
     served_record(viewer=viewer, page=page, model_version=model_version)
     return page

@@ -7,6 +7,8 @@ import copy
 
 import numpy as np
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from feed.models import Post
@@ -76,8 +78,25 @@ def test_serving_a_page_logs_it_and_tells_the_learner_of_new_clips(user: User, k
     assert live.learner.has_item(str(new.pk))
 
 
+def test_a_page_asks_nothing_more_of_a_clip_new_to_the_learner(user: User, known: list[Post]):
+    """A clip the learner holds no row for is scored from its candidate row (creator, time):
+    the page reads no infos of its own; told of it, the updater reads its prompt."""
+    new = PostFactory()
+    learner = live.sync()
+    with CaptureQueriesContext(connection) as ctx:
+        page = for_you_serve(viewer=user, base=_base(), cursor=None, size=10)
+    assert not any("prompt_embedding" in query["sql"] for query in ctx.captured_queries)
+    info = page.item_infos[str(new.pk)]
+    assert info.author == str(new.owner_id) and info.embedding is None
+    assert info.created == pytest.approx(new.created.timestamp())
+    live.sync_now()
+    assert learner.has_item(str(new.pk))
+    embedding, has_embedding = learner.item_embeddings([str(new.pk)])
+    assert has_embedding[0] and embedding[0].any()
+
+
 def test_a_page_read_scores_new_clips_as_serving_will(user: User, known: list[Post]):
-    """The scores a read gives clips it looked up equal those once the learner holds them."""
+    """The scores a read gives clips from their rows equal those of a learner told of them."""
     PostFactory()
     learner = live.sync()
     rng = np.random.default_rng(7)

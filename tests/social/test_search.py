@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from accounts import services as accounts_services
 from accounts.models import User
 from feed.models import Post
-from ranking.live import item_infos, live
+from ranking.live import live
 from social import search
 from tests.clients import token_client
 from tests.factories import PostFactory, UserFactory
@@ -95,7 +95,7 @@ def test_clips_like_this_are_the_nearest_prompts(client: Client, aiko: User):
     ball = PostFactory(owner=aiko, prompt="a red ball bouncing on a beach")
     near = PostFactory(owner=aiko, prompt="a red ball rolling across the sand")
     far = PostFactory(owner=aiko, prompt="a spreadsheet of quarterly tax figures")
-    live.items_tell(item_infos([ball.pk, near.pk, far.pk]))
+    live.items_tell([str(ball.pk), str(near.pk), str(far.pk)])
     live.sync_now()
     found = search.clips_like(viewer=None, post=ball)
     assert found[0] == near and ball not in found
