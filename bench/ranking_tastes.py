@@ -9,9 +9,14 @@ oracle that knows the tastes; how much of the way from popularity to the oracle 
 goes (target: two thirds); NDCG@10 of the learner against the best baseline, and its
 coverage@10 and creator Gini@10 against popularity's.
 
+How far the learner gets on clips known by id alone depends on how much each clip is seen:
+each viewer comes 6 times and is shown 8 clips a visit by default (about 36 showings a clip
+at 300x400); `--per-visit 16` doubles that.
+
     .venv/bin/python bench/ranking_tastes.py                 # 300x400 and 1000x1000, 3 seeds
     .venv/bin/python bench/ranking_tastes.py --large         # and 3000 viewers x 1000 clips
     .venv/bin/python bench/ranking_tastes.py --seeds 0 --sizes 300x400
+    .venv/bin/python bench/ranking_tastes.py --per-visit 16  # twice the showings a clip
 """
 
 from __future__ import annotations
@@ -37,9 +42,11 @@ from ranking.evaluation.simulated import KnownClipsRanker, OracleRanker, Populat
 BASELINES = ("random", "recency", "popularity")
 
 
-def run(viewers: int, items: int, seed: int, prompts: bool) -> dict[str, float]:
+def run(viewers: int, items: int, seed: int, prompts: bool, per_visit: int = 8) -> dict[str, float]:
     """One population's figures."""
-    population = Population(seed=seed, viewers=viewers, items=items, prompts=prompts)
+    population = Population(
+        seed=seed, viewers=viewers, items=items, prompts=prompts, per_session=per_visit
+    )
     report = evaluate(
         EventLog(events=population.events, items=population.items),
         others={"known": KnownClipsRanker(population), "oracle": OracleRanker(population)},
@@ -68,6 +75,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2", help="comma-separated")
     parser.add_argument("--sizes", default="300x400,1000x1000", help="viewers x clips, ...")
     parser.add_argument("--large", action="store_true", help="add 3000x1000")
+    parser.add_argument("--per-visit", type=int, default=8, help="clips shown a visit")
     args = parser.parse_args()
     seeds = [int(seed) for seed in args.seeds.split(",")]
     sizes = [tuple(int(n) for n in size.split("x")) for size in args.sizes.split(",")]
@@ -88,9 +96,11 @@ def main() -> None:
             rows = []
             for seed in seeds:
                 start = time.perf_counter()
-                row = run(viewers, items, seed, prompts)
+                row = run(viewers, items, seed, prompts, args.per_visit)
                 rows.append(row)
                 label = f"{viewers}x{items} {'prompts' if prompts else 'ids'} s{seed}"
+                if args.per_visit != 8:
+                    label += f" /{args.per_visit}"
                 print(
                     f"{label:<24}{row['events']:>8}{row['auc_random']:>8.3f}"
                     f"{row['auc_recency']:>8.3f}{row['auc_popularity']:>8.3f}"
