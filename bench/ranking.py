@@ -376,7 +376,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200, help="For You pages timed in (a)")
     parser.add_argument("--batches", type=int, default=100, help="event batches sent in (b)")
     # 20 likes, so that the p95 is not simply the slowest: now and then a like moves no other
-    # clip of the page (it raised the clips around it alike; one like in 40 on the full-size
+    # clip of the page (it raised the clips around it alike; 1 like in 20 on the full-size
     # world, 2 million events).
     parser.add_argument("--likes", type=int, default=20, help="viewers who like a clip in (c)")
     parser.add_argument("--seed", type=int, default=7)
