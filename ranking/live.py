@@ -377,10 +377,7 @@ class LiveLearner:
         # Only signed-in viewers teach the learner (a viewer-less row is an older version's:
         # the events API no longer takes them).
         taught = [row for row in rows if row[1] is not None and row[3] in EVENT_KINDS]
-        posts = sorted({row[2] for row in taught if row[2] is not None})
-        with learner.lock:
-            unknown = [pk for pk in posts if not learner.has_item(str(pk))]
-        infos = item_infos(unknown)  # read with no lock held: pages go on meanwhile
+        infos = _unknown_infos(learner, {row[2] for row in taught if row[2] is not None})
         for start in range(0, max(len(taught), 1), APPLY_CHUNK):
             with learner.lock:
                 if start == 0:
@@ -398,12 +395,17 @@ class LiveLearner:
             told, self._told = self._told, set()
         if not told:
             return
-        unknown = learner.unknown_items(sorted(item for item in told if item.isdigit()))
-        infos = item_infos([int(item) for item in unknown])  # no lock held: pages go on
+        infos = _unknown_infos(learner, {int(item) for item in told if item.isdigit()})
         with learner.lock:
             for item, info in infos.items():
-                if not learner.has_item(item):
-                    learner.set_item_info(item, info)
+                learner.set_item_info(item, info)
+
+
+def _unknown_infos(learner: Learner, post_ids: Iterable[int]) -> dict[str, ItemInfo]:
+    """The infos of those of these posts the learner holds no row for (the updater's own
+    reads: only it adds rows), read with no lock held, so pages go on meanwhile."""
+    unknown = learner.unknown_items([str(pk) for pk in sorted(post_ids)])
+    return item_infos([int(item) for item in unknown])
 
 
 def _active_config() -> RankingConfig:
