@@ -5,6 +5,12 @@ each value as its own parameter, and the statement text grows with the list. For
 for its candidates by id, about 400 at a time, where `id = ANY(%s)` with the list as one
 array parameter took 9 ms against IN's 13 (100,000 clips, the same plan). Other databases
 (SQLite, the embedded default) get the plain IN list.
+
+`field__any_of_rows=[...]` finds the same rows, with the list as rows PostgreSQL joins
+against (`IN (SELECT unnest(array))`). For `= ANY` the planner estimates each value's share
+of the table; a join of For You's 600 candidate ids with the visibility rules' owner check
+came out at 115 rows, so it hashed all 10,000 people (5.4 ms of PostgreSQL's time); joined
+as rows, it looks each clip's owner up by key (3.1 ms).
 """
 
 from __future__ import annotations
@@ -50,3 +56,19 @@ class AnyOf(In):
         if all(type(v) is int for v in values):
             return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, bigint_array(values)]
         return f"{lhs} = ANY(%s)", [*lhs_params, values]
+
+
+@ForeignObject.register_lookup
+@Field.register_lookup
+class AnyOfRows(AnyOf):
+    """`any_of`, joined on PostgreSQL as rows: `lhs IN (SELECT unnest(%s::bigint[]))`, for
+    a long list of ids whose owners are checked too (see the module)."""
+
+    lookup_name = "any_of_rows"
+
+    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, Sequence[Any]]:
+        """`lhs IN (SELECT unnest(%s::bigint[]))` for integers; `any_of` otherwise."""
+        sql, params = super().as_postgresql(compiler, connection)
+        if sql.endswith(" = ANY(%s::bigint[])"):
+            sql = sql.removesuffix(" = ANY(%s::bigint[])") + " IN (SELECT unnest(%s::bigint[]))"
+        return sql, params

@@ -43,3 +43,16 @@ def test_any_of_on_a_foreign_key():
     owners = [posts[0].owner_id, posts[2].owner_id]
     found = Post.objects.filter(owner_id__any_of=owners).values_list("pk", flat=True)
     assert set(found) == {posts[0].pk, posts[2].pk}
+
+
+def test_any_of_rows_finds_what_any_of_finds_as_a_joined_list():
+    posts = PostFactory.create_batch(5)
+    wanted = [posts[1].pk, posts[4].pk, posts[4].pk, None, 10**9]
+    with CaptureQueriesContext(connection) as queries:
+        found = set(Post.objects.filter(pk__any_of_rows=wanted).values_list("pk", flat=True))
+        by_owner = Post.objects.filter(owner_id__any_of_rows=[posts[2].owner_id])
+        assert list(by_owner.values_list("pk", flat=True)) == [posts[2].pk]
+    assert found == {posts[1].pk, posts[4].pk}
+    if connection.vendor == "postgresql":
+        assert " IN (SELECT unnest(" in queries[0]["sql"] and "= ANY(" not in queries[0]["sql"]
+    assert list(Post.objects.filter(pk__any_of_rows=[])) == []

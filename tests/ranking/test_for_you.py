@@ -396,11 +396,12 @@ def test_for_you_reads_its_candidates_from_an_index_alone():
     posts = [PostFactory() for _ in range(3)]
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE feed_post")
-    # For You's clips (feed.services.feed_serve, ranking.hooks.for_you): those ids of them.
+    # For You's clips (feed.services.feed_serve, ranking.hooks.for_you): those ids of them, as
+    # candidates_gather asks for them.
     base = live_posts().filter(
         visibility=Post.Visibility.PUBLIC,
         standing=Post.Standing.OK,
-        pk__any_of={p.pk for p in posts},
+        pk__any_of_rows={p.pk for p in posts},
     )
     with CaptureQueriesContext(connection) as ctx:
         rows = recommend.candidate_rows(base)
