@@ -35,6 +35,8 @@ class AnyOf(In):
     """`IN`, written `= ANY(array)` on PostgreSQL (a list or set of plain values only)."""
 
     lookup_name = "any_of"
+    # How a list of integers is written on PostgreSQL ({lhs}: the column).
+    integers = "{lhs} = ANY(%s::bigint[])"
 
     def get_prep_lookup(self) -> Any:
         """Plain integers (ids) as they are; anything else prepared one by one, as IN does
@@ -54,7 +56,7 @@ class AnyOf(In):
         if not values:
             raise EmptyResultSet
         if all(type(v) is int for v in values):
-            return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, bigint_array(values)]
+            return self.integers.format(lhs=lhs), [*lhs_params, bigint_array(values)]
         return f"{lhs} = ANY(%s)", [*lhs_params, values]
 
 
@@ -65,10 +67,4 @@ class AnyOfRows(AnyOf):
     a long list of ids whose owners are checked too (see the module)."""
 
     lookup_name = "any_of_rows"
-
-    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, Sequence[Any]]:
-        """`lhs IN (SELECT unnest(%s::bigint[]))` for integers; `any_of` otherwise."""
-        sql, params = super().as_postgresql(compiler, connection)
-        if sql.endswith(" = ANY(%s::bigint[])"):
-            sql = sql.removesuffix(" = ANY(%s::bigint[])") + " IN (SELECT unnest(%s::bigint[]))"
-        return sql, params
+    integers = "{lhs} IN (SELECT unnest(%s::bigint[]))"

@@ -283,7 +283,7 @@ def _turned_down_rows(
         UNION ALL {part} AND post_id IS NULL"""
     params: list[Any] = [viewer_id, since, list(kinds)]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, bigint_array(sorted(set(post_ids))), *params])
+        cursor.execute(sql, [*params, bigint_array(list(set(post_ids))), *params])
         return cursor.fetchall()
 
 
